@@ -1,0 +1,70 @@
+import type { CaptureMethod, GatewayType, Money, PaymentMethodType, StoredPaymentMethod } from '../../domain/types';
+import type { CurrencyCode } from '../../domain/currencies';
+
+/**
+ * What a gateway error means for the payment (DESIGN section 4):
+ * - `retry-same-gateway`: transient, definitely not charged; retry the same gateway.
+ * - `failover`: definitely not charged; another gateway may take it.
+ * - `decline`: a business answer; never retried, never failed over.
+ * - `requires-action`: the customer must act (3-D Secure).
+ * - `unknown`: the request may have been processed; reconcile with `getStatus` before anything else.
+ */
+export type GatewayErrorCategory = 'retry-same-gateway' | 'failover' | 'decline' | 'requires-action' | 'unknown';
+
+/** An error a gateway adapter raises, already classified. `code` is the gateway's code (`card_declined`). */
+export class GatewayError extends Error {
+  constructor(
+    readonly category: GatewayErrorCategory,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+}
+
+export interface ChargeRequest {
+  paymentId: string;
+  /** Identical on every retry of one attempt, so a retried call can never charge twice. */
+  idempotencyKey: string;
+  amount: Money;
+  paymentMethod: StoredPaymentMethod;
+  captureMethod: CaptureMethod;
+  customerId: string;
+}
+
+export interface ChargeResult {
+  status: 'succeeded' | 'authorized';
+  /** The gateway's own ID of the charge. */
+  reference: string;
+}
+
+/** What the gateway knows of an operation, looked up by its idempotency key. */
+export type OperationStatus =
+  | { status: 'succeeded' | 'authorized'; reference: string; amount: Money }
+  | { status: 'failed'; code: string }
+  | { status: 'not_found' };
+
+/** Which payments a gateway can take at all; routing never chooses a gateway that cannot. */
+export interface GatewayCapabilities {
+  currencies: readonly CurrencyCode[] | 'all';
+  methods: readonly PaymentMethodType[];
+}
+
+/** One payment service provider behind AegisPay. Implementations: MOCK, (later) STRIPE, PAYPAL. */
+export interface Gateway {
+  readonly type: GatewayType;
+  readonly capabilities: GatewayCapabilities;
+  /** Authorizes (manual capture) or charges (automatic capture); throws `GatewayError`. */
+  charge(request: ChargeRequest): Promise<ChargeResult>;
+  /** Reconciliation: the outcome of an earlier call with this idempotency key. */
+  getStatus(idempotencyKey: string): Promise<OperationStatus>;
+}
+
+/** Settings common to every gateway (the seed's `registerGateway` config). */
+export interface GatewayConfig {
+  apiKey?: string;
+  environment?: 'sandbox' | 'production';
+  timeout?: number;
+  baseUrl?: string;
+}

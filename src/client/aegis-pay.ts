@@ -1,0 +1,251 @@
+import { Client, WithStartWorkflowOperation, type Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { GatewayRegistry } from '../activities/gateway-registry';
+import type { Gateway, GatewayConfig } from '../activities/gateways/gateway';
+import { MockGateway, type MockGatewayOptions } from '../activities/gateways/mock';
+import { ConfigurationError, GatewayNotRegisteredError, IdempotencyConflictError } from '../domain/errors';
+import { paymentWorkflowId } from '../domain/ids';
+import { createUpdate, eventsQuery, paymentQuery, processUpdate, type ProcessRequest } from '../domain/messages';
+import { paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import {
+  PAYMENT_AMOUNT,
+  PAYMENT_CURRENCY,
+  PAYMENT_CUSTOMER_ID,
+  PAYMENT_GATEWAY,
+  PAYMENT_STATE,
+} from '../domain/search-attributes';
+import type { CreatePaymentRequest, DomainEvent, GatewayType, NewPayment, Payment, PaymentState } from '../domain/types';
+import { parseOrThrow, processPaymentRequestSchema, validateCreatePaymentRequest } from '../domain/validation';
+import { createLogger, type Logger } from '../logging';
+import type { DevServer } from '../toolchain/dev-server';
+import { paymentWorkflow } from '../workflows/payment-workflow';
+import { aegisPayConfigSchema, paymentSettings, type AegisPayConfig, type ResolvedAegisPayConfig } from './config';
+import { connectClient, connectWorker, ensureSearchAttributes } from './connection';
+import { isClosedWorkflowError, toAegisPayError } from './errors';
+import { listPaymentsQuery, listPaymentsRequestSchema, type ListPaymentsRequest, type PaymentListPage, toPaymentSummary } from './list-payments';
+import { preparePayment } from './prepare-payment';
+
+interface Connected {
+  client: Client;
+  connection: Connection;
+  namespace: string;
+  devServer?: DevServer;
+}
+
+/**
+ * The AegisPay client. It connects lazily; when gateways are registered on it, it also runs a
+ * worker in this process (the seed's one-object usage). Production apps use it as a client only
+ * and run `src/worker.ts` separately.
+ */
+export class AegisPay {
+  private readonly config: ResolvedAegisPayConfig;
+  private readonly logger: Logger;
+  private readonly gateways = new GatewayRegistry();
+  private connecting?: Promise<Connected>;
+  private embeddedWorker?: Promise<{ worker: Worker; connection: NativeConnection; running: Promise<void> }>;
+
+  constructor(config: AegisPayConfig = {}) {
+    this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
+    this.logger = createLogger(this.config.logging.level);
+  }
+
+  /** Adds a gateway to the worker this instance runs (started on the first call that needs Temporal). */
+  registerGateway(type: GatewayType, config: GatewayConfig & MockGatewayOptions = {}): void {
+    this.registerGatewayInstance(this.gatewayFor(type, config));
+  }
+
+  /** Adds a ready-made gateway implementation to this instance's worker. */
+  registerGatewayInstance(gateway: Gateway): void {
+    if (this.embeddedWorker) throw new ConfigurationError('Register gateways before the first payment call');
+    this.gateways.register(gateway);
+  }
+
+  /** Creates the payment (state INITIATED), or returns the one created earlier with this key and request. */
+  async createPayment(request: CreatePaymentRequest): Promise<Payment> {
+    const payment = await this.prepare(request);
+    return this.updateWithStart(payment, createUpdate, { fingerprint: payment.fingerprint });
+  }
+
+  /** Routes and charges a created payment; resolves with its settled state. A decline is a FAILURE, not an error. */
+  async processPayment(request: { paymentId: string; gatewayType?: GatewayType }): Promise<Payment> {
+    const { paymentId, gatewayType } = parseOrThrow(processPaymentRequestSchema, request, 'process request');
+    const { client } = await this.connect();
+    const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
+    try {
+      return await handle.executeUpdate(processUpdate, { args: [gatewayType ? { gatewayType } : {}] });
+    } catch (err) {
+      // A payment whose workflow has closed has settled: its outcome is the workflow's result.
+      if (isClosedWorkflowError(err)) return this.getPayment(paymentId);
+      throw toAegisPayError(err, { paymentId });
+    }
+  }
+
+  /** Creates and processes in one round trip (Update-With-Start); duplicates get the first call's outcome. */
+  async pay(request: CreatePaymentRequest): Promise<Payment> {
+    const payment = await this.prepare(request);
+    const process: ProcessRequest = { fingerprint: payment.fingerprint };
+    if (payment.gatewayType) process.gatewayType = payment.gatewayType;
+    return this.updateWithStart(payment, processUpdate, process);
+  }
+
+  /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
+  async getPayment(paymentId: string): Promise<Payment> {
+    const { client } = await this.connect();
+    const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
+    try {
+      const { status } = await handle.describe();
+      return status.name === 'RUNNING' ? await handle.query(paymentQuery) : await handle.result();
+    } catch (err) {
+      throw toAegisPayError(err, { paymentId });
+    }
+  }
+
+  /** The payment created with this idempotency key. */
+  async getPaymentByIdempotencyKey(idempotencyKey: string): Promise<Payment> {
+    return this.getPayment(paymentWorkflowId(idempotencyKey, this.config.merchantScope));
+  }
+
+  /** The payment's domain events in order (its audit trail). */
+  async getPaymentEvents(paymentId: string): Promise<DomainEvent[]> {
+    const { client } = await this.connect();
+    try {
+      return await client.workflow.getHandle(paymentId).query(eventsQuery);
+    } catch (err) {
+      throw toAegisPayError(err, { paymentId });
+    }
+  }
+
+  /** Payments from Temporal visibility, filtered by search attributes (eventually consistent). */
+  async listPayments(request: ListPaymentsRequest = {}): Promise<PaymentListPage> {
+    const filters = parseOrThrow(listPaymentsRequestSchema, request, 'list request');
+    const { connection, namespace } = await this.connect();
+    const response = await connection.workflowService.listWorkflowExecutions({
+      namespace,
+      query: listPaymentsQuery(filters),
+      pageSize: filters.limit,
+      ...(filters.pageToken ? { nextPageToken: Buffer.from(filters.pageToken, 'base64url') } : {}),
+    });
+    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
+    return { payments: response.executions.map(toPaymentSummary), ...(token ? { nextPageToken: token } : {}) };
+  }
+
+  /** The original's name: a customer's most recent payments. */
+  async getCustomerPayments(customerId: string, limit = 20): Promise<PaymentListPage> {
+    return this.listPayments({ customerId, limit });
+  }
+
+  /** The Web UI address when this instance started the embedded Temporal server. */
+  async webUiUrl(): Promise<string | undefined> {
+    return (await this.connect()).devServer?.uiUrl || undefined;
+  }
+
+  /** Stops the embedded worker (letting in-flight activities finish), closes connections and the embedded server. */
+  async close(): Promise<void> {
+    const connecting = this.connecting;
+    this.connecting = undefined;
+    const embedded = await this.embeddedWorker?.catch(() => undefined);
+    this.embeddedWorker = undefined;
+    if (embedded) {
+      if (embedded.worker.getState() === 'RUNNING') embedded.worker.shutdown();
+      await embedded.running.catch(() => undefined);
+      await embedded.connection.close();
+    }
+    if (!connecting) return;
+    const connected = await connecting.catch(() => undefined);
+    await connected?.connection.close();
+    await connected?.devServer?.stop();
+  }
+
+  private gatewayFor(type: GatewayType, config: GatewayConfig & MockGatewayOptions): Gateway {
+    if (type === 'MOCK') return new MockGateway(config);
+    throw new GatewayNotRegisteredError(`${type} (no adapter in this version; use MOCK or registerGatewayInstance)`);
+  }
+
+  private async prepare(request: CreatePaymentRequest): Promise<NewPayment> {
+    const validated = validateCreatePaymentRequest(request);
+    return preparePayment(validated, this.config.tokenizer, this.config.merchantScope);
+  }
+
+  private async updateWithStart<Arg>(
+    payment: NewPayment,
+    update: typeof createUpdate | typeof processUpdate,
+    arg: Arg,
+  ): Promise<Payment> {
+    const { client } = await this.connect();
+    const input: PaymentWorkflowInput = { payment, settings: paymentSettings(this.config) };
+    const startWorkflowOperation = new WithStartWorkflowOperation(paymentWorkflow, {
+      workflowId: payment.id,
+      taskQueue: this.config.taskQueue,
+      args: [input],
+      // Concurrent duplicates attach to the running payment; a closed one is never started again.
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: PAYMENT_STATE, value: 'INITIATED' satisfies PaymentState },
+        { key: PAYMENT_AMOUNT, value: payment.amount.amount },
+        { key: PAYMENT_CURRENCY, value: payment.amount.currency },
+        { key: PAYMENT_CUSTOMER_ID, value: payment.customer.id },
+        ...(payment.gatewayType ? [{ key: PAYMENT_GATEWAY, value: payment.gatewayType }] : []),
+      ],
+      staticSummary: paymentSummary({ ...payment, state: 'INITIATED' }),
+    });
+    try {
+      return await client.workflow.executeUpdateWithStart(update as typeof processUpdate, {
+        args: [arg as ProcessRequest],
+        startWorkflowOperation,
+      });
+    } catch (err) {
+      if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
+      // The payment for this key has closed: answer from its final state, if the request is the same.
+      const closed = await this.getPayment(payment.id);
+      if (closed.fingerprint !== payment.fingerprint) {
+        throw new IdempotencyConflictError(payment.idempotencyKey);
+      }
+      return closed;
+    }
+  }
+
+  private async connect(): Promise<Connected> {
+    this.connecting ??= this.open();
+    const connected = await this.connecting;
+    if (this.gateways.all().length > 0) {
+      this.embeddedWorker ??= this.startEmbeddedWorker(connected);
+      await this.embeddedWorker;
+    }
+    return connected;
+  }
+
+  private async open(): Promise<Connected> {
+    let devServer: DevServer | undefined;
+    let temporal = this.config.temporal;
+    if (temporal === 'embedded') {
+      const { startOrReuseDevServer } = await import('../toolchain/dev-server');
+      devServer = await startOrReuseDevServer();
+      temporal = { address: devServer.address, namespace: devServer.namespace };
+      this.logger.info({ address: devServer.address, webUi: devServer.uiUrl }, 'embedded Temporal server ready');
+    }
+    const connection = await connectClient(temporal);
+    return { client: new Client({ connection, namespace: temporal.namespace }), connection, namespace: temporal.namespace, ...(devServer ? { devServer } : {}) };
+  }
+
+  private async startEmbeddedWorker(connected: Connected) {
+    const temporal =
+      this.config.temporal === 'embedded'
+        ? { address: connected.devServer!.address, namespace: connected.namespace }
+        : this.config.temporal;
+    await ensureSearchAttributes(connected.connection, connected.namespace);
+    // Loaded on demand: a client-only process never bundles workflow code.
+    const { createPaymentWorker } = await import('../worker');
+    const connection = await connectWorker(temporal);
+    const worker = await createPaymentWorker({
+      connection,
+      namespace: connected.namespace,
+      taskQueue: this.config.taskQueue,
+      gateways: this.gateways.all(),
+      logger: this.logger,
+    });
+    const running = worker.run();
+    running.catch((err) => this.logger.error({ err: (err as Error).message }, 'embedded worker stopped with an error'));
+    return { worker, connection, running };
+  }
+}

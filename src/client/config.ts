@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import type { PaymentSettings } from '../domain/payment';
+import { DEFAULT_TASK_QUEUE } from '../domain/ids';
+import type { CardTokenizer } from './prepare-payment';
+import { temporalConnectionSchema } from './connection';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ms = (max: number) => z.number().int().min(1).max(max);
+
+/** The `AegisPay` constructor's config (the seed's names, plus where Temporal is). */
+export const aegisPayConfigSchema = z.strictObject({
+  /** A Temporal service, or `'embedded'` to start a local dev server in this process. */
+  temporal: z.union([z.literal('embedded'), temporalConnectionSchema]).default(() => temporalConnectionSchema.parse({})),
+  taskQueue: z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE),
+  /** Keeps the idempotency keys of several merchants apart on one namespace. */
+  merchantScope: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _').optional(),
+  logging: z.strictObject({ level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO') }).default({ level: 'INFO' }),
+  /** Gateway-call retries, mapped onto the activity retry policy (Temporal adds the jitter). */
+  retry: z
+    .strictObject({
+      maxRetries: z.number().int().min(0).max(50).default(3),
+      initialDelayMs: ms(DAY_MS).default(1000),
+      maxDelayMs: ms(DAY_MS).default(10_000),
+      backoffMultiplier: z.number().min(1).max(10).default(2),
+    })
+    .default({ maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10_000, backoffMultiplier: 2 }),
+  /** How long one gateway call may take before its outcome counts as unknown. */
+  gatewayTimeoutMs: ms(10 * 60_000).default(30_000),
+  /** How long a successful payment stays open for refunds. */
+  refundWindowMs: ms(400 * DAY_MS).default(30 * DAY_MS),
+  /** How long a created but unprocessed payment waits before it is cancelled as abandoned. */
+  pendingTimeoutMs: ms(30 * DAY_MS).default(DAY_MS),
+  /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
+  tokenizer: z.custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function').optional(),
+  /** Accepted for compatibility with the original config; routing and breakers are configured on workers. */
+  routing: z.looseObject({ strategy: z.string().optional() }).optional(),
+  circuitBreaker: z
+    .strictObject({
+      failureThreshold: z.number().int().min(1).optional(),
+      resetTimeoutMs: ms(DAY_MS).optional(),
+      monitorWindowMs: ms(DAY_MS).optional(),
+    })
+    .optional(),
+  events: z.looseObject({}).optional(),
+});
+export type AegisPayConfig = z.input<typeof aegisPayConfigSchema>;
+export type ResolvedAegisPayConfig = z.output<typeof aegisPayConfigSchema>;
+
+/** The per-payment workflow settings derived from the config. */
+export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings {
+  return {
+    retry: {
+      maximumAttempts: config.retry.maxRetries + 1,
+      initialIntervalMs: config.retry.initialDelayMs,
+      maximumIntervalMs: Math.max(config.retry.maxDelayMs, config.retry.initialDelayMs),
+      backoffCoefficient: config.retry.backoffMultiplier,
+    },
+    gatewayCallTimeoutMs: config.gatewayTimeoutMs,
+    refundWindowMs: config.refundWindowMs,
+    pendingTimeoutMs: config.pendingTimeoutMs,
+  };
+}

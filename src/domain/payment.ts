@@ -1,0 +1,90 @@
+import { formatMinor } from './money';
+import type { NewPayment, Payment, PaymentState } from './types';
+
+/** Workflow-level settings the client passes with each payment (the seed's `retry` config, mapped). */
+export interface PaymentSettings {
+  /** Activity retry policy for gateway calls. */
+  retry: { maximumAttempts: number; initialIntervalMs: number; maximumIntervalMs: number; backoffCoefficient: number };
+  /** How long one gateway call may take before it is treated as an unknown outcome and retried. */
+  gatewayCallTimeoutMs: number;
+  /** How long a successful payment stays open for refunds before the workflow completes. */
+  refundWindowMs: number;
+  /** How long a payment may stay INITIATED before it is cancelled as abandoned. */
+  pendingTimeoutMs: number;
+}
+
+/** The payment workflow's one input. */
+export interface PaymentWorkflowInput {
+  payment: NewPayment;
+  settings: PaymentSettings;
+}
+
+/** The initial `Payment` view of a newly created payment. */
+export function initialPaymentView(p: NewPayment, now: string): Payment {
+  return {
+    id: p.id,
+    idempotencyKey: p.idempotencyKey,
+    state: 'INITIATED',
+    amount: p.amount,
+    customer: p.customer,
+    paymentMethod: p.paymentMethod,
+    metadata: p.metadata,
+    captureMethod: p.captureMethod,
+    gateway: p.gatewayType,
+    attempts: [],
+    amounts: { authorized: 0, captured: 0, refunded: 0 },
+    refunds: [],
+    fingerprint: p.fingerprint,
+    createdAt: now,
+    updatedAt: now,
+    version: 0,
+  };
+}
+
+/** A short method label without sensitive data: "card visa ••4242", "UPI". */
+export function methodLabel(p: Pick<Payment, 'paymentMethod'>): string {
+  const m = p.paymentMethod;
+  if (m.type !== 'CARD') return m.type;
+  return m.card.last4 ? `card ${m.card.brand} ••${m.card.last4}` : `card ${m.card.brand}`;
+}
+
+/** The Web UI line of a payment: "USD 99.99 · card visa ••4242 · SUCCESS via MOCK". */
+export function paymentSummary(p: Pick<Payment, 'amount' | 'paymentMethod' | 'state' | 'gateway'>): string {
+  const parts = [`${p.amount.currency} ${formatMinor(p.amount.amount, p.amount.currency)}`, methodLabel(p)];
+  parts.push(p.gateway ? `${p.state} via ${p.gateway}` : p.state);
+  return parts.join(' · ');
+}
+
+/** The request identity hashed into the fingerprint: never the per-call card token or the CVV. */
+export function fingerprintSource(p: Omit<NewPayment, 'id' | 'fingerprint'>): string {
+  const m = p.paymentMethod;
+  const method =
+    m.type === 'CARD'
+      ? {
+          type: m.type,
+          brand: m.card.brand,
+          last4: m.card.last4 ?? null,
+          expiry: `${m.card.expiryMonth}/${m.card.expiryYear}`,
+          // A caller-supplied gateway token (tok_visa) is the card's identity; a token we minted is not.
+          token: m.card.last4 ? null : m.card.token,
+        }
+      : { type: m.type, details: sortKeys(m.details) };
+  return JSON.stringify({
+    key: p.idempotencyKey,
+    amount: p.amount,
+    customer: sortKeys(p.customer),
+    captureMethod: p.captureMethod,
+    gatewayType: p.gatewayType ?? null,
+    metadata: sortKeys(p.metadata),
+    method,
+  });
+}
+
+function sortKeys<T extends object>(o: T): [string, unknown][] {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** True for the states in which a payment is done with processing and waits only for refunds or expiry. */
+export function awaitsRefundsOnly(state: PaymentState): boolean {
+  return state === 'SUCCESS' || state === 'PARTIALLY_REFUNDED';
+}

@@ -1,0 +1,20 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/**
+ * The search attributes a payment workflow sets, so payments can be filtered in the Web UI and
+ * listed by `listPayments`. Names are stored by Temporal: never rename them.
+ */
+export const PAYMENT_STATE = defineSearchAttributeKey('AegisPayState', SearchAttributeType.KEYWORD);
+export const PAYMENT_GATEWAY = defineSearchAttributeKey('AegisPayGateway', SearchAttributeType.KEYWORD);
+export const PAYMENT_AMOUNT = defineSearchAttributeKey('AegisPayAmount', SearchAttributeType.INT);
+export const PAYMENT_CURRENCY = defineSearchAttributeKey('AegisPayCurrency', SearchAttributeType.KEYWORD);
+export const PAYMENT_CUSTOMER_ID = defineSearchAttributeKey('AegisPayCustomerId', SearchAttributeType.KEYWORD);
+
+/** All of them, for registering on a namespace. */
+export const PAYMENT_SEARCH_ATTRIBUTES = [
+  PAYMENT_STATE,
+  PAYMENT_GATEWAY,
+  PAYMENT_AMOUNT,
+  PAYMENT_CURRENCY,
+  PAYMENT_CUSTOMER_ID,
+] as const;

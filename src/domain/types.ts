@@ -1,0 +1,208 @@
+/**
+ * Plain data shapes shared by the client, the workflow and the activities.
+ * Everything here survives JSON: strings, numbers, booleans, arrays and plain objects only.
+ */
+import type { CurrencyCode } from './currencies';
+
+/** Payment gateways AegisPay knows by name (the seed's list). */
+export const GatewayType = {
+  MOCK: 'MOCK',
+  STRIPE: 'STRIPE',
+  PAYPAL: 'PAYPAL',
+  RAZORPAY: 'RAZORPAY',
+  ADYEN: 'ADYEN',
+} as const;
+export type GatewayType = (typeof GatewayType)[keyof typeof GatewayType];
+
+/** Payment method families (the seed's list). */
+export const PaymentMethodType = {
+  CARD: 'CARD',
+  UPI: 'UPI',
+  NET_BANKING: 'NET_BANKING',
+  WALLET: 'WALLET',
+  PAY_LATER: 'PAY_LATER',
+} as const;
+export type PaymentMethodType = (typeof PaymentMethodType)[keyof typeof PaymentMethodType];
+
+/** States of a payment; the allowed moves between them live in `state-machine.ts`. */
+export const PaymentState = {
+  INITIATED: 'INITIATED',
+  PROCESSING: 'PROCESSING',
+  REQUIRES_ACTION: 'REQUIRES_ACTION',
+  AUTHORIZED: 'AUTHORIZED',
+  SUCCESS: 'SUCCESS',
+  FAILURE: 'FAILURE',
+  CANCELLED: 'CANCELLED',
+  PARTIALLY_REFUNDED: 'PARTIALLY_REFUNDED',
+  REFUNDED: 'REFUNDED',
+} as const;
+export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
+
+/** When the authorized amount is captured: at once, or later by `capturePayment`. */
+export type CaptureMethod = 'automatic' | 'manual';
+
+/** An amount of money in integer minor units of its currency (cents for USD, yen for JPY). */
+export interface Money {
+  amount: number;
+  currency: CurrencyCode;
+}
+
+/** Metadata after sanitization: flat, primitive values only. */
+export type Metadata = Record<string, string | number | boolean>;
+
+export interface Customer {
+  id: string;
+  email?: string;
+  name?: string;
+  phone?: string;
+}
+
+/** Card details as the caller passes them (the seed's field names). Never stored, never logged. */
+export interface CardDetails {
+  /** A full card number, or a gateway token such as `tok_visa`. */
+  cardNumber: string;
+  expiryMonth: string | number;
+  expiryYear: string | number;
+  cvv?: string;
+  cardHolderName?: string;
+}
+
+/** Non-card method details (UPI ID, bank code, wallet name, …), flat primitive values. */
+export type MethodDetails = Record<string, string | number | boolean>;
+
+export type PaymentMethodInput =
+  | { type: typeof PaymentMethodType.CARD; details: CardDetails }
+  | { type: Exclude<PaymentMethodType, typeof PaymentMethodType.CARD>; details?: MethodDetails };
+
+/** What `createPayment` and `pay` accept. `amount` is in major units (99.99 USD). */
+export interface CreatePaymentRequest {
+  idempotencyKey: string;
+  amount: number | string;
+  currency: CurrencyCode;
+  customer: Customer;
+  paymentMethod: PaymentMethodInput;
+  metadata?: Record<string, unknown>;
+  captureMethod?: CaptureMethod;
+  /** Pins the gateway instead of letting routing choose. */
+  gatewayType?: GatewayType;
+}
+
+/** A card after tokenization: what the workflow sees instead of the number and CVV. */
+export interface TokenizedCard {
+  token: string;
+  brand: string;
+  last4?: string;
+  expiryMonth: number;
+  expiryYear: number;
+  cardHolderName?: string;
+}
+
+export type StoredPaymentMethod =
+  | { type: typeof PaymentMethodType.CARD; card: TokenizedCard }
+  | { type: Exclude<PaymentMethodType, typeof PaymentMethodType.CARD>; details: MethodDetails };
+
+/** A validated, tokenized payment request: the payment workflow's input. */
+export interface NewPayment {
+  id: string;
+  idempotencyKey: string;
+  amount: Money;
+  customer: Customer;
+  paymentMethod: StoredPaymentMethod;
+  metadata: Metadata;
+  captureMethod: CaptureMethod;
+  gatewayType?: GatewayType;
+  /** Hash of the request's identity, compared on every duplicate create/pay call. */
+  fingerprint: string;
+}
+
+export type AttemptOutcome = 'succeeded' | 'declined' | 'failed';
+
+/** One charge attempt at one gateway (activity retries of the same attempt share its idempotency key). */
+export interface PaymentAttempt {
+  number: number;
+  gateway: GatewayType;
+  gatewayIdempotencyKey: string;
+  outcome: AttemptOutcome;
+  gatewayReference?: string;
+  errorCode?: string;
+  latencyMs: number;
+  at: string;
+}
+
+export interface RoutingCandidate {
+  gateway: GatewayType;
+  score: number;
+  breaker: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+  eligible: boolean;
+  reason?: string;
+}
+
+/** Why a gateway was chosen; returned by the routing activity and kept on the payment. */
+export interface RoutingDecision {
+  gateway: GatewayType;
+  strategy: string;
+  reason: string;
+  candidates: RoutingCandidate[];
+}
+
+export interface Refund {
+  id: string;
+  amount: number;
+  status: 'succeeded' | 'failed';
+  reason?: string;
+  at: string;
+}
+
+export interface PaymentFailure {
+  code: string;
+  message: string;
+  gateway?: GatewayType;
+}
+
+/** The view of a payment returned by every client call. Amounts are integer minor units. */
+export interface Payment {
+  id: string;
+  idempotencyKey: string;
+  state: PaymentState;
+  amount: Money;
+  customer: Customer;
+  paymentMethod: StoredPaymentMethod;
+  metadata: Metadata;
+  captureMethod: CaptureMethod;
+  gateway?: GatewayType;
+  routing?: RoutingDecision;
+  attempts: PaymentAttempt[];
+  amounts: { authorized: number; captured: number; refunded: number };
+  refunds: Refund[];
+  failure?: PaymentFailure;
+  cancellationReason?: string;
+  /** Hash of the creating request's identity; duplicates must match it (never includes card data). */
+  fingerprint: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Number of domain events applied so far. */
+  version: number;
+}
+
+export type DomainEventType =
+  | 'PAYMENT_INITIATED'
+  | 'PAYMENT_PROCESSING'
+  | 'PAYMENT_AUTHORIZED'
+  | 'PAYMENT_SUCCEEDED'
+  | 'PAYMENT_FAILED'
+  | 'PAYMENT_RETRY_ATTEMPTED'
+  | 'PAYMENT_CANCELLED'
+  | 'PAYMENT_ROUTED'
+  | 'REFUND_SUCCEEDED'
+  | 'REFUND_FAILED'
+  | 'REQUEST_REJECTED';
+
+/** An entry of a payment's audit trail, appended by the workflow in order. */
+export interface DomainEvent {
+  id: string;
+  type: DomainEventType;
+  paymentId: string;
+  sequence: number;
+  at: string;
+  data: Record<string, unknown>;
+}

@@ -1,0 +1,304 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { parse } from 'yaml';
+import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
+import { findProjectRoot, findTemporalCli } from './temporal-binaries';
+
+/** Settings of the local Temporal dev service, as kept in `x-aegispay` of temporal-dev.yml. */
+export interface DevServerSettings {
+  namespace: string;
+  ip: string;
+  port: number;
+  uiPort: number;
+  /** Absolute path, or undefined for an in-memory server. */
+  dbFile?: string;
+  logLevel: string;
+  searchAttributes: { name: string; type: string }[];
+  codecEndpoint?: string;
+}
+
+/** Per-start changes to the settings from temporal-dev.yml. */
+export interface DevServerOptions {
+  /** gRPC port; 0 picks a free one (and then a free UI port too, unless uiPort says otherwise). */
+  port?: number;
+  /** Web UI port; 0 picks a free one; false runs headless. */
+  uiPort?: number | false;
+  /** SQLite file (relative to the cwd); null keeps state in memory. */
+  dbFile?: string | null;
+  namespace?: string;
+  /** Show the server's output on this process's stdout/stderr instead of buffering it. */
+  inheritOutput?: boolean;
+  /** Settings file; defaults to <projectRoot>/temporal-dev.yml. */
+  settingsFile?: string;
+}
+
+/** A running dev server. */
+export interface DevServer {
+  /** `ip:port` of the frontend, for `Connection.connect({ address })`. */
+  address: string;
+  /** Web UI URL, or '' when headless. */
+  uiUrl: string;
+  namespace: string;
+  settings: DevServerSettings;
+  /** Resolves with the exit code (or signal) when the server process ends; never, for a reused server. */
+  exited: Promise<number | string>;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+const OUTPUT_LINES_KEPT = 200;
+
+function fail(file: string, message: string): never {
+  throw new ConfigurationError(`${file}: x-aegispay.${message}`);
+}
+
+function str(file: string, raw: Record<string, unknown>, key: string): string {
+  const v = raw[key];
+  if (typeof v !== 'string') fail(file, `${key} must be a string`);
+  return v;
+}
+
+function portOf(file: string, raw: Record<string, unknown>, key: string): number {
+  // Ports are quoted in the YAML because Compose wants string command items.
+  const n = Number(raw[key]);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(file, `${key} must be a port number`);
+  return n;
+}
+
+/** Reads `x-aegispay` from temporal-dev.yml (default: the one in the project root). */
+export function loadDevServerSettings(file?: string): DevServerSettings {
+  const path = resolve(file ?? join(findProjectRoot(), 'temporal-dev.yml'));
+  let doc: unknown;
+  try {
+    doc = parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigurationError(`Cannot read dev server settings from ${path}: ${(err as Error).message}`);
+  }
+  const raw = (doc as Record<string, unknown> | null)?.['x-aegispay'];
+  if (!raw || typeof raw !== 'object') throw new ConfigurationError(`${path}: missing the x-aegispay block`);
+  const r = raw as Record<string, unknown>;
+  const attrs = r.searchAttributes ?? [];
+  if (!Array.isArray(attrs)) fail(path, 'searchAttributes must be a list of Name=Type');
+  const searchAttributes = attrs.map((a) => {
+    const m = typeof a === 'string' ? /^(\w+)=(\w+)$/.exec(a) : null;
+    if (!m) fail(path, `searchAttributes: ${JSON.stringify(a)} is not Name=Type`);
+    return { name: m[1]!, type: m[2]! };
+  });
+  const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
+  const codecEndpoint = typeof r.codecEndpoint === 'string' && r.codecEndpoint ? r.codecEndpoint : undefined;
+  return {
+    namespace: str(path, r, 'namespace'),
+    ip: str(path, r, 'ip'),
+    port: portOf(path, r, 'grpcPort'),
+    uiPort: portOf(path, r, 'uiPort'),
+    // A relative dbFile is relative to the settings file (the project root), not to the cwd.
+    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dirname(path), dbFile)),
+    logLevel: str(path, r, 'logLevel'),
+    searchAttributes,
+    codecEndpoint,
+  };
+}
+
+/** Returns a free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Starts `temporal server start-dev` with the settings from temporal-dev.yml and resolves once it serves requests. */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const base = loadDevServerSettings(options.settingsFile);
+  const port = options.port === 0 ? await freePort() : (options.port ?? base.port);
+  // Otherwise the readiness probe could be answered by the server already there while ours dies.
+  if (await tcpOpen(base.ip, port)) {
+    throw new TemporalUnavailableError(
+      `Port ${base.ip}:${port} is already in use (is \`npm run temporal\` running?). ` +
+        `Stop it, pick another port, or use startOrReuseDevServer() to connect to it.`,
+    );
+  }
+  // Two servers cannot share a UI port, so a free gRPC port implies a free UI port too.
+  const uiPort =
+    options.uiPort === false
+      ? undefined
+      : options.uiPort === 0 || (options.uiPort === undefined && options.port === 0)
+        ? await freePort()
+        : (options.uiPort ?? base.uiPort);
+  const dbFile = options.dbFile === null ? undefined : options.dbFile ? resolve(options.dbFile) : base.dbFile;
+  const settings: DevServerSettings = {
+    ...base,
+    namespace: options.namespace ?? base.namespace,
+    port,
+    uiPort: uiPort ?? 0,
+    dbFile,
+  };
+
+  // --http-port and --metrics-port are left out: the CLI already picks free ones for each server.
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    settings.ip,
+    '--port',
+    String(port),
+    '--namespace',
+    settings.namespace,
+  ];
+  args.push('--log-level', settings.logLevel);
+  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (dbFile) {
+    mkdirSync(dirname(dbFile), { recursive: true });
+    args.push('--db-filename', dbFile);
+  }
+  if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
+  for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);
+
+  const cli = findTemporalCli();
+  const child = spawn(cli, args, {
+    stdio: options.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
+  });
+  // Keep the tail of the output for error messages instead of flooding the console.
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString().split('\n').filter(Boolean));
+    output.splice(0, Math.max(0, output.length - OUTPUT_LINES_KEPT));
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let spawnError: Error | undefined;
+  child.on('error', (err) => (spawnError = err));
+  // A dev server must never outlive the process that started it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+
+  const exitPromise = new Promise<number | string>((r) =>
+    child.once('close', (code, signal) => r(code ?? signal ?? 'unknown')),
+  );
+  const stop = async () => {
+    process.off('exit', killOnExit);
+    if (!exited(child)) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      await exitPromise;
+      clearTimeout(timer);
+    }
+  };
+
+  const address = `${settings.ip}:${port}`;
+  try {
+    await waitUntilReady(address, settings, child, () => spawnError);
+  } catch (err) {
+    await stop();
+    // The CLI's own "Error: ..." lines can be buried above a usage dump, so they come first.
+    const errors = [...new Set(output.filter((line) => line.startsWith('Error:')))].join('\n');
+    const tail = output.slice(-20).join('\n');
+    throw new TemporalUnavailableError(
+      `Temporal dev server (${cli} ${args.join(' ')}) did not become ready: ${(err as Error).message}` +
+        (errors ? `\n${errors}` : '') +
+        (tail ? `\n--- last server output ---\n${tail}` : ''),
+    );
+  }
+  return {
+    address,
+    uiUrl: uiPort === undefined ? '' : `http://${settings.ip}:${uiPort}`,
+    namespace: settings.namespace,
+    settings,
+    exited: exitPromise,
+    stop,
+  };
+}
+
+/** Reuses a dev server already answering at the configured address (e.g. `npm run temporal`), else starts one; stop() leaves a reused server running. */
+export async function startOrReuseDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const settings = loadDevServerSettings(options.settingsFile);
+  const port = options.port ?? settings.port;
+  const address = `${settings.ip}:${port}`;
+  if (port !== 0 && (await answers(settings.ip, port))) {
+    const uiPort = options.uiPort ?? settings.uiPort;
+    return {
+      address,
+      uiUrl: uiPort === false ? '' : `http://${settings.ip}:${uiPort}`,
+      namespace: options.namespace ?? settings.namespace,
+      settings: { ...settings, port },
+      exited: new Promise(() => undefined),
+      stop: async () => undefined, // someone else's server: not ours to stop
+    };
+  }
+  return startDevServer(options);
+}
+
+function tcpOpen(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1_000);
+    socket.once('connect', () => (socket.destroy(), done(true)));
+    socket.once('timeout', () => (socket.destroy(), done(false)));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function answers(ip: string, port: number): Promise<boolean> {
+  // A refused TCP connect is instant, while the gRPC client keeps retrying until its timeout.
+  if (!(await tcpOpen(ip, port))) return false;
+  const address = `${ip}:${port}`;
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function waitUntilReady(
+  address: string,
+  settings: DevServerSettings,
+  child: ChildProcess,
+  spawnError: () => Error | undefined,
+): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  const wanted = settings.searchAttributes.map((sa) => sa.name);
+  let lastError = 'no answer yet';
+  while (Date.now() < deadline) {
+    const err = spawnError();
+    if (err) throw err;
+    if (exited(child)) throw new Error(`server exited with ${child.exitCode ?? child.signalCode}`);
+    let connection: Connection | undefined;
+    try {
+      connection = await Connection.connect({ address, connectTimeout: 1_000 });
+      await connection.workflowService.getSystemInfo({});
+      // The CLI registers search attributes during start-up; wait for them so callers can use them at once.
+      const { customAttributes } = await connection.operatorService.listSearchAttributes({
+        namespace: settings.namespace,
+      });
+      const missing = wanted.filter((name) => !customAttributes?.[name]);
+      if (missing.length === 0) return;
+      lastError = `search attributes not registered yet: ${missing.join(', ')}`;
+    } catch (e) {
+      lastError = (e as Error).message;
+    } finally {
+      await connection?.close().catch(() => undefined);
+    }
+    await sleep(100);
+  }
+  throw new Error(`no answer from ${address} within ${READY_TIMEOUT_MS / 1000} s (last: ${lastError})`);
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import type { Gateway } from '../../src/activities/gateways/gateway';
+import { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPayConfig } from '../../src/client/config';
+import { connectWorker } from '../../src/client/connection';
+import type { CreatePaymentRequest } from '../../src/domain/types';
+import { createLogger } from '../../src/logging';
+import { startDevServer, type DevServer } from '../../src/toolchain/dev-server';
+import { createPaymentWorker } from '../../src/worker';
+
+/** Starts a fresh in-memory dev server on free ports; call once per test file in `beforeAll`. */
+export function startTestServer(options: Parameters<typeof startDevServer>[0] = {}): Promise<DevServer> {
+  return startDevServer({ port: 0, uiPort: false, dbFile: null, ...options });
+}
+
+/** A task queue of its own for each test, so tests never pick up each other's tasks. */
+export function testTaskQueue(): string {
+  const name = expect.getState().currentTestName ?? 'test';
+  return `${name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60)}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A unique idempotency key. */
+export function uniqueKey(prefix = 'order'): string {
+  return `${prefix}_${randomUUID().replace(/-/g, '')}`;
+}
+
+/** Fast retries so failure paths finish in a test's time. */
+export const FAST_RETRY = { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 50, backoffMultiplier: 2 };
+
+/** An AegisPay client (no embedded worker) for a test server and task queue. */
+export function testClient(server: DevServer, taskQueue: string, config: AegisPayConfig = {}): AegisPay {
+  return new AegisPay({
+    temporal: { address: server.address, namespace: server.namespace },
+    taskQueue,
+    logging: { level: 'SILENT' },
+    retry: FAST_RETRY,
+    ...config,
+  });
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** Starts a payment worker in this process with the given gateways. */
+export async function startTestWorker(server: DevServer, taskQueue: string, gateways: Gateway[]): Promise<RunningWorker> {
+  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
+  const worker = await createPaymentWorker({
+    connection,
+    namespace: server.namespace,
+    taskQueue,
+    gateways,
+    logger: createLogger('SILENT'),
+    shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+/** A raw Temporal client, for what tests check behind AegisPay's back (history, describe). */
+export async function rawClient(server: DevServer): Promise<Client> {
+  const connection = await Connection.connect({ address: server.address });
+  return new Client({ connection, namespace: server.namespace });
+}
+
+/** Asserts that a promise rejects with an AegisPay error of this code, and returns the error. */
+export async function expectAegisError(promise: Promise<unknown>, code: string): Promise<Error & { code: string }> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeDefined();
+  expect((err as { code?: string }).code).toBe(code);
+  return err as Error & { code: string };
+}
+
+/** The Stripe test cards the MOCK gateway understands. */
+export const TEST_CARDS = {
+  success: '4242424242424242',
+  declined: '4000000000000002',
+  insufficientFunds: '4000000000009995',
+  processingError: '4000000000000119',
+} as const;
+
+/** A valid card payment request (expiring next year), with overrides. */
+export function cardPayment(overrides: Partial<CreatePaymentRequest> & { cardNumber?: string; cvv?: string } = {}): CreatePaymentRequest {
+  const { cardNumber = TEST_CARDS.success, cvv = '123', ...rest } = overrides;
+  return {
+    idempotencyKey: uniqueKey(),
+    amount: 99.99,
+    currency: 'USD',
+    customer: { id: 'cust_123', email: 'customer@example.com', name: 'John Doe' },
+    paymentMethod: {
+      type: 'CARD',
+      details: { cardNumber, expiryMonth: '12', expiryYear: String(new Date().getFullYear() + 1), cvv, cardHolderName: 'John Doe' },
+    },
+    metadata: { orderId: 'order_123' },
+    ...rest,
+  };
+}
+
+/** Polls until `check` returns a truthy value (visibility is eventually consistent). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
