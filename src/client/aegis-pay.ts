@@ -17,6 +17,7 @@ import {
 import type { CreatePaymentRequest, DomainEvent, GatewayType, NewPayment, Payment, PaymentState } from '../domain/types';
 import { parseOrThrow, processPaymentRequestSchema, validateCreatePaymentRequest } from '../domain/validation';
 import { createLogger, type Logger } from '../logging';
+import { installTemporalRuntime } from '../temporal-runtime';
 import type { DevServer } from '../toolchain/dev-server';
 import { paymentWorkflow } from '../workflows/payment-workflow';
 import { aegisPayConfigSchema, paymentSettings, type AegisPayConfig, type ResolvedAegisPayConfig } from './config';
@@ -46,7 +47,7 @@ export class AegisPay {
 
   constructor(config: AegisPayConfig = {}) {
     this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
-    this.logger = createLogger(this.config.logging.level);
+    this.logger = createLogger(this.config.logging.level, this.config.logDestination);
   }
 
   /** Adds a gateway to the worker this instance runs (started on the first call that needs Temporal). */
@@ -216,6 +217,7 @@ export class AegisPay {
   }
 
   private async open(): Promise<Connected> {
+    installTemporalRuntime(this.logger);
     let devServer: DevServer | undefined;
     let temporal = this.config.temporal;
     if (temporal === 'embedded') {

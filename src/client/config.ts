@@ -1,3 +1,4 @@
+import type { DestinationStream } from 'pino';
 import { z } from 'zod';
 import type { PaymentSettings } from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
@@ -15,6 +16,10 @@ export const aegisPayConfigSchema = z.strictObject({
   /** Keeps the idempotency keys of several merchants apart on one namespace. */
   merchantScope: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _').optional(),
   logging: z.strictObject({ level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO') }).default({ level: 'INFO' }),
+  /** Where pino writes (default stdout); lets an application or test capture AegisPay's logs. */
+  logDestination: z
+    .custom<DestinationStream>((v) => typeof (v as { write?: unknown })?.write === 'function', 'logDestination must be a writable stream')
+    .optional(),
   /** Gateway-call retries, mapped onto the activity retry policy (Temporal adds the jitter). */
   retry: z
     .strictObject({

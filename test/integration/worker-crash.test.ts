@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockGateway, type MockLedgerEntry } from '../../src/activities/gateways/mock';
+import type { DevServer } from '../../src/toolchain/dev-server';
+import { cardPayment, eventually, startTestServer, startTestWorker, testClient, testTaskQueue } from '../helpers';
+
+let server: DevServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** Starts `src/worker.ts` as its own process (one node process, so SIGKILL really kills the worker). */
+function spawnWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
+  });
+  return { child, ready };
+}
+
+function ledger(file: string): MockLedgerEntry[] {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MockLedgerEntry[]) : [];
+}
+
+test('a worker killed after the gateway charged, but before it answered, is replaced and the payment ends with exactly one charge', async () => {
+  const taskQueue = testTaskQueue();
+  const ledgerFile = join(mkdtempSync(join(tmpdir(), 'aegispay-crash-')), 'ledger.json');
+  const first = spawnWorker({
+    TEMPORAL_ADDRESS: server.address,
+    AEGISPAY_TASK_QUEUE: taskQueue,
+    AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
+    // The charge is recorded, then the worker hangs before answering: the window a crash hurts most.
+    AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: '600000',
+    AEGISPAY_LOG_LEVEL: 'INFO',
+  });
+  await first.ready;
+
+  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 3000 });
+  const paying = aegis.pay(cardPayment({ amount: 42 }));
+  await eventually(async () => ledger(ledgerFile).length === 1, 30_000);
+  first.child.kill('SIGKILL');
+  await new Promise((resolve) => first.child.once('exit', resolve));
+
+  const gateway = new MockGateway({ ledgerFile });
+  const replacement = await startTestWorker(server, taskQueue, [gateway]);
+  try {
+    const payment = await paying;
+    expect(payment.state).toBe('SUCCESS');
+    expect(payment.amounts.captured).toBe(4200);
+    const charges = ledger(ledgerFile).filter((e) => e.paymentId === payment.id);
+    expect(charges).toHaveLength(1);
+    expect(payment.attempts).toHaveLength(1);
+    expect(payment.attempts[0]!.gatewayReference).toBe((charges[0]!.outcome as { reference: string }).reference);
+  } finally {
+    await aegis.close();
+    await replacement.stop();
+  }
+}, 90_000);
