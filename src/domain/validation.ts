@@ -61,7 +61,17 @@ function truncate(s: string, max = MAX_ECHO): string {
 
 /** Converts zod issues to AegisPay's `{ path, message }` issues with dotted paths. */
 export function zodIssuesToValidationIssues(issues: readonly z.core.$ZodIssue[]): ValidationIssue[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue): ValidationIssue | ValidationIssue[] => {
+    // A failed union (`'embedded'` or a connection object): the branch the input's shape fits is the
+    // one whose problems are not "wrong type" at its root. Report that branch's fields, not "Invalid input".
+    if (issue.code === 'invalid_union') {
+      const plausible = issue.errors.filter(
+        (branch) => !branch.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
+      );
+      if (plausible.length === 1) {
+        return zodIssuesToValidationIssues(plausible[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+      }
+    }
     const path = issue.path.map((p) => truncate(String(p), MAX_PATH_SEGMENT)).join('.');
     // Zod lists every unknown key verbatim; rebuild the message so huge or numerous keys stay readable.
     if (issue.code === 'unrecognized_keys') {

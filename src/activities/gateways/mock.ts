@@ -5,6 +5,7 @@ import { cardBrand, normalizeCardNumber } from '../../domain/cards';
 import type { CardDetails, Money, TokenizedCard } from '../../domain/types';
 import {
   GatewayError,
+  type GatewayErrorCategory,
   type ChargeRequest,
   type ChargeResult,
   type Gateway,
@@ -21,18 +22,14 @@ export const MOCK_TEST_CARDS = {
 } as const satisfies Record<string, string>;
 
 /** How the MOCK gateway answers a token: Stripe's test-token behaviour; any other token succeeds. */
-const TOKEN_OUTCOMES: Record<string, GatewayError | undefined> = {
-  tok_chargeDeclined: new GatewayError('decline', 'card_declined', 'Your card was declined.'),
-  tok_chargeDeclinedInsufficientFunds: new GatewayError(
-    'decline',
-    'insufficient_funds',
-    'Your card has insufficient funds.',
-  ),
-  tok_chargeDeclinedProcessingError: new GatewayError(
-    'retry-same-gateway',
-    'processing_error',
-    'An error occurred while processing your card. Try again.',
-  ),
+const TOKEN_OUTCOMES: Record<string, { category: GatewayErrorCategory; code: string; message: string } | undefined> = {
+  tok_chargeDeclined: { category: 'decline', code: 'card_declined', message: 'Your card was declined.' },
+  tok_chargeDeclinedInsufficientFunds: { category: 'decline', code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  tok_chargeDeclinedProcessingError: {
+    category: 'retry-same-gateway',
+    code: 'processing_error',
+    message: 'An error occurred while processing your card. Try again.',
+  },
 };
 
 /**
@@ -98,13 +95,14 @@ export class MockGateway implements Gateway {
       return { status: outcome.status, reference: outcome.reference };
     }
     if (outcome.status === 'failed') {
-      const error = TOKEN_OUTCOMES[tokenOf(request)];
-      if (error?.category === 'retry-same-gateway') {
+      const failure = Object.values(TOKEN_OUTCOMES).find((o) => o?.code === outcome.code);
+      if (failure?.category === 'retry-same-gateway') {
         // Transient errors are not remembered: a retry is a new try.
         this.ledger.delete(request.idempotencyKey);
         this.persist();
       }
-      throw error ?? new GatewayError('unknown', outcome.code, 'failed');
+      // A replayed call gets the recorded answer, whatever token it carries now.
+      throw new GatewayError(failure?.category ?? 'decline', outcome.code, failure?.message ?? outcome.code);
     }
     throw new GatewayError('unknown', 'not_found', 'no outcome recorded');
   }
@@ -119,9 +117,9 @@ export class MockGateway implements Gateway {
   }
 
   private record(request: ChargeRequest): MockLedgerEntry {
-    const error = TOKEN_OUTCOMES[tokenOf(request)];
-    const outcome: OperationStatus = error
-      ? { status: 'failed', code: error.code }
+    const failure = TOKEN_OUTCOMES[tokenOf(request)];
+    const outcome: OperationStatus = failure
+      ? { status: 'failed', code: failure.code }
       : {
           status: request.captureMethod === 'manual' ? 'authorized' : 'succeeded',
           reference: `mock_ch_${randomUUID()}`,
