@@ -3,9 +3,19 @@ import tseslint from 'typescript-eslint';
 /** Workflow and domain code end up in the workflow sandbox bundle: keep Node and I/O out of them. */
 const sandboxRestrictions = {
   patterns: [
-    { group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'], message: 'Not deterministic: keep Node APIs out of src/domain and src/workflows.' },
-    { group: ['pino', 'pino/*', 'stripe', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'], message: 'Not sandbox-safe: use it from activities, client or worker.' },
-    { group: ['**/activities', '**/activities/*', '**/client', '**/client/*', '**/worker'], message: 'Workflow code imports only src/domain and @temporalio/workflow (type imports are fine).', allowTypeImports: true },
+    {
+      group: ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'],
+      message: 'Not deterministic: keep Node APIs out of src/domain and src/workflows.',
+    },
+    {
+      group: ['pino', 'pino/*', 'stripe', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'],
+      message: 'Not sandbox-safe: use it from activities, client or worker.',
+    },
+    {
+      group: ['**/activities', '**/activities/*', '**/client', '**/client/*', '**/worker'],
+      message: 'Workflow code imports only src/domain and @temporalio/workflow (type imports are fine).',
+      allowTypeImports: true,
+    },
   ],
 };
 

@@ -4,7 +4,14 @@
  * `npm run demo -- --keep` leaves everything running for a look in the UI.
  */
 import { randomUUID } from 'node:crypto';
-import { AegisPay, Currency, GatewayType, PaymentMethodType, type CreatePaymentRequest, type Payment } from '../src';
+import {
+  AegisPay,
+  Currency,
+  GatewayType,
+  PaymentMethodType,
+  type CreatePaymentRequest,
+  type Payment,
+} from '../src';
 
 const keep = process.argv.includes('--keep');
 const run = randomUUID().slice(0, 8);
@@ -17,7 +24,13 @@ function request(name: string, cardNumber: string, amount: number | string = 99.
     customer: { id: `cust_demo_${run}`, email: 'customer@example.com', name: 'John Doe' },
     paymentMethod: {
       type: PaymentMethodType.CARD,
-      details: { cardNumber, expiryMonth: '12', expiryYear: String(new Date().getFullYear() + 2), cvv: '123', cardHolderName: 'John Doe' },
+      details: {
+        cardNumber,
+        expiryMonth: '12',
+        expiryYear: String(new Date().getFullYear() + 2),
+        cvv: '123',
+        cardHolderName: 'John Doe',
+      },
     },
     metadata: { orderId: `order_${name}` },
   };
@@ -45,18 +58,32 @@ async function main(): Promise<void> {
     try {
       const p = await call();
       const outcome = p.failure ? `${p.state} (${p.failure.code})` : p.state;
-      rows.push({ scenario, outcome, paymentId: p.id, attempts: p.attempts.length, ms: Math.round(performance.now() - started) });
+      rows.push({
+        scenario,
+        outcome,
+        paymentId: p.id,
+        attempts: p.attempts.length,
+        ms: Math.round(performance.now() - started),
+      });
       return p;
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'error';
-      rows.push({ scenario, outcome: `rejected: ${code}`, paymentId: '-', attempts: '-', ms: Math.round(performance.now() - started) });
+      rows.push({
+        scenario,
+        outcome: `rejected: ${code}`,
+        paymentId: '-',
+        attempts: '-',
+        ms: Math.round(performance.now() - started),
+      });
       return undefined;
     }
   }
 
   try {
     // Create, then process: the seed's two-step flow.
-    const created = await attempt('create (4242…)', () => aegis.createPayment(request('two_step', '4242424242424242')));
+    const created = await attempt('create (4242…)', () =>
+      aegis.createPayment(request('two_step', '4242424242424242')),
+    );
     if (created) await attempt('process it', () => aegis.processPayment({ paymentId: created.id }));
 
     await attempt('pay, success card', () => aegis.pay(request('success', '4242424242424242')));
@@ -70,7 +97,9 @@ async function main(): Promise<void> {
     console.table(rows);
     const ui = await aegis.webUiUrl();
     if (ui) {
-      console.log(`\nWeb UI: ${ui}/namespaces/default/workflows?query=${encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`)}`);
+      console.log(
+        `\nWeb UI: ${ui}/namespaces/default/workflows?query=${encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`)}`,
+      );
     }
     if (keep) {
       console.log('Running until Ctrl-C (--keep).');

@@ -11,6 +11,13 @@ export type * from './domain/types';
 export { formatMinor, formatMoney, toMinorUnits } from './domain/money';
 export { paymentWorkflowId, parsePaymentWorkflowId } from './domain/ids';
 export { TRANSITIONS, canTransition } from './domain/state-machine';
-export type { Gateway, GatewayConfig, GatewayCapabilities, ChargeRequest, ChargeResult, OperationStatus } from './activities/gateways/gateway';
+export type {
+  Gateway,
+  GatewayConfig,
+  GatewayCapabilities,
+  ChargeRequest,
+  ChargeResult,
+  OperationStatus,
+} from './activities/gateways/gateway';
 export { GatewayError, type GatewayErrorCategory } from './activities/gateways/gateway';
 export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock';

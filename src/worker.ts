@@ -1,11 +1,21 @@
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { createActivities } from './activities';
 import { GatewayRegistry } from './activities/gateway-registry';
 import type { Gateway } from './activities/gateways/gateway';
 import { MockGateway } from './activities/gateways/mock';
-import { connectClient, connectWorker, ensureSearchAttributes, temporalConnectionSchema } from './client/connection';
+import {
+  connectClient,
+  connectWorker,
+  ensureSearchAttributes,
+  temporalConnectionSchema,
+} from './client/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
@@ -26,7 +36,10 @@ let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
 /** Bundles the workflow code once per process: every worker in it shares the bundle. */
 function paymentWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  workflowBundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: quietBundlerLogger });
+  workflowBundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('./workflows'),
+    logger: quietBundlerLogger,
+  });
   return workflowBundle;
 }
 
@@ -69,7 +82,12 @@ export const workerEnvSchema = z.object({
   AEGISPAY_GATEWAYS: z
     .string()
     .default('MOCK')
-    .transform((s) => s.split(',').map((g) => g.trim().toUpperCase()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((g) => g.trim().toUpperCase())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(['MOCK'])).min(1)),
   AEGISPAY_MOCK_LATENCY_MS: intFromEnv.default(0),
   AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: intFromEnv.default(0),
@@ -117,7 +135,10 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     logger,
     shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
   });
-  logger.info({ taskQueue: config.AEGISPAY_TASK_QUEUE, address: temporal.address, gateways: config.AEGISPAY_GATEWAYS }, 'worker started');
+  logger.info(
+    { taskQueue: config.AEGISPAY_TASK_QUEUE, address: temporal.address, gateways: config.AEGISPAY_GATEWAYS },
+    'worker started',
+  );
   // Worker.run() returns once SIGINT/SIGTERM has drained in-flight tasks.
   await worker.run();
   await connection.close();

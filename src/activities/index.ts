@@ -45,7 +45,10 @@ export function createActivities({ gateways, logger }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
-      throw ApplicationFailure.nonRetryable(`Gateway ${type} is not registered on this worker`, ErrorCode.GATEWAY_NOT_REGISTERED);
+      throw ApplicationFailure.nonRetryable(
+        `Gateway ${type} is not registered on this worker`,
+        ErrorCode.GATEWAY_NOT_REGISTERED,
+      );
     }
     return gateway;
   }
@@ -56,12 +59,25 @@ export function createActivities({ gateways, logger }: ActivityDeps) {
       const candidates = gateways.all().map((g) => {
         const capable = GatewayRegistry.supports(g, input.amount.currency, input.method);
         const allowed = !input.pinned || input.pinned === g.type;
-        const reason = !capable ? `cannot take ${input.amount.currency} ${input.method}` : !allowed ? 'not the pinned gateway' : undefined;
-        return { gateway: g.type, score: capable && allowed ? 1 : 0, breaker: 'CLOSED' as const, eligible: capable && allowed, ...(reason ? { reason } : {}) };
+        const reason = !capable
+          ? `cannot take ${input.amount.currency} ${input.method}`
+          : !allowed
+            ? 'not the pinned gateway'
+            : undefined;
+        return {
+          gateway: g.type,
+          score: capable && allowed ? 1 : 0,
+          breaker: 'CLOSED' as const,
+          eligible: capable && allowed,
+          ...(reason ? { reason } : {}),
+        };
       });
       const chosen = candidates.find((c) => c.eligible);
       if (!chosen) {
-        const code = input.pinned && !gateways.get(input.pinned) ? ErrorCode.GATEWAY_NOT_REGISTERED : ErrorCode.NO_GATEWAY_AVAILABLE;
+        const code =
+          input.pinned && !gateways.get(input.pinned)
+            ? ErrorCode.GATEWAY_NOT_REGISTERED
+            : ErrorCode.NO_GATEWAY_AVAILABLE;
         throw ApplicationFailure.nonRetryable(
           input.pinned && code === ErrorCode.GATEWAY_NOT_REGISTERED
             ? `Gateway ${input.pinned} is not registered on the worker`
@@ -72,7 +88,9 @@ export function createActivities({ gateways, logger }: ActivityDeps) {
       return {
         gateway: chosen.gateway,
         strategy: input.pinned ? 'pinned' : 'first-eligible',
-        reason: input.pinned ? `pinned to ${input.pinned}` : `first eligible of ${candidates.length} registered`,
+        reason: input.pinned
+          ? `pinned to ${input.pinned}`
+          : `first eligible of ${candidates.length} registered`,
         candidates,
       };
     },
@@ -117,10 +135,18 @@ function toActivityFailure(err: unknown, log: Logger): Error {
     log.warn({ code: err.code, category: err.category }, 'gateway call failed');
     // Only transient and unknown outcomes are retried: retrying with the same idempotency key is safe.
     const retryable = err.category === 'retry-same-gateway' || err.category === 'unknown';
-    return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !retryable, details: [err.category] });
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.code,
+      nonRetryable: !retryable,
+      details: [err.category],
+    });
   }
   if (err instanceof ApplicationFailure) return err;
-  log.warn({ err: err instanceof Error ? err.message : String(err) }, 'gateway call failed with an unexpected error');
+  log.warn(
+    { err: err instanceof Error ? err.message : String(err) },
+    'gateway call failed with an unexpected error',
+  );
   return ApplicationFailure.create({
     message: err instanceof Error ? err.message : String(err),
     type: 'gateway_unexpected_error',

@@ -5,7 +5,13 @@ import type { Gateway, GatewayConfig } from '../activities/gateways/gateway';
 import { MockGateway, type MockGatewayOptions } from '../activities/gateways/mock';
 import { ConfigurationError, GatewayNotRegisteredError, IdempotencyConflictError } from '../domain/errors';
 import { paymentWorkflowId } from '../domain/ids';
-import { createUpdate, eventsQuery, paymentQuery, processUpdate, type ProcessRequest } from '../domain/messages';
+import {
+  createUpdate,
+  eventsQuery,
+  paymentQuery,
+  processUpdate,
+  type ProcessRequest,
+} from '../domain/messages';
 import { paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
 import {
   PAYMENT_AMOUNT,
@@ -14,16 +20,38 @@ import {
   PAYMENT_GATEWAY,
   PAYMENT_STATE,
 } from '../domain/search-attributes';
-import type { CreatePaymentRequest, DomainEvent, GatewayType, NewPayment, Payment, PaymentState } from '../domain/types';
-import { parseOrThrow, processPaymentRequestSchema, validateCreatePaymentRequest } from '../domain/validation';
+import type {
+  CreatePaymentRequest,
+  DomainEvent,
+  GatewayType,
+  NewPayment,
+  Payment,
+  PaymentState,
+} from '../domain/types';
+import {
+  parseOrThrow,
+  processPaymentRequestSchema,
+  validateCreatePaymentRequest,
+} from '../domain/validation';
 import { createLogger, type Logger } from '../logging';
 import { installTemporalRuntime } from '../temporal-runtime';
 import type { DevServer } from '../toolchain/dev-server';
 import { paymentWorkflow } from '../workflows/payment-workflow';
-import { aegisPayConfigSchema, paymentSettings, type AegisPayConfig, type ResolvedAegisPayConfig } from './config';
+import {
+  aegisPayConfigSchema,
+  paymentSettings,
+  type AegisPayConfig,
+  type ResolvedAegisPayConfig,
+} from './config';
 import { connectClient, connectWorker, ensureSearchAttributes } from './connection';
 import { isClosedWorkflowError, toAegisPayError } from './errors';
-import { listPaymentsQuery, listPaymentsRequestSchema, type ListPaymentsRequest, type PaymentListPage, toPaymentSummary } from './list-payments';
+import {
+  listPaymentsQuery,
+  listPaymentsRequestSchema,
+  type ListPaymentsRequest,
+  type PaymentListPage,
+  toPaymentSummary,
+} from './list-payments';
 import { preparePayment } from './prepare-payment';
 
 interface Connected {
@@ -126,8 +154,13 @@ export class AegisPay {
       pageSize: filters.limit,
       ...(filters.pageToken ? { nextPageToken: Buffer.from(filters.pageToken, 'base64url') } : {}),
     });
-    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : undefined;
-    return { payments: response.executions.map(toPaymentSummary), ...(token ? { nextPageToken: token } : {}) };
+    const token = response.nextPageToken?.length
+      ? Buffer.from(response.nextPageToken).toString('base64url')
+      : undefined;
+    return {
+      payments: response.executions.map(toPaymentSummary),
+      ...(token ? { nextPageToken: token } : {}),
+    };
   }
 
   /** The original's name: a customer's most recent payments. */
@@ -159,7 +192,9 @@ export class AegisPay {
 
   private gatewayFor(type: GatewayType, config: GatewayConfig & MockGatewayOptions): Gateway {
     if (type === 'MOCK') return new MockGateway(config);
-    throw new GatewayNotRegisteredError(`${type} (no adapter in this version; use MOCK or registerGatewayInstance)`);
+    throw new GatewayNotRegisteredError(
+      `${type} (no adapter in this version; use MOCK or registerGatewayInstance)`,
+    );
   }
 
   private async prepare(request: CreatePaymentRequest): Promise<NewPayment> {
@@ -196,7 +231,8 @@ export class AegisPay {
         startWorkflowOperation,
       });
     } catch (err) {
-      if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
+      if (!isClosedWorkflowError(err))
+        throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
       // The payment for this key has closed: answer from its final state, if the request is the same.
       const closed = await this.getPayment(payment.id);
       if (closed.fingerprint !== payment.fingerprint) {
@@ -224,10 +260,18 @@ export class AegisPay {
       const { startOrReuseDevServer } = await import('../toolchain/dev-server');
       devServer = await startOrReuseDevServer();
       temporal = { address: devServer.address, namespace: devServer.namespace };
-      this.logger.info({ address: devServer.address, webUi: devServer.uiUrl }, 'embedded Temporal server ready');
+      this.logger.info(
+        { address: devServer.address, webUi: devServer.uiUrl },
+        'embedded Temporal server ready',
+      );
     }
     const connection = await connectClient(temporal);
-    return { client: new Client({ connection, namespace: temporal.namespace }), connection, namespace: temporal.namespace, ...(devServer ? { devServer } : {}) };
+    return {
+      client: new Client({ connection, namespace: temporal.namespace }),
+      connection,
+      namespace: temporal.namespace,
+      ...(devServer ? { devServer } : {}),
+    };
   }
 
   private async startEmbeddedWorker(connected: Connected) {
@@ -247,7 +291,9 @@ export class AegisPay {
       logger: this.logger,
     });
     const running = worker.run();
-    running.catch((err) => this.logger.error({ err: (err as Error).message }, 'embedded worker stopped with an error'));
+    running.catch((err) =>
+      this.logger.error({ err: (err as Error).message }, 'embedded worker stopped with an error'),
+    );
     return { worker, connection, running };
   }
 }

@@ -11,14 +11,24 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 /** The `AegisPay` constructor's config (the seed's names, plus where Temporal is). */
 export const aegisPayConfigSchema = z.strictObject({
   /** A Temporal service, or `'embedded'` to start a local dev server in this process. */
-  temporal: z.union([z.literal('embedded'), temporalConnectionSchema]).default(() => temporalConnectionSchema.parse({})),
+  temporal: z
+    .union([z.literal('embedded'), temporalConnectionSchema])
+    .default(() => temporalConnectionSchema.parse({})),
   taskQueue: z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE),
   /** Keeps the idempotency keys of several merchants apart on one namespace. */
-  merchantScope: z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _').optional(),
-  logging: z.strictObject({ level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO') }).default({ level: 'INFO' }),
+  merchantScope: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _')
+    .optional(),
+  logging: z
+    .strictObject({ level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO') })
+    .default({ level: 'INFO' }),
   /** Where pino writes (default stdout); lets an application or test capture AegisPay's logs. */
   logDestination: z
-    .custom<DestinationStream>((v) => typeof (v as { write?: unknown })?.write === 'function', 'logDestination must be a writable stream')
+    .custom<DestinationStream>(
+      (v) => typeof (v as { write?: unknown })?.write === 'function',
+      'logDestination must be a writable stream',
+    )
     .optional(),
   /** Gateway-call retries, mapped onto the activity retry policy (Temporal adds the jitter). */
   retry: z
@@ -36,7 +46,9 @@ export const aegisPayConfigSchema = z.strictObject({
   /** How long a created but unprocessed payment waits before it is cancelled as abandoned. */
   pendingTimeoutMs: ms(30 * DAY_MS).default(DAY_MS),
   /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
-  tokenizer: z.custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function').optional(),
+  tokenizer: z
+    .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
+    .optional(),
   /** Accepted for compatibility with the original config; routing and breakers are configured on workers. */
   routing: z.looseObject({ strategy: z.string().optional() }).optional(),
   circuitBreaker: z

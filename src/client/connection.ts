@@ -37,7 +37,9 @@ function connectionOptions(config: ResolvedConnectionConfig): ConnectionOptions 
       ? {
           tls: {
             clientCertPair: { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) },
-            ...(tls.serverRootCACertPath ? { serverRootCACertificate: readFileSync(tls.serverRootCACertPath) } : {}),
+            ...(tls.serverRootCACertPath
+              ? { serverRootCACertificate: readFileSync(tls.serverRootCACertPath) }
+              : {}),
             ...(tls.serverNameOverride ? { serverNameOverride: tls.serverNameOverride } : {}),
           },
         }
@@ -50,7 +52,9 @@ export async function connectClient(config: ResolvedConnectionConfig): Promise<C
   try {
     return await Connection.connect({ ...connectionOptions(config), connectTimeout: '10s' });
   } catch (err) {
-    throw new TemporalUnavailableError(`Cannot reach Temporal at ${config.address}: ${(err as Error).message}`);
+    throw new TemporalUnavailableError(
+      `Cannot reach Temporal at ${config.address}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -59,7 +63,9 @@ export async function connectWorker(config: ResolvedConnectionConfig): Promise<N
   try {
     return await NativeConnection.connect(connectionOptions(config));
   } catch (err) {
-    throw new TemporalUnavailableError(`Cannot reach Temporal at ${config.address}: ${(err as Error).message}`);
+    throw new TemporalUnavailableError(
+      `Cannot reach Temporal at ${config.address}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -81,13 +87,20 @@ export async function ensureSearchAttributes(
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type as keyof typeof INDEXED_VALUE_TYPE]])),
+      searchAttributes: Object.fromEntries(
+        missing.map((key) => [key.name, INDEXED_VALUE_TYPE[key.type as keyof typeof INDEXED_VALUE_TYPE]]),
+      ),
     });
   } catch (err) {
     throw new ConfigurationError(
       `Search attributes ${missing.map((k) => k.name).join(', ')} are missing on namespace "${namespace}" and could not be created ` +
         `(${(err as Error).message}). Ask an operator to run: ` +
-        missing.map((k) => `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${k.type === 'INT' ? 'Int' : 'Keyword'}`).join(' && '),
+        missing
+          .map(
+            (k) =>
+              `temporal operator search-attribute create --namespace ${namespace} --name ${k.name} --type ${k.type === 'INT' ? 'Int' : 'Keyword'}`,
+          )
+          .join(' && '),
     );
   }
   return missing.map((k) => k.name);

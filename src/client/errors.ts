@@ -1,4 +1,9 @@
-import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import {
   AegisPayError,
   ErrorCode,
@@ -15,9 +20,13 @@ const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
  * The one place Temporal failures become AegisPay errors: an `ApplicationFailure` whose `type` is
  * an AegisPay code, anywhere in the cause chain, becomes that error class. Anything else is rethrown.
  */
-export function toAegisPayError(err: unknown, context: { paymentId?: string; idempotencyKey?: string } = {}): unknown {
+export function toAegisPayError(
+  err: unknown,
+  context: { paymentId?: string; idempotencyKey?: string } = {},
+): unknown {
   if (err instanceof AegisPayError) return err;
-  if (err instanceof WorkflowNotFoundError && context.paymentId) return new PaymentNotFoundError(context.paymentId);
+  if (err instanceof WorkflowNotFoundError && context.paymentId)
+    return new PaymentNotFoundError(context.paymentId);
   for (let cause: unknown = err; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
     if (!(cause instanceof ApplicationFailure) || !cause.type || !KNOWN_CODES.has(cause.type)) continue;
     const details = (cause.details?.[0] ?? {}) as Record<string, unknown>;
@@ -25,11 +34,16 @@ export function toAegisPayError(err: unknown, context: { paymentId?: string; ide
       case ErrorCode.IDEMPOTENCY_CONFLICT:
         return new IdempotencyConflictError(context.idempotencyKey ?? String(details.idempotencyKey ?? ''));
       case ErrorCode.VALIDATION_ERROR:
-        return new ValidationError((details.issues as ValidationIssue[] | undefined) ?? [{ path: '', message: cause.message }]);
+        return new ValidationError(
+          (details.issues as ValidationIssue[] | undefined) ?? [{ path: '', message: cause.message }],
+        );
       case ErrorCode.INVALID_STATE_TRANSITION:
-        return Object.assign(new InvalidStateTransitionError(String(details.from ?? '?'), String(details.to ?? '?')), {
-          message: cause.message,
-        });
+        return Object.assign(
+          new InvalidStateTransitionError(String(details.from ?? '?'), String(details.to ?? '?')),
+          {
+            message: cause.message,
+          },
+        );
       default:
         return new AegisPayError(cause.type as ErrorCode, cause.message, details);
     }
@@ -41,5 +55,8 @@ export function toAegisPayError(err: unknown, context: { paymentId?: string; ide
 export function isClosedWorkflowError(err: unknown): boolean {
   if (err instanceof WorkflowExecutionAlreadyStartedError) return true;
   const message = err instanceof Error ? err.message : '';
-  return !(err instanceof WorkflowUpdateFailedError) && /already completed|already finished|workflow execution already/i.test(message);
+  return (
+    !(err instanceof WorkflowUpdateFailedError) &&
+    /already completed|already finished|workflow execution already/i.test(message)
+  );
 }

@@ -1,7 +1,13 @@
 import type { temporal } from '@temporalio/proto';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
 import { z } from 'zod';
-import { PAYMENT_AMOUNT, PAYMENT_CURRENCY, PAYMENT_CUSTOMER_ID, PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
+import {
+  PAYMENT_AMOUNT,
+  PAYMENT_CURRENCY,
+  PAYMENT_CUSTOMER_ID,
+  PAYMENT_GATEWAY,
+  PAYMENT_STATE,
+} from '../domain/search-attributes';
 import { GatewayType, PaymentState } from '../domain/types';
 
 /** Filters of `listPayments`; every one maps to a search attribute. */
@@ -42,7 +48,15 @@ export function listPaymentsQuery(filters: z.output<typeof listPaymentsRequestSc
   return clauses.join(' AND ');
 }
 
-const STATUS_NAMES: Record<number, string> = { 1: 'RUNNING', 2: 'COMPLETED', 3: 'FAILED', 4: 'CANCELLED', 5: 'TERMINATED', 6: 'CONTINUED_AS_NEW', 7: 'TIMED_OUT' };
+const STATUS_NAMES: Record<number, string> = {
+  1: 'RUNNING',
+  2: 'COMPLETED',
+  3: 'FAILED',
+  4: 'CANCELLED',
+  5: 'TERMINATED',
+  6: 'CONTINUED_AS_NEW',
+  7: 'TIMED_OUT',
+};
 
 /** Turns a raw visibility row into a `PaymentListItem`. */
 export function toPaymentSummary(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): PaymentListItem {

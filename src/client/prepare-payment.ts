@@ -29,7 +29,13 @@ export async function preparePayment(
   if (method.type === 'CARD') {
     const { cardNumber, expiryMonth, expiryYear, cardHolderName } = method.details;
     const card: TokenizedCard = isGatewayToken(cardNumber)
-      ? { token: cardNumber, brand: brandOfToken(cardNumber), expiryMonth, expiryYear, ...(cardHolderName ? { cardHolderName } : {}) }
+      ? {
+          token: cardNumber,
+          brand: brandOfToken(cardNumber),
+          expiryMonth,
+          expiryYear,
+          ...(cardHolderName ? { cardHolderName } : {}),
+        }
       : await tokenizer(method.details);
     paymentMethod = { type: 'CARD', card };
   } else {

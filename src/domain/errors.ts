@@ -97,7 +97,9 @@ export class RefundExceedsCapturedError extends AegisPayError {
 /** Raised when a payment names a gateway that no worker has registered. */
 export class GatewayNotRegisteredError extends AegisPayError {
   constructor(gateway: string) {
-    super(ErrorCode.GATEWAY_NOT_REGISTERED, `Gateway ${gateway} is not registered on the worker`, { gateway });
+    super(ErrorCode.GATEWAY_NOT_REGISTERED, `Gateway ${gateway} is not registered on the worker`, {
+      gateway,
+    });
   }
 }
 

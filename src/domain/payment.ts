@@ -4,7 +4,12 @@ import type { NewPayment, Payment, PaymentState } from './types';
 /** Workflow-level settings the client passes with each payment (the seed's `retry` config, mapped). */
 export interface PaymentSettings {
   /** Activity retry policy for gateway calls. */
-  retry: { maximumAttempts: number; initialIntervalMs: number; maximumIntervalMs: number; backoffCoefficient: number };
+  retry: {
+    maximumAttempts: number;
+    initialIntervalMs: number;
+    maximumIntervalMs: number;
+    backoffCoefficient: number;
+  };
   /** How long one gateway call may take before it is treated as an unknown outcome and retried. */
   gatewayCallTimeoutMs: number;
   /** How long a successful payment stays open for refunds before the workflow completes. */

@@ -8,7 +8,10 @@ export const PAYMENT_STATE = defineSearchAttributeKey('AegisPayState', SearchAtt
 export const PAYMENT_GATEWAY = defineSearchAttributeKey('AegisPayGateway', SearchAttributeType.KEYWORD);
 export const PAYMENT_AMOUNT = defineSearchAttributeKey('AegisPayAmount', SearchAttributeType.INT);
 export const PAYMENT_CURRENCY = defineSearchAttributeKey('AegisPayCurrency', SearchAttributeType.KEYWORD);
-export const PAYMENT_CUSTOMER_ID = defineSearchAttributeKey('AegisPayCustomerId', SearchAttributeType.KEYWORD);
+export const PAYMENT_CUSTOMER_ID = defineSearchAttributeKey(
+  'AegisPayCustomerId',
+  SearchAttributeType.KEYWORD,
+);
 
 /** All of them, for registering on a namespace. */
 export const PAYMENT_SEARCH_ATTRIBUTES = [

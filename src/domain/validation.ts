@@ -66,10 +66,15 @@ export function zodIssuesToValidationIssues(issues: readonly z.core.$ZodIssue[])
     // one whose problems are not "wrong type" at its root. Report that branch's fields, not "Invalid input".
     if (issue.code === 'invalid_union') {
       const plausible = issue.errors.filter(
-        (branch) => !branch.every((i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value')),
+        (branch) =>
+          !branch.every(
+            (i) => i.path.length === 0 && (i.code === 'invalid_type' || i.code === 'invalid_value'),
+          ),
       );
       if (plausible.length === 1) {
-        return zodIssuesToValidationIssues(plausible[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })));
+        return zodIssuesToValidationIssues(
+          plausible[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+        );
       }
     }
     const path = issue.path.map((p) => truncate(String(p), MAX_PATH_SEGMENT)).join('.');

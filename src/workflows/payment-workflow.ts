@@ -14,8 +14,19 @@ import {
 import type { PaymentActivities } from '../activities';
 import { ErrorCode } from '../domain/errors';
 import { gatewayIdempotencyKey } from '../domain/ids';
-import { createUpdate, eventsQuery, paymentQuery, processUpdate, type ProcessRequest } from '../domain/messages';
-import { awaitsRefundsOnly, initialPaymentView, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import {
+  createUpdate,
+  eventsQuery,
+  paymentQuery,
+  processUpdate,
+  type ProcessRequest,
+} from '../domain/messages';
+import {
+  awaitsRefundsOnly,
+  initialPaymentView,
+  paymentSummary,
+  type PaymentWorkflowInput,
+} from '../domain/payment';
 import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
 import { assertTransition, isSettled } from '../domain/state-machine';
 import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState } from '../domain/types';
@@ -24,7 +35,10 @@ import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState }
  * One payment, from creation to the end of its refund window. The workflow is the payment's single
  * writer: its ID comes from the idempotency key, so there is never a second copy to race with.
  */
-export async function paymentWorkflow({ payment: request, settings }: PaymentWorkflowInput): Promise<Payment> {
+export async function paymentWorkflow({
+  payment: request,
+  settings,
+}: PaymentWorkflowInput): Promise<Payment> {
   const payment = initialPaymentView(request, now());
   const events: DomainEvent[] = [];
 
@@ -44,15 +58,31 @@ export async function paymentWorkflow({ payment: request, settings }: PaymentWor
   // Reconciliation retries until the gateway answers: giving up would mean guessing whether money moved.
   const reconcile = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
-    retry: { initialInterval: settings.retry.initialIntervalMs, maximumInterval: '1 minute', backoffCoefficient: 2 },
+    retry: {
+      initialInterval: settings.retry.initialIntervalMs,
+      maximumInterval: '1 minute',
+      backoffCoefficient: 2,
+    },
   });
 
-  function record(type: DomainEventType, data: Record<string, unknown>, to?: PaymentState, patch: Partial<Payment> = {}) {
+  function record(
+    type: DomainEventType,
+    data: Record<string, unknown>,
+    to?: PaymentState,
+    patch: Partial<Payment> = {},
+  ) {
     if (to) assertTransition(payment.state, to);
     Object.assign(payment, patch, to ? { state: to } : {});
     payment.version += 1;
     payment.updatedAt = now();
-    events.push({ id: `${payment.id}:${payment.version}`, type, paymentId: payment.id, sequence: payment.version, at: payment.updatedAt, data });
+    events.push({
+      id: `${payment.id}:${payment.version}`,
+      type,
+      paymentId: payment.id,
+      sequence: payment.version,
+      at: payment.updatedAt,
+      data,
+    });
     if (to || patch.gateway) {
       upsertSearchAttributes([
         { key: PAYMENT_STATE, value: payment.state },
@@ -88,7 +118,10 @@ export async function paymentWorkflow({ payment: request, settings }: PaymentWor
         ...(pinned ? { pinned } : {}),
       });
       chosen = decision.gateway;
-      record('PAYMENT_ROUTED', { gateway: chosen, reason: decision.reason }, undefined, { gateway: chosen, routing: decision });
+      record('PAYMENT_ROUTED', { gateway: chosen, reason: decision.reason }, undefined, {
+        gateway: chosen,
+        routing: decision,
+      });
     } catch (err) {
       const { code, message } = failureOf(err);
       return fail(code, message);
@@ -108,7 +141,12 @@ export async function paymentWorkflow({ payment: request, settings }: PaymentWor
         captureMethod: payment.captureMethod,
         customerId: payment.customer.id,
       });
-      payment.attempts.push({ ...attempt, outcome: 'succeeded', gatewayReference: result.reference, latencyMs: result.latencyMs });
+      payment.attempts.push({
+        ...attempt,
+        outcome: 'succeeded',
+        gatewayReference: result.reference,
+        latencyMs: result.latencyMs,
+      });
       return settleCharged(result.status, result.reference);
     } catch (err) {
       const failure = failureOf(err);
@@ -121,7 +159,13 @@ export async function paymentWorkflow({ payment: request, settings }: PaymentWor
       // ask the gateway under the same idempotency key before calling it a failure.
       const status = await reconcile.getChargeStatus({ gateway: chosen, gatewayIdempotencyKey: key });
       if (status.status === 'succeeded' || status.status === 'authorized') {
-        payment.attempts.push({ ...attempt, outcome: 'succeeded', gatewayReference: status.reference, errorCode: failure.code, latencyMs });
+        payment.attempts.push({
+          ...attempt,
+          outcome: 'succeeded',
+          gatewayReference: status.reference,
+          errorCode: failure.code,
+          latencyMs,
+        });
         return settleCharged(status.status, status.reference);
       }
       payment.attempts.push({ ...attempt, outcome: 'failed', errorCode: failure.code, latencyMs });
@@ -132,9 +176,13 @@ export async function paymentWorkflow({ payment: request, settings }: PaymentWor
   function settleCharged(status: 'succeeded' | 'authorized', reference: string) {
     const amount = payment.amount.amount;
     if (status === 'authorized') {
-      record('PAYMENT_AUTHORIZED', { reference }, 'AUTHORIZED', { amounts: { ...payment.amounts, authorized: amount } });
+      record('PAYMENT_AUTHORIZED', { reference }, 'AUTHORIZED', {
+        amounts: { ...payment.amounts, authorized: amount },
+      });
     } else {
-      record('PAYMENT_SUCCEEDED', { reference }, 'SUCCESS', { amounts: { ...payment.amounts, authorized: amount, captured: amount } });
+      record('PAYMENT_SUCCEEDED', { reference }, 'SUCCESS', {
+        amounts: { ...payment.amounts, authorized: amount, captured: amount },
+      });
     }
   }
 
@@ -186,6 +234,11 @@ function failureOf(err: unknown): { code: string; message: string; category: str
     const category = typeof cause.details?.[0] === 'string' ? (cause.details[0] as string) : 'unknown';
     return { code: cause.type ?? 'gateway_error', message: cause.message, category };
   }
-  if (cause instanceof TimeoutFailure) return { code: 'gateway_timeout', message: 'The gateway did not answer in time', category: 'unknown' };
-  return { code: 'gateway_error', message: cause instanceof Error ? cause.message : String(cause), category: 'unknown' };
+  if (cause instanceof TimeoutFailure)
+    return { code: 'gateway_timeout', message: 'The gateway did not answer in time', category: 'unknown' };
+  return {
+    code: 'gateway_error',
+    message: cause instanceof Error ? cause.message : String(cause),
+    category: 'unknown',
+  };
 }

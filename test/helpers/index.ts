@@ -46,7 +46,11 @@ export interface RunningWorker {
 }
 
 /** Starts a payment worker in this process with the given gateways. */
-export async function startTestWorker(server: DevServer, taskQueue: string, gateways: Gateway[]): Promise<RunningWorker> {
+export async function startTestWorker(
+  server: DevServer,
+  taskQueue: string,
+  gateways: Gateway[],
+): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
   const worker = await createPaymentWorker({
     connection,
@@ -74,7 +78,10 @@ export async function rawClient(server: DevServer): Promise<Client> {
 }
 
 /** Asserts that a promise rejects with an AegisPay error of this code, and returns the error. */
-export async function expectAegisError(promise: Promise<unknown>, code: string): Promise<Error & { code: string }> {
+export async function expectAegisError(
+  promise: Promise<unknown>,
+  code: string,
+): Promise<Error & { code: string }> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
@@ -93,7 +100,9 @@ export const TEST_CARDS = {
 } as const;
 
 /** A valid card payment request (expiring next year), with overrides. */
-export function cardPayment(overrides: Partial<CreatePaymentRequest> & { cardNumber?: string; cvv?: string } = {}): CreatePaymentRequest {
+export function cardPayment(
+  overrides: Partial<CreatePaymentRequest> & { cardNumber?: string; cvv?: string } = {},
+): CreatePaymentRequest {
   const { cardNumber = TEST_CARDS.success, cvv = '123', ...rest } = overrides;
   return {
     idempotencyKey: uniqueKey(),
@@ -102,7 +111,13 @@ export function cardPayment(overrides: Partial<CreatePaymentRequest> & { cardNum
     customer: { id: 'cust_123', email: 'customer@example.com', name: 'John Doe' },
     paymentMethod: {
       type: 'CARD',
-      details: { cardNumber, expiryMonth: '12', expiryYear: String(new Date().getFullYear() + 1), cvv, cardHolderName: 'John Doe' },
+      details: {
+        cardNumber,
+        expiryMonth: '12',
+        expiryYear: String(new Date().getFullYear() + 1),
+        cvv,
+        cardHolderName: 'John Doe',
+      },
     },
     metadata: { orderId: 'order_123' },
     ...rest,
@@ -110,7 +125,10 @@ export function cardPayment(overrides: Partial<CreatePaymentRequest> & { cardNum
 }
 
 /** Polls until `check` returns a truthy value (visibility is eventually consistent). */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

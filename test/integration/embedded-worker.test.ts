@@ -13,7 +13,16 @@ beforeAll(async () => {
   const settingsFile = join(mkdtempSync(join(tmpdir(), 'aegispay-bare-')), 'temporal-dev.yml');
   writeFileSync(
     settingsFile,
-    ['x-aegispay:', '  namespace: default', '  ip: 127.0.0.1', "  grpcPort: '0'", "  uiPort: '0'", '  logLevel: warn', '  searchAttributes: []', ''].join('\n'),
+    [
+      'x-aegispay:',
+      '  namespace: default',
+      '  ip: 127.0.0.1',
+      "  grpcPort: '0'",
+      "  uiPort: '0'",
+      '  logLevel: warn',
+      '  searchAttributes: []',
+      '',
+    ].join('\n'),
   );
   server = await startTestServer({ settingsFile });
 });
@@ -23,7 +32,9 @@ afterAll(async () => {
 
 test('an AegisPay instance with a registered gateway runs its own worker and creates its search attributes on a bare server', async () => {
   const client = await rawClient(server);
-  const before = await client.connection.operatorService.listSearchAttributes({ namespace: server.namespace });
+  const before = await client.connection.operatorService.listSearchAttributes({
+    namespace: server.namespace,
+  });
   expect(Object.keys(before.customAttributes ?? {})).not.toContain('AegisPayState');
 
   const lines: string[] = [];
@@ -37,11 +48,17 @@ test('an AegisPay instance with a registered gateway runs its own worker and cre
   });
   aegis.registerGateway('MOCK', { apiKey: 'test', environment: 'sandbox' });
   try {
-    const payment = await aegis.pay({ ...cardPayment({ cardNumber: '4000056655665556', cvv: '321' }), customer: { id: 'cust_bare', email: 'bare@example.com' } });
+    const payment = await aegis.pay({
+      ...cardPayment({ cardNumber: '4000056655665556', cvv: '321' }),
+      customer: { id: 'cust_bare', email: 'bare@example.com' },
+    });
     expect(payment.state).toBe('SUCCESS');
 
-    const after = await client.connection.operatorService.listSearchAttributes({ namespace: server.namespace });
-    for (const key of PAYMENT_SEARCH_ATTRIBUTES) expect(Object.keys(after.customAttributes ?? {})).toContain(key.name);
+    const after = await client.connection.operatorService.listSearchAttributes({
+      namespace: server.namespace,
+    });
+    for (const key of PAYMENT_SEARCH_ATTRIBUTES)
+      expect(Object.keys(after.customAttributes ?? {})).toContain(key.name);
     const listed = await eventually(async () => {
       const page = await aegis.listPayments({ customerId: 'cust_bare', state: 'SUCCESS' });
       return page.payments.length === 1 ? page : undefined;

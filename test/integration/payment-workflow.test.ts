@@ -48,20 +48,33 @@ test('a created payment is INITIATED and processing it charges once and ends in 
   expect(done.gateway).toBe('MOCK');
   expect(done.amounts).toEqual({ authorized: 9999, captured: 9999, refunded: 0 });
   expect(done.attempts).toHaveLength(1);
-  expect(done.attempts[0]).toMatchObject({ number: 1, gateway: 'MOCK', outcome: 'succeeded', gatewayIdempotencyKey: `${created.id}:charge:1` });
+  expect(done.attempts[0]).toMatchObject({
+    number: 1,
+    gateway: 'MOCK',
+    outcome: 'succeeded',
+    gatewayIdempotencyKey: `${created.id}:charge:1`,
+  });
   expect(done.routing?.gateway).toBe('MOCK');
   expect(gateway.charges()).toHaveLength(1);
   expect(gateway.charges()[0]!.amount).toEqual({ amount: 9999, currency: 'USD' });
 
   const events = await aegis.getPaymentEvents(created.id);
-  expect(events.map((e) => e.type)).toEqual(['PAYMENT_INITIATED', 'PAYMENT_PROCESSING', 'PAYMENT_ROUTED', 'PAYMENT_SUCCEEDED']);
+  expect(events.map((e) => e.type)).toEqual([
+    'PAYMENT_INITIATED',
+    'PAYMENT_PROCESSING',
+    'PAYMENT_ROUTED',
+    'PAYMENT_SUCCEEDED',
+  ]);
   expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
   expect(done.version).toBe(4);
 });
 
 test('processing twice returns the first outcome and charges once', async () => {
   const created = await aegis.createPayment(cardPayment());
-  const [a, b] = await Promise.all([aegis.processPayment({ paymentId: created.id }), aegis.processPayment({ paymentId: created.id })]);
+  const [a, b] = await Promise.all([
+    aegis.processPayment({ paymentId: created.id }),
+    aegis.processPayment({ paymentId: created.id }),
+  ]);
   const c = await aegis.processPayment({ paymentId: created.id });
   expect([a.state, b.state, c.state]).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
   expect(gateway.charges()).toHaveLength(1);
@@ -115,7 +128,9 @@ test('the same key with a different request is an IdempotencyConflictError, befo
   const failed = await aegis.processPayment({ paymentId: open.id }); // a decline closes the workflow
   expect(failed.state).toBe('FAILURE');
   const client = await rawClient(server);
-  await eventually(async () => (await client.workflow.getHandle(open.id).describe()).status.name === 'COMPLETED');
+  await eventually(
+    async () => (await client.workflow.getHandle(open.id).describe()).status.name === 'COMPLETED',
+  );
   await client.connection.close();
 
   await expectAegisError(aegis.pay({ ...request, amount: 10 }), 'IDEMPOTENCY_CONFLICT');
@@ -133,11 +148,20 @@ test('a duplicate with the same card tokenizes again yet is the same request', a
 
 test('invalid requests are rejected naming every bad field, and no workflow is started', async () => {
   const key = uniqueKey();
-  const bad = cardPayment({ idempotencyKey: key, amount: -5, currency: 'XYZ' as 'USD', cardNumber: '4242424242424241' });
+  const bad = cardPayment({
+    idempotencyKey: key,
+    amount: -5,
+    currency: 'XYZ' as 'USD',
+    cardNumber: '4242424242424241',
+  });
   bad.customer = { id: 'c1', email: 'not-an-email' };
-  const err = (await expectAegisError(aegis.createPayment(bad), 'VALIDATION_ERROR')) as unknown as { issues: { path: string }[] };
+  const err = (await expectAegisError(aegis.createPayment(bad), 'VALIDATION_ERROR')) as unknown as {
+    issues: { path: string }[];
+  };
   const paths = err.issues.map((i) => i.path);
-  expect(paths).toEqual(expect.arrayContaining(['amount', 'currency', 'customer.email', 'paymentMethod.details.cardNumber']));
+  expect(paths).toEqual(
+    expect.arrayContaining(['amount', 'currency', 'customer.email', 'paymentMethod.details.cardNumber']),
+  );
   await expectAegisError(aegis.pay(bad), 'VALIDATION_ERROR');
 
   const client = await rawClient(server);
@@ -171,10 +195,16 @@ test('the raw history of a card payment contains neither the card number nor the
 test('payments are listed by state and customer from visibility', async () => {
   const customerId = uniqueKey('cust');
   const ok = await aegis.pay({ ...cardPayment(), customer: { id: customerId } });
-  const declined = await aegis.pay({ ...cardPayment({ cardNumber: TEST_CARDS.declined }), customer: { id: customerId } });
+  const declined = await aegis.pay({
+    ...cardPayment({ cardNumber: TEST_CARDS.declined }),
+    customer: { id: customerId },
+  });
   const listed = await eventually(async () => {
     const page = await aegis.listPayments({ customerId });
-    return page.payments.length === 2 && page.payments.every((p) => p.state !== 'INITIATED' && p.state !== 'PROCESSING') ? page : undefined;
+    return page.payments.length === 2 &&
+      page.payments.every((p) => p.state !== 'INITIATED' && p.state !== 'PROCESSING')
+      ? page
+      : undefined;
   });
   expect(listed.payments.map((p) => p.id).sort()).toEqual([ok.id, declined.id].sort());
   const failures = await aegis.listPayments({ customerId, state: 'FAILURE' });

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockGateway, type MockLedgerEntry } from '../../src/activities/gateways/mock';
 import type { DevServer } from '../../src/toolchain/dev-server';
-import { cardPayment, eventually, startTestServer, startTestWorker, testClient, testTaskQueue } from '../helpers';
+import {
+  cardPayment,
+  eventually,
+  startTestServer,
+  startTestWorker,
+  testClient,
+  testTaskQueue,
+} from '../helpers';
 
 let server: DevServer;
 beforeAll(async () => {
@@ -27,7 +34,9 @@ function spawnWorker(env: Record<string, string>): { child: ChildProcess; ready:
       if (output.includes('worker started')) resolve();
     });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)),
+    );
   });
   return { child, ready };
 }
@@ -64,7 +73,9 @@ test('a worker killed after the gateway charged, but before it answered, is repl
     const charges = ledger(ledgerFile).filter((e) => e.paymentId === payment.id);
     expect(charges).toHaveLength(1);
     expect(payment.attempts).toHaveLength(1);
-    expect(payment.attempts[0]!.gatewayReference).toBe((charges[0]!.outcome as { reference: string }).reference);
+    expect(payment.attempts[0]!.gatewayReference).toBe(
+      (charges[0]!.outcome as { reference: string }).reference,
+    );
   } finally {
     await aegis.close();
     await replacement.stop();

@@ -33,7 +33,12 @@ describe('AegisPay config', () => {
 
   it("resolves the seed's config with its retry values and the defaults for the rest", () => {
     const resolved = aegisPayConfigSchema.parse(SEED_CONFIG);
-    expect(resolved.retry).toEqual({ maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10000, backoffMultiplier: 2 });
+    expect(resolved.retry).toEqual({
+      maxRetries: 3,
+      initialDelayMs: 1000,
+      maxDelayMs: 10000,
+      backoffMultiplier: 2,
+    });
     expect(resolved.logging).toEqual({ level: 'INFO' });
     expect(resolved.taskQueue).toBe('aegispay');
     expect(resolved.temporal).toEqual({ address: 'localhost:7233', namespace: 'default' });
@@ -115,14 +120,21 @@ describe('AegisPay config', () => {
   // `temporal.tls` a nested union; any bad `tls` makes zod collapse every temporal.* issue into a single
   // `{ path: 'temporal', message: 'Invalid input' }`, so neither temporal.tls nor temporal.address is named.
   test('names temporal.tls and temporal.address when both are bad (nested union in temporal)', () => {
-    const err = thrownBy(() => new AegisPay({ temporal: { address: '', tls: 'yes' } } as unknown as AegisPayConfig));
+    const err = thrownBy(
+      () => new AegisPay({ temporal: { address: '', tls: 'yes' } } as unknown as AegisPayConfig),
+    );
     expect((err as { code?: unknown }).code).toBe('VALIDATION_ERROR');
     expect(issuePaths(err)).toEqual(expect.arrayContaining(['temporal.address', 'temporal.tls']));
   });
 
   it('fills defaults for missing retry fields', () => {
     const resolved = aegisPayConfigSchema.parse({ retry: { maxRetries: 5 } });
-    expect(resolved.retry).toEqual({ maxRetries: 5, initialDelayMs: 1000, maxDelayMs: 10_000, backoffMultiplier: 2 });
+    expect(resolved.retry).toEqual({
+      maxRetries: 5,
+      initialDelayMs: 1000,
+      maxDelayMs: 10_000,
+      backoffMultiplier: 2,
+    });
   });
 });
 
@@ -153,13 +165,22 @@ describe('paymentSettings', () => {
   it('passes the timeouts through, with their defaults', () => {
     const DAY = 24 * 60 * 60 * 1000;
     expect(paymentSettings(aegisPayConfigSchema.parse({}))).toEqual({
-      retry: { maximumAttempts: 4, initialIntervalMs: 1000, maximumIntervalMs: 10_000, backoffCoefficient: 2 },
+      retry: {
+        maximumAttempts: 4,
+        initialIntervalMs: 1000,
+        maximumIntervalMs: 10_000,
+        backoffCoefficient: 2,
+      },
       gatewayCallTimeoutMs: 30_000,
       refundWindowMs: 30 * DAY,
       pendingTimeoutMs: DAY,
     });
     const custom = paymentSettings(
-      aegisPayConfigSchema.parse({ gatewayTimeoutMs: 5000, refundWindowMs: 60_000, pendingTimeoutMs: 120_000 }),
+      aegisPayConfigSchema.parse({
+        gatewayTimeoutMs: 5000,
+        refundWindowMs: 60_000,
+        pendingTimeoutMs: 120_000,
+      }),
     );
     expect(custom.gatewayCallTimeoutMs).toBe(5000);
     expect(custom.refundWindowMs).toBe(60_000);

@@ -21,7 +21,9 @@ describe('toAegisPayError', () => {
       message: 'x',
       details: [{ idempotencyKey: 'order_7' }],
     });
-    const wrapped = new Error('outer', { cause: new WorkflowUpdateFailedError('Workflow Update failed', failure) });
+    const wrapped = new Error('outer', {
+      cause: new WorkflowUpdateFailedError('Workflow Update failed', failure),
+    });
     const mapped = toAegisPayError(wrapped) as Coded;
     expect(mapped.code).toBe('IDEMPOTENCY_CONFLICT');
     // Without a context key, the key comes from the failure's details.
@@ -34,7 +36,9 @@ describe('toAegisPayError', () => {
       message: 'Cannot move a payment from SUCCESS to CANCELLED',
       details: [{ from: 'SUCCESS', to: 'CANCELLED' }],
     });
-    const mapped = toAegisPayError(new Error('update failed', { cause: failure }), { paymentId: 'payment:o1' }) as Coded;
+    const mapped = toAegisPayError(new Error('update failed', { cause: failure }), {
+      paymentId: 'payment:o1',
+    }) as Coded;
     expect(mapped.code).toBe('INVALID_STATE_TRANSITION');
     expect(mapped.message).toBe('Cannot move a payment from SUCCESS to CANCELLED');
     expect(mapped).toMatchObject({ from: 'SUCCESS', to: 'CANCELLED' });
@@ -42,7 +46,11 @@ describe('toAegisPayError', () => {
 
   it('maps a VALIDATION_ERROR failure to a ValidationError with its issues', () => {
     const issues = [{ path: 'amount', message: 'amount must be positive' }];
-    const failure = ApplicationFailure.create({ type: 'VALIDATION_ERROR', message: 'bad', details: [{ issues }] });
+    const failure = ApplicationFailure.create({
+      type: 'VALIDATION_ERROR',
+      message: 'bad',
+      details: [{ issues }],
+    });
     const mapped = toAegisPayError(new Error('wrapper', { cause: failure }));
     expect((mapped as Coded).code).toBe('VALIDATION_ERROR');
     expect((mapped as ValidationError).issues).toEqual(issues);

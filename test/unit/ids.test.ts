@@ -71,7 +71,9 @@ describe('paymentWorkflowId / parsePaymentWorkflowId', () => {
 
   it('accepts keys of exactly 1 and 255 characters', () => {
     expect(paymentWorkflowId('a')).toBe('payment:a');
-    expect(parsePaymentWorkflowId(paymentWorkflowId('b'.repeat(255)))).toEqual({ idempotencyKey: 'b'.repeat(255) });
+    expect(parsePaymentWorkflowId(paymentWorkflowId('b'.repeat(255)))).toEqual({
+      idempotencyKey: 'b'.repeat(255),
+    });
   });
 
   it.each([
@@ -97,10 +99,15 @@ describe('paymentWorkflowId / parsePaymentWorkflowId', () => {
 describe('gatewayIdempotencyKey', () => {
   it('is the same for the same payment, operation and attempt', () => {
     fc.assert(
-      fc.property(segment, fc.constantFrom('charge', 'capture', 'refund'), fc.integer({ min: 1, max: 1000 }), (key, op, n) => {
-        const id = paymentWorkflowId(key);
-        expect(gatewayIdempotencyKey(id, op, n)).toBe(gatewayIdempotencyKey(id, op, n));
-      }),
+      fc.property(
+        segment,
+        fc.constantFrom('charge', 'capture', 'refund'),
+        fc.integer({ min: 1, max: 1000 }),
+        (key, op, n) => {
+          const id = paymentWorkflowId(key);
+          expect(gatewayIdempotencyKey(id, op, n)).toBe(gatewayIdempotencyKey(id, op, n));
+        },
+      ),
     );
   });
 

@@ -5,12 +5,19 @@ import type { ChargeRequest } from '../../src/activities/gateways/gateway';
 import { MockGateway, mockTokenizeCard } from '../../src/activities/gateways/mock';
 import type { CaptureMethod } from '../../src/domain/types';
 
-function chargeRequest(key: string, token = 'tok_visa', captureMethod: CaptureMethod = 'automatic'): ChargeRequest {
+function chargeRequest(
+  key: string,
+  token = 'tok_visa',
+  captureMethod: CaptureMethod = 'automatic',
+): ChargeRequest {
   return {
     paymentId: `payment:${key}`,
     idempotencyKey: `payment:${key}:charge:1`,
     amount: { amount: 9999, currency: 'USD' },
-    paymentMethod: { type: 'CARD', card: { token, brand: 'visa', last4: '4242', expiryMonth: 12, expiryYear: 2030 } },
+    paymentMethod: {
+      type: 'CARD',
+      card: { token, brand: 'visa', last4: '4242', expiryMonth: 12, expiryYear: 2030 },
+    },
     captureMethod,
     customerId: 'cus_1',
   };
@@ -67,7 +74,11 @@ describe('MockGateway', () => {
   it('fails tok_chargeDeclinedProcessingError with category retry-same-gateway and does not remember it', async () => {
     const gw = new MockGateway();
     const err = await rejectionOf(() => gw.charge(chargeRequest('o1', 'tok_chargeDeclinedProcessingError')));
-    expect(err).toMatchObject({ name: 'GatewayError', category: 'retry-same-gateway', code: 'processing_error' });
+    expect(err).toMatchObject({
+      name: 'GatewayError',
+      category: 'retry-same-gateway',
+      code: 'processing_error',
+    });
     expect(gw.charges()).toHaveLength(0);
     expect(await gw.getStatus('payment:o1:charge:1')).toEqual({ status: 'not_found' });
   });
@@ -91,18 +102,31 @@ describe('MockGateway', () => {
     const gw = new MockGateway();
     const result = await gw.charge(chargeRequest('o1', 'tok_visa', 'manual'));
     expect(result.status).toBe('authorized');
-    expect(await gw.getStatus('payment:o1:charge:1')).toMatchObject({ status: 'authorized', reference: result.reference });
+    expect(await gw.getStatus('payment:o1:charge:1')).toMatchObject({
+      status: 'authorized',
+      reference: result.reference,
+    });
     expect(gw.charges()).toHaveLength(1);
   });
 
   it('charges any other token (a minted tok_mock_ token, a non-card method)', async () => {
     const gw = new MockGateway();
-    const minted = mockTokenizeCard({ cardNumber: '5555555555554444', expiryMonth: 12, expiryYear: 30, cvv: '123' });
+    const minted = mockTokenizeCard({
+      cardNumber: '5555555555554444',
+      expiryMonth: 12,
+      expiryYear: 30,
+      cvv: '123',
+    });
     expect(minted.token).toMatch(/^tok_mock_[0-9a-f]{32}$/);
     expect(minted.expiryYear).toBe(2030);
     expect(JSON.stringify(minted)).not.toContain('5555555555554444');
-    await expect(gw.charge(chargeRequest('o1', minted.token))).resolves.toMatchObject({ status: 'succeeded' });
-    const upi: ChargeRequest = { ...chargeRequest('o2'), paymentMethod: { type: 'UPI', details: { vpa: 'ada@okbank' } } };
+    await expect(gw.charge(chargeRequest('o1', minted.token))).resolves.toMatchObject({
+      status: 'succeeded',
+    });
+    const upi: ChargeRequest = {
+      ...chargeRequest('o2'),
+      paymentMethod: { type: 'UPI', details: { vpa: 'ada@okbank' } },
+    };
     await expect(gw.charge(upi)).resolves.toMatchObject({ status: 'succeeded' });
   });
 
@@ -125,10 +149,12 @@ describe('MockGateway', () => {
       expect(JSON.parse(readFileSync(ledgerFile, 'utf8'))).toHaveLength(2);
 
       const second = new MockGateway({ ledgerFile });
-      expect(second.charges().map((c) => c.idempotencyKey).sort()).toEqual([
-        'payment:o1:charge:1',
-        'payment:o2:charge:1',
-      ]);
+      expect(
+        second
+          .charges()
+          .map((c) => c.idempotencyKey)
+          .sort(),
+      ).toEqual(['payment:o1:charge:1', 'payment:o2:charge:1']);
       expect(await second.getStatus('payment:o1:charge:1')).toEqual({
         status: 'succeeded',
         reference: charged.reference,

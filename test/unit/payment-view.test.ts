@@ -8,10 +8,19 @@ const nextYear = new Date().getUTCFullYear() + 1;
 
 type Identity = Omit<NewPayment, 'id' | 'fingerprint'>;
 
-function card(overrides: Partial<Extract<StoredPaymentMethod, { type: 'CARD' }>['card']> = {}): StoredPaymentMethod {
+function card(
+  overrides: Partial<Extract<StoredPaymentMethod, { type: 'CARD' }>['card']> = {},
+): StoredPaymentMethod {
   return {
     type: 'CARD',
-    card: { token: 'tok_mock_aaaa', brand: 'visa', last4: '4242', expiryMonth: 12, expiryYear: 2030, ...overrides },
+    card: {
+      token: 'tok_mock_aaaa',
+      brand: 'visa',
+      last4: '4242',
+      expiryMonth: 12,
+      expiryYear: 2030,
+      ...overrides,
+    },
   };
 }
 
@@ -68,7 +77,11 @@ describe('initialPaymentView', () => {
 
 describe('paymentSummary', () => {
   it('shows amount, card brand and last 4, and state', () => {
-    const p: SummaryInput = { amount: { amount: 9999, currency: 'USD' }, paymentMethod: card(), state: 'INITIATED' };
+    const p: SummaryInput = {
+      amount: { amount: 9999, currency: 'USD' },
+      paymentMethod: card(),
+      state: 'INITIATED',
+    };
     expect(paymentSummary(p)).toBe('USD 99.99 · card visa ••4242 · INITIATED');
   });
 
@@ -83,24 +96,39 @@ describe('paymentSummary', () => {
   });
 
   it('shows JPY without decimals', () => {
-    const p: SummaryInput = { amount: { amount: 1000, currency: 'JPY' }, paymentMethod: card(), state: 'INITIATED' };
+    const p: SummaryInput = {
+      amount: { amount: 1000, currency: 'JPY' },
+      paymentMethod: card(),
+      state: 'INITIATED',
+    };
     expect(paymentSummary(p)).toBe('JPY 1000 · card visa ••4242 · INITIATED');
   });
 
   it('shows minor units with leading zeros (USD 0.05)', () => {
-    const p: SummaryInput = { amount: { amount: 5, currency: 'USD' }, paymentMethod: card(), state: 'INITIATED' };
+    const p: SummaryInput = {
+      amount: { amount: 5, currency: 'USD' },
+      paymentMethod: card(),
+      state: 'INITIATED',
+    };
     expect(paymentSummary(p)).toBe('USD 0.05 · card visa ••4242 · INITIATED');
   });
 
   it('shows three-decimal currencies with three decimals (KWD)', () => {
-    const p: SummaryInput = { amount: { amount: 1500, currency: 'KWD' }, paymentMethod: card(), state: 'FAILURE' };
+    const p: SummaryInput = {
+      amount: { amount: 1500, currency: 'KWD' },
+      paymentMethod: card(),
+      state: 'FAILURE',
+    };
     expect(paymentSummary(p)).toBe('KWD 1.500 · card visa ••4242 · FAILURE');
   });
 
   it('shows a card without last 4 (a caller-supplied token) by brand only', () => {
     const p: SummaryInput = {
       amount: { amount: 9999, currency: 'USD' },
-      paymentMethod: { type: 'CARD', card: { token: 'tok_visa', brand: 'visa', expiryMonth: 1, expiryYear: 2030 } },
+      paymentMethod: {
+        type: 'CARD',
+        card: { token: 'tok_visa', brand: 'visa', expiryMonth: 1, expiryYear: 2030 },
+      },
       state: 'INITIATED',
     };
     expect(paymentSummary(p)).toBe('USD 99.99 · card visa · INITIATED');
@@ -167,7 +195,9 @@ describe('fingerprintSource', () => {
 
   it('includes a caller-supplied token (no last 4) in the identity', () => {
     const withToken = (token: string) =>
-      identity({ paymentMethod: { type: 'CARD', card: { token, brand: 'visa', expiryMonth: 12, expiryYear: 2030 } } });
+      identity({
+        paymentMethod: { type: 'CARD', card: { token, brand: 'visa', expiryMonth: 12, expiryYear: 2030 } },
+      });
     expect(fingerprintSource(withToken('tok_visa'))).toBe(fingerprintSource(withToken('tok_visa')));
     expect(fingerprintSource(withToken('tok_visa'))).not.toBe(fingerprintSource(withToken('tok_visa_debit')));
     expect(fingerprintSource(withToken('tok_visa'))).toContain('tok_visa');
@@ -175,8 +205,12 @@ describe('fingerprintSource', () => {
 
   it('does not depend on non-card method detail key order, but does on their values', () => {
     const upi = (details: Record<string, string>) => identity({ paymentMethod: { type: 'UPI', details } });
-    expect(fingerprintSource(upi({ vpa: 'ada@okbank', note: 'x' }))).toBe(fingerprintSource(upi({ note: 'x', vpa: 'ada@okbank' })));
-    expect(fingerprintSource(upi({ vpa: 'ada@okbank' }))).not.toBe(fingerprintSource(upi({ vpa: 'bob@okbank' })));
+    expect(fingerprintSource(upi({ vpa: 'ada@okbank', note: 'x' }))).toBe(
+      fingerprintSource(upi({ note: 'x', vpa: 'ada@okbank' })),
+    );
+    expect(fingerprintSource(upi({ vpa: 'ada@okbank' }))).not.toBe(
+      fingerprintSource(upi({ vpa: 'bob@okbank' })),
+    );
   });
 });
 
@@ -189,7 +223,13 @@ describe('preparePayment', () => {
       customer: { id: 'cus_9', email: 'ada@example.com', name: 'Ada Lovelace' },
       paymentMethod: {
         type: 'CARD',
-        details: { cardNumber, expiryMonth: 12, expiryYear: nextYear, ...(cvv ? { cvv } : {}), cardHolderName: 'Ada Lovelace' },
+        details: {
+          cardNumber,
+          expiryMonth: 12,
+          expiryYear: nextYear,
+          ...(cvv ? { cvv } : {}),
+          cardHolderName: 'Ada Lovelace',
+        },
       },
       metadata: { orderId: 'A-1' },
       ...overrides,
@@ -295,7 +335,13 @@ describe('preparePayment', () => {
     const result = await preparePayment(request('tok_visa'));
     expect(result.paymentMethod).toEqual({
       type: 'CARD',
-      card: { token: 'tok_visa', brand: 'visa', expiryMonth: 12, expiryYear: nextYear, cardHolderName: 'Ada Lovelace' },
+      card: {
+        token: 'tok_visa',
+        brand: 'visa',
+        expiryMonth: 12,
+        expiryYear: nextYear,
+        cardHolderName: 'Ada Lovelace',
+      },
     });
     if (result.paymentMethod.type !== 'CARD') throw new Error('expected a card');
     expect(result.paymentMethod.card).not.toHaveProperty('last4');
@@ -308,7 +354,13 @@ describe('preparePayment', () => {
   });
 
   it('uses a custom tokenizer for card numbers', async () => {
-    const tokenizer = jest.fn(() => ({ token: 'tok_custom_1', brand: 'visa', last4: '4242', expiryMonth: 12, expiryYear: nextYear }));
+    const tokenizer = jest.fn(() => ({
+      token: 'tok_custom_1',
+      brand: 'visa',
+      last4: '4242',
+      expiryMonth: 12,
+      expiryYear: nextYear,
+    }));
     const result = await preparePayment(request('4242424242424242', '123'), tokenizer);
     expect(tokenizer).toHaveBeenCalledTimes(1);
     if (result.paymentMethod.type !== 'CARD') throw new Error('expected a card');

@@ -14,7 +14,9 @@ const CLI_TYPE: Partial<Record<SearchAttributeType, string>> = {
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-const expected = PAYMENT_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: CLI_TYPE[key.type] })).sort(byName);
+const expected = PAYMENT_SEARCH_ATTRIBUTES.map((key) => ({ name: key.name, type: CLI_TYPE[key.type] })).sort(
+  byName,
+);
 
 describe('search attributes', () => {
   it('every payment search attribute has a type the dev server can register (Keyword or Int)', () => {

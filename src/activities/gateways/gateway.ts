@@ -1,4 +1,10 @@
-import type { CaptureMethod, GatewayType, Money, PaymentMethodType, StoredPaymentMethod } from '../../domain/types';
+import type {
+  CaptureMethod,
+  GatewayType,
+  Money,
+  PaymentMethodType,
+  StoredPaymentMethod,
+} from '../../domain/types';
 import type { CurrencyCode } from '../../domain/currencies';
 
 /**
@@ -9,7 +15,8 @@ import type { CurrencyCode } from '../../domain/currencies';
  * - `requires-action`: the customer must act (3-D Secure).
  * - `unknown`: the request may have been processed; reconcile with `getStatus` before anything else.
  */
-export type GatewayErrorCategory = 'retry-same-gateway' | 'failover' | 'decline' | 'requires-action' | 'unknown';
+export type GatewayErrorCategory =
+  'retry-same-gateway' | 'failover' | 'decline' | 'requires-action' | 'unknown';
 
 /** An error a gateway adapter raises, already classified. `code` is the gateway's code (`card_declined`). */
 export class GatewayError extends Error {

@@ -22,9 +22,16 @@ export const MOCK_TEST_CARDS = {
 } as const satisfies Record<string, string>;
 
 /** How the MOCK gateway answers a token: Stripe's test-token behaviour; any other token succeeds. */
-const TOKEN_OUTCOMES: Record<string, { category: GatewayErrorCategory; code: string; message: string } | undefined> = {
+const TOKEN_OUTCOMES: Record<
+  string,
+  { category: GatewayErrorCategory; code: string; message: string } | undefined
+> = {
   tok_chargeDeclined: { category: 'decline', code: 'card_declined', message: 'Your card was declined.' },
-  tok_chargeDeclinedInsufficientFunds: { category: 'decline', code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  tok_chargeDeclinedInsufficientFunds: {
+    category: 'decline',
+    code: 'insufficient_funds',
+    message: 'Your card has insufficient funds.',
+  },
   tok_chargeDeclinedProcessingError: {
     category: 'retry-same-gateway',
     code: 'processing_error',
@@ -75,7 +82,10 @@ export interface MockLedgerEntry {
 /** A stateful in-process gateway with Stripe-style test cards and a ledger keyed by idempotency key. */
 export class MockGateway implements Gateway {
   readonly type = 'MOCK' as const;
-  readonly capabilities = { currencies: 'all', methods: ['CARD', 'UPI', 'NET_BANKING', 'WALLET', 'PAY_LATER'] } as const;
+  readonly capabilities = {
+    currencies: 'all',
+    methods: ['CARD', 'UPI', 'NET_BANKING', 'WALLET', 'PAY_LATER'],
+  } as const;
   private readonly ledger = new Map<string, MockLedgerEntry>();
 
   constructor(private readonly options: MockGatewayOptions = {}) {
@@ -125,7 +135,12 @@ export class MockGateway implements Gateway {
           reference: `mock_ch_${randomUUID()}`,
           amount: request.amount,
         };
-    const entry = { idempotencyKey: request.idempotencyKey, paymentId: request.paymentId, amount: request.amount, outcome };
+    const entry = {
+      idempotencyKey: request.idempotencyKey,
+      paymentId: request.paymentId,
+      amount: request.amount,
+      outcome,
+    };
     this.ledger.set(request.idempotencyKey, entry);
     this.persist();
     return entry;
