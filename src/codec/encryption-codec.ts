@@ -1,0 +1,180 @@
+/**
+ * Payload encryption: AES-256-GCM over each whole payload, with several keys so they can be rotated.
+ * Runs in the client, the worker's main thread and the codec server, never in the workflow sandbox.
+ */
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
+import { z } from 'zod';
+import { ConfigurationError, ValidationError } from '../domain/errors';
+import { parseOrThrow } from '../domain/validation';
+
+/** The `encoding` metadata of an encrypted payload (the same as Temporal's samples, so their tools interoperate). */
+export const ENCRYPTED_ENCODING = 'binary/encrypted';
+/** The metadata entry naming the key a payload was encrypted with. */
+export const METADATA_ENCRYPTION_KEY_ID = 'encryption-key-id';
+
+const ALGORITHM = 'aes-256-gcm';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+/** Key IDs are stored in plaintext metadata and shown in errors, so they are short and plain. */
+const KEY_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const BASE64_PATTERN = /^[A-Za-z0-9+/]+={0,2}$/;
+
+const base64KeySchema = z
+  .string({ error: 'must be a base64 string' })
+  // Messages are fixed strings: a key must never be echoed into an error.
+  .refine(
+    (s) => BASE64_PATTERN.test(s) && Buffer.from(s, 'base64').length === KEY_BYTES,
+    `must be ${KEY_BYTES} bytes in base64 (generate one with: openssl rand -base64 32)`,
+  );
+
+/** Encryption settings: every key that may still be needed to decrypt, and the one that encrypts. */
+export const encryptionConfigSchema = z
+  .strictObject({
+    /** Key ID → base64 of a 32-byte key. Keep retired keys here so old payloads stay readable. */
+    keys: z
+      .record(z.string().regex(KEY_ID_PATTERN), base64KeySchema, {
+        error: (iss) =>
+          iss.code === 'invalid_key'
+            ? 'is not a valid key ID: use 1-64 letters, digits, _, . or -, starting with a letter or digit'
+            : iss.code === 'invalid_type'
+              ? 'must be an object of key ID to base64 key'
+              : undefined,
+      })
+      .refine((keys) => Object.keys(keys).length > 0, 'must name at least one key'),
+    /** The key new payloads are encrypted with. */
+    activeKeyId: z.string({ error: 'must be a string' }),
+  })
+  .refine((config) => Object.hasOwn(config.keys, config.activeKeyId), {
+    path: ['activeKeyId'],
+    message: 'must be one of the key IDs in keys',
+  });
+export type EncryptionConfig = z.input<typeof encryptionConfigSchema>;
+
+/** Encrypts every payload with the active key and decrypts with whichever key a payload names. */
+export class EncryptionCodec implements PayloadCodec {
+  private readonly keys: ReadonlyMap<string, KeyObject>;
+  private readonly activeKeyId: string;
+
+  constructor(config: EncryptionConfig) {
+    const { keys, activeKeyId } = parseOrThrow(encryptionConfigSchema, config, 'encryption config');
+    // KeyObjects print as `SecretKeyObject { type: 'secret' }`, so an accidental log shows no key bytes.
+    this.keys = new Map(
+      Object.entries(keys).map(([id, key]) => [id, createSecretKey(Buffer.from(key, 'base64'))]),
+    );
+    this.activeKeyId = activeKeyId;
+  }
+
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    const key = this.keys.get(this.activeKeyId)!;
+    return payloads.map((payload) => ({
+      // The original metadata (encoding, message type) is inside the ciphertext, not next to it.
+      metadata: {
+        [METADATA_ENCODING_KEY]: Buffer.from(ENCRYPTED_ENCODING),
+        [METADATA_ENCRYPTION_KEY_ID]: Buffer.from(this.activeKeyId),
+      },
+      data: encrypt(temporal.api.common.v1.Payload.encode(payload).finish(), key),
+    }));
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads.map((payload) => {
+      // Plain payloads (a signal typed as JSON in the Web UI or CLI) were never encrypted.
+      if (metadataText(payload, METADATA_ENCODING_KEY) !== ENCRYPTED_ENCODING) return payload;
+      const keyId = metadataText(payload, METADATA_ENCRYPTION_KEY_ID) ?? '';
+      const key = this.keys.get(keyId);
+      if (!key) {
+        throw new ConfigurationError(
+          `Cannot decrypt a payload: encryption key ID ${JSON.stringify(keyId.slice(0, 64))} is not configured ` +
+            `(known: ${[...this.keys.keys()].join(', ')}). Keep retired keys in the encryption keys.`,
+        );
+      }
+      return temporal.api.common.v1.Payload.decode(decrypt(payload.data ?? new Uint8Array(), key, keyId));
+    });
+  }
+}
+
+function metadataText(payload: Payload, key: string): string | undefined {
+  const value = payload.metadata?.[key];
+  return value ? Buffer.from(value).toString('utf8') : undefined;
+}
+
+/** IV ‖ ciphertext ‖ tag: the layout of Temporal's encryption samples. */
+function encrypt(plain: Uint8Array, key: KeyObject): Uint8Array {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv(ALGORITHM, key, iv);
+  return Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+}
+
+function decrypt(data: Uint8Array, key: KeyObject, keyId: string): Uint8Array {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  try {
+    if (bytes.length < IV_BYTES + TAG_BYTES) throw new Error('too short');
+    const decipher = createDecipheriv(ALGORITHM, key, bytes.subarray(0, IV_BYTES));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
+  } catch {
+    // GCM's tag check failed: another key was configured under this ID, or the data was altered.
+    throw new ConfigurationError(
+      `Cannot decrypt a payload with encryption key ID "${keyId}": wrong key for this ID or corrupted data`,
+    );
+  }
+}
+
+/**
+ * Reads `AEGISPAY_ENCRYPTION_KEYS` (`keyId:base64,keyId2:base64`) and `AEGISPAY_ENCRYPTION_ACTIVE_KEY`
+ * (optional with a single key); returns undefined when no keys are set.
+ */
+export function encryptionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionConfig | undefined {
+  const list = env.AEGISPAY_ENCRYPTION_KEYS?.trim();
+  const active = env.AEGISPAY_ENCRYPTION_ACTIVE_KEY?.trim();
+  const what = 'encryption environment';
+  if (!list) {
+    if (!active) return undefined;
+    throw new ValidationError(
+      [
+        {
+          path: 'AEGISPAY_ENCRYPTION_KEYS',
+          message: 'is required when AEGISPAY_ENCRYPTION_ACTIVE_KEY is set',
+        },
+      ],
+      what,
+    );
+  }
+  const entries = list.split(',').map((entry) => {
+    const colon = entry.indexOf(':');
+    return [entry.slice(0, Math.max(colon, 0)).trim(), colon < 0 ? '' : entry.slice(colon + 1).trim()];
+  });
+  if (entries.some(([id]) => !id)) {
+    throw new ValidationError(
+      [{ path: 'AEGISPAY_ENCRYPTION_KEYS', message: 'must be a comma-separated list of keyId:base64Key' }],
+      what,
+    );
+  }
+  const activeKeyId = active || (entries.length === 1 ? entries[0]![0]! : '');
+  // Object.fromEntries defines own properties, so a key ID like __proto__ cannot reach a prototype.
+  const config = { keys: Object.fromEntries(entries), activeKeyId };
+  try {
+    return parseOrThrow(encryptionConfigSchema, config, what);
+  } catch (err) {
+    const issues = (err as ValidationError).issues.map(({ path, message }) =>
+      path === 'activeKeyId'
+        ? {
+            path: 'AEGISPAY_ENCRYPTION_ACTIVE_KEY',
+            message: active
+              ? 'must be one of the key IDs in AEGISPAY_ENCRYPTION_KEYS'
+              : 'is required with several keys',
+          }
+        : {
+            path: 'AEGISPAY_ENCRYPTION_KEYS',
+            message: [path.replace(/^keys\.?/, ''), message].filter(Boolean).join(': '),
+          },
+    );
+    throw new ValidationError(issues, what);
+  }
+}

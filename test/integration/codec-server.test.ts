@@ -1,0 +1,203 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
+import { createDataConverter } from '../../src/codec/data-converter';
+import type { EncryptionConfig } from '../../src/codec/encryption-codec';
+import type { DevServer } from '../../src/toolchain/dev-server';
+import { rawClient, startTestServer, testTaskQueue } from '../helpers';
+
+const ENCRYPTION: EncryptionConfig = { keys: { k1: randomBytes(32).toString('base64') }, activeKeyId: 'k1' };
+const TOKEN = randomBytes(24).toString('hex');
+const UI_ORIGIN = 'http://127.0.0.1:8233';
+
+let codec: CodecServer;
+beforeAll(async () => {
+  codec = await startCodecServer({ port: 0, encryption: ENCRYPTION, token: TOKEN });
+});
+afterAll(async () => {
+  await codec?.stop();
+});
+
+interface JsonPayload {
+  metadata: Record<string, string>;
+  data: string;
+}
+
+/** A payload the way the Web UI sends it: protobuf JSON with base64 bytes. */
+function jsonPayload(value: unknown): JsonPayload {
+  const payload = defaultPayloadConverter.toPayload(value);
+  return {
+    metadata: Object.fromEntries(
+      Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+    ),
+    data: Buffer.from(payload.data!).toString('base64'),
+  };
+}
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${codec.url}${path}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${TOKEN}`,
+      'Content-Type': 'application/json',
+      Origin: UI_ORIGIN,
+      'X-Namespace': 'default',
+      ...headers,
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+test('listens on loopback only', () => {
+  expect(codec.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test('a preflight from the Web UI origin is allowed without a token, for that origin only', async () => {
+  const res = await fetch(`${codec.url}/decode`, {
+    method: 'OPTIONS',
+    headers: {
+      Origin: UI_ORIGIN,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type,x-namespace',
+    },
+  });
+  expect(res.status).toBe(204);
+  expect(res.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+  expect(res.headers.get('access-control-allow-headers')).toBe('Authorization, Content-Type, X-Namespace');
+  expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+});
+
+test('another origin gets no CORS headers, for preflights and requests alike', async () => {
+  const preflight = await fetch(`${codec.url}/decode`, {
+    method: 'OPTIONS',
+    headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+  });
+  const request = await post('/decode', { payloads: [] }, { Origin: 'https://evil.example' });
+  for (const res of [preflight, request]) {
+    expect(res.status).toBe(403);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(res.headers.get('access-control-allow-headers')).toBeNull();
+  }
+});
+
+test.each([
+  ['no token', {}],
+  ['a wrong token', { Authorization: `Bearer ${TOKEN.slice(0, -1)}x` }],
+  ['a token without the Bearer scheme', { Authorization: TOKEN }],
+])('a request with %s is rejected with 401', async (_name, headers) => {
+  const base = { 'Content-Type': 'application/json', Origin: UI_ORIGIN };
+  const res = await fetch(`${codec.url}/decode`, {
+    method: 'POST',
+    headers: { ...base, ...headers },
+    body: JSON.stringify({ payloads: [jsonPayload('x')] }),
+  });
+  expect(res.status).toBe(401);
+  // The Web UI can still read why, because its origin is allowed.
+  expect(res.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+});
+
+test.each([
+  ['not JSON', '{payloads:'],
+  ['JSON that is not an object', '[1,2]'],
+  ['no payloads', {}],
+  ['payloads that are not a list', { payloads: 'abc' }],
+  ['a payload whose data is not base64', { payloads: [{ metadata: {}, data: 'not base64!' }] }],
+  ['metadata that is not a map of base64', { payloads: [{ metadata: { encoding: 42 }, data: '' }] }],
+  ['an unknown top-level field', { payloads: [], extra: true }],
+])('a body with %s is rejected with 400', async (_name, body) => {
+  const res = await post('/decode', body);
+  expect(res.status).toBe(400);
+  expect(((await res.json()) as { error: string }).error).toBeTruthy();
+});
+
+test('a body over the size limit is rejected with 413', async () => {
+  const small = await startCodecServer({ port: 0, encryption: ENCRYPTION, token: TOKEN, maxBodyBytes: 4096 });
+  const res = await fetch(`${small.url}/decode`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ payloads: [jsonPayload('x'.repeat(1_000_000))] }),
+  });
+  await small.stop();
+  expect(res.status).toBe(413);
+});
+
+test('unknown paths are 404 and other methods 405', async () => {
+  expect((await post('/other', { payloads: [] })).status).toBe(404);
+  const get = await fetch(`${codec.url}/decode`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  expect(get.status).toBe(405);
+});
+
+test('a payload round-trips through /encode and /decode, and plain JSON decodes unchanged', async () => {
+  const original = jsonPayload({ email: 'zelda@example.com' });
+  const encoded = await post('/encode', { payloads: [original] });
+  expect(encoded.status).toBe(200);
+  expect(encoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
+  const { payloads: encrypted } = (await encoded.json()) as { payloads: JsonPayload[] };
+  expect(Buffer.from(encrypted[0]!.metadata.encoding!, 'base64').toString()).toBe('binary/encrypted');
+  expect(Buffer.from(encrypted[0]!.metadata['encryption-key-id']!, 'base64').toString()).toBe('k1');
+  expect(Buffer.from(encrypted[0]!.data, 'base64').includes('zelda')).toBe(false);
+
+  const decoded = await post('/decode', { payloads: [encrypted[0], original] });
+  expect(decoded.status).toBe(200);
+  expect(((await decoded.json()) as { payloads: JsonPayload[] }).payloads).toEqual([original, original]);
+});
+
+test('a payload under a key the server does not have is a 422 naming the key ID', async () => {
+  const other = await startCodecServer({
+    port: 0,
+    encryption: { keys: { k9: randomBytes(32).toString('base64') }, activeKeyId: 'k9' },
+  });
+  const { payloads } = (await (await post('/encode', { payloads: [jsonPayload(1)] })).json()) as {
+    payloads: JsonPayload[];
+  };
+  const res = await fetch(`${other.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads }) });
+  await other.stop();
+  expect(res.status).toBe(422);
+  expect(((await res.json()) as { error: string }).error).toContain('"k1"');
+});
+
+describe('with a Temporal server', () => {
+  let server: DevServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  test('decodes the payloads of a real encrypted workflow history, as the Web UI would', async () => {
+    const writer = await rawClient(server);
+    const encrypted = new Client({
+      connection: writer.connection,
+      namespace: server.namespace,
+      dataConverter: createDataConverter(ENCRYPTION),
+    });
+    // No worker is needed: the start event alone holds the encrypted input.
+    const handle = await encrypted.workflow.start('paymentWorkflow', {
+      taskQueue: testTaskQueue(),
+      workflowId: `codec-${randomBytes(6).toString('hex')}`,
+      args: [{ customer: { email: 'zelda@example.com' } }],
+    });
+    const { history } = await writer.workflowService.getWorkflowExecutionHistory({
+      namespace: server.namespace,
+      execution: { workflowId: handle.workflowId },
+    });
+    await handle.terminate();
+    await writer.connection.close();
+    const input = history!.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+    const asJson = input.map((p) => ({
+      metadata: Object.fromEntries(
+        Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+      ),
+      data: Buffer.from(p.data!).toString('base64'),
+    }));
+
+    const res = await post('/decode', { payloads: asJson });
+    expect(res.status).toBe(200);
+    const [decoded] = ((await res.json()) as { payloads: JsonPayload[] }).payloads;
+    expect(JSON.parse(Buffer.from(decoded!.data, 'base64').toString())).toEqual({
+      customer: { email: 'zelda@example.com' },
+    });
+  });
+});
