@@ -11,6 +11,7 @@ async function main(): Promise<void> {
   console.log(`  gRPC address: ${server.address} (namespace ${server.namespace})`);
   console.log(`  Web UI:       ${server.uiUrl}`);
   console.log(`  Persistence:  ${settings.dbFile ?? 'in memory (lost on exit)'}`);
+  if (settings.codecEndpoint) console.log(`  Codec server: ${settings.codecEndpoint}`);
   console.log(`Press Ctrl+C to stop.\n`);
 
   let stopping = false;

@@ -21,3 +21,11 @@ export type {
 } from './activities/gateways/gateway';
 export { GatewayError, type GatewayErrorCategory } from './activities/gateways/gateway';
 export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock';
+export {
+  InMemoryEventBus,
+  WebhookEventBus,
+  signWebhookBody,
+  SIGNATURE_HEADER,
+  type EventBus,
+  type EventHandler,
+} from './activities/events';

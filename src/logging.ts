@@ -29,6 +29,33 @@ export const REDACT_PATHS = [
   '*.*.*.cvv',
   'headers.authorization',
   'req.headers.authorization',
+  // A request or payment logged under a key puts PII one level deeper than the paths above.
+  '*.*.*.email',
+  '*.*.*.phone',
+  // Card holder and customer names: `paymentMethod.details.cardHolderName`, `payment.customer.name`.
+  'cardHolderName',
+  '*.cardHolderName',
+  '*.*.cardHolderName',
+  '*.*.*.cardHolderName',
+  'customer.name',
+  '*.customer.name',
+  '*.*.customer.name',
+  // Gateway card tokens can be charged with the merchant's key, and codec/bearer tokens grant access. No log
+  // line needs a token to be useful: paymentId and the gateway idempotency key identify every call.
+  'token',
+  '*.token',
+  '*.*.token',
+  '*.*.*.token',
+  '*.*.paymentMethod.card.token',
+  // Payload encryption keys, in the AegisPay config (`encryption.keys`) or an environment dump.
+  'encryption.keys',
+  '*.encryption.keys',
+  'AEGISPAY_ENCRYPTION_KEYS',
+  '*.AEGISPAY_ENCRYPTION_KEYS',
+  'AEGISPAY_CODEC_TOKEN',
+  '*.AEGISPAY_CODEC_TOKEN',
+  'TEMPORAL_API_KEY',
+  '*.TEMPORAL_API_KEY',
 ];
 
 /** The seed's log levels, mapped to pino's. */

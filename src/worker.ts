@@ -4,9 +4,10 @@ import {
   Worker,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { Duration } from '@temporalio/common';
+import type { DataConverter, Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { createActivities } from './activities';
+import { WebhookEventBus, type EventBus } from './activities/events';
 import { GatewayRegistry } from './activities/gateway-registry';
 import type { Gateway } from './activities/gateways/gateway';
 import { MockGateway } from './activities/gateways/mock';
@@ -20,6 +21,8 @@ import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime } from './temporal-runtime';
+import { createDataConverter } from './codec/data-converter';
+import { encryptionConfigFromEnv } from './codec/encryption-codec';
 
 export interface PaymentWorkerOptions {
   connection: NativeConnection;
@@ -27,20 +30,29 @@ export interface PaymentWorkerOptions {
   taskQueue: string;
   gateways: Gateway[];
   logger: Logger;
+  eventBus?: EventBus;
   /** How long in-flight activities may finish after shutdown is requested. */
   shutdownGraceTime?: Duration;
   identity?: string;
+  /** Payload codecs and failure converter (see createDataConverter); its failure converter is bundled into workflows. */
+  dataConverter?: DataConverter;
 }
 
-let workflowBundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+const workflowBundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflow code once per process: every worker in it shares the bundle. */
-function paymentWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  workflowBundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('./workflows'),
-    logger: quietBundlerLogger,
-  });
-  return workflowBundle;
+/** Bundles the workflow code once per process and failure converter: workers in it share the bundle. */
+function paymentWorkflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = workflowBundles.get(failureConverterPath ?? '');
+  if (!bundle) {
+    bundle = bundleWorkflowCode({
+      workflowsPath: require.resolve('./workflows'),
+      logger: quietBundlerLogger,
+      // Failures raised in workflow code are converted inside the sandbox, so the converter must be bundled.
+      ...(failureConverterPath ? { failureConverterPath } : {}),
+    });
+    workflowBundles.set(failureConverterPath ?? '', bundle);
+  }
+  return bundle;
 }
 
 const quietBundlerLogger = {
@@ -58,10 +70,15 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await paymentWorkflowBundle(),
-    activities: createActivities({ gateways: new GatewayRegistry(options.gateways), logger: options.logger }),
+    workflowBundle: await paymentWorkflowBundle(options.dataConverter?.failureConverterPath),
+    activities: createActivities({
+      gateways: new GatewayRegistry(options.gateways),
+      logger: options.logger,
+      ...(options.eventBus ? { eventBus: options.eventBus } : {}),
+    }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
 }
 
@@ -92,6 +109,8 @@ export const workerEnvSchema = z.object({
   AEGISPAY_MOCK_LATENCY_MS: intFromEnv.default(0),
   AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: intFromEnv.default(0),
   AEGISPAY_MOCK_LEDGER_FILE: z.string().min(1).optional(),
+  AEGISPAY_WEBHOOK_URL: z.url().optional(),
+  AEGISPAY_WEBHOOK_SECRET: z.string().min(16).optional(),
   AEGISPAY_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
   AEGISPAY_SHUTDOWN_GRACE_MS: intFromEnv.default(30_000),
 });
@@ -100,6 +119,7 @@ export type WorkerEnv = z.output<typeof workerEnvSchema>;
 /** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
+  const encryption = encryptionConfigFromEnv(env);
   const logger = createLogger(config.AEGISPAY_LOG_LEVEL);
   installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO');
   const temporal = temporalConnectionSchema.parse({
@@ -134,9 +154,23 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     gateways,
     logger,
     shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
+    dataConverter: createDataConverter(encryption),
+    ...(config.AEGISPAY_WEBHOOK_URL && config.AEGISPAY_WEBHOOK_SECRET
+      ? {
+          eventBus: new WebhookEventBus({
+            url: config.AEGISPAY_WEBHOOK_URL,
+            secret: config.AEGISPAY_WEBHOOK_SECRET,
+          }),
+        }
+      : {}),
   });
   logger.info(
-    { taskQueue: config.AEGISPAY_TASK_QUEUE, address: temporal.address, gateways: config.AEGISPAY_GATEWAYS },
+    {
+      taskQueue: config.AEGISPAY_TASK_QUEUE,
+      address: temporal.address,
+      gateways: config.AEGISPAY_GATEWAYS,
+      encryptionKeyId: encryption?.activeKeyId ?? 'off',
+    },
     'worker started',
   );
   // Worker.run() returns once SIGINT/SIGTERM has drained in-flight tasks.

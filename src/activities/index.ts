@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ErrorCode } from '../domain/errors';
 import type {
   CaptureMethod,
+  DomainEvent,
   GatewayType,
   Money,
   PaymentMethodType,
@@ -9,8 +10,15 @@ import type {
   StoredPaymentMethod,
 } from '../domain/types';
 import type { Logger } from '../logging';
+import type { EventBus } from './events';
 import { GatewayRegistry } from './gateway-registry';
-import { GatewayError, type ChargeResult, type OperationStatus } from './gateways/gateway';
+import {
+  GatewayError,
+  type ChargeResult,
+  type FollowUpRequest,
+  type Gateway,
+  type OperationStatus,
+} from './gateways/gateway';
 
 export interface RouteInput {
   paymentId: string;
@@ -35,13 +43,27 @@ export interface StatusInput {
   gatewayIdempotencyKey: string;
 }
 
+/** A follow-up call on an earlier charge (confirm, capture, void, refund). */
+export interface FollowUpInput {
+  paymentId: string;
+  gateway: GatewayType;
+  gatewayIdempotencyKey: string;
+  /** The charge's gateway reference. */
+  reference: string;
+  /** Capture and refund amounts. */
+  amount?: Money;
+  reason?: string;
+}
+
 export interface ActivityDeps {
   gateways: GatewayRegistry;
   logger: Logger;
+  /** Where domain events go; without one, publishing is a no-op. */
+  eventBus?: EventBus;
 }
 
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({ gateways, logger }: ActivityDeps) {
+export function createActivities({ gateways, logger, eventBus }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
@@ -117,11 +139,62 @@ export function createActivities({ gateways, logger }: ActivityDeps) {
       }
     },
 
+    /** Finishes a charge after the customer completed the action the gateway asked for. */
+    async confirmCharge(input: FollowUpInput): Promise<ChargeResult> {
+      return call(input, (g, req) => g.confirm(req));
+    },
+
+    /** Captures an authorization, fully or partially. */
+    async capturePayment(input: FollowUpInput): Promise<{ reference: string }> {
+      return call(input, (g, req) => g.capture({ ...req, amount: input.amount! }));
+    },
+
+    /** Releases an uncaptured authorization (or an unfinished 3-D Secure charge). */
+    async voidPayment(input: FollowUpInput): Promise<void> {
+      return call(input, (g, req) => g.void(req));
+    },
+
+    /** Refunds part or all of a captured charge. */
+    async refundPayment(input: FollowUpInput): Promise<{ reference: string }> {
+      return call(input, (g, req) =>
+        g.refund({ ...req, amount: input.amount!, ...(input.reason ? { reason: input.reason } : {}) }),
+      );
+    },
+
+    /** Hands a batch of domain events to the event bus, in order. */
+    async publishEvents(input: { events: DomainEvent[] }): Promise<void> {
+      await eventBus?.publish(input.events);
+    },
+
     /** Asks the gateway what became of an earlier call (reconciliation of unknown outcomes). */
-    async getChargeStatus(input: StatusInput): Promise<OperationStatus> {
+    async getOperationStatus(input: StatusInput): Promise<OperationStatus> {
       return gatewayOf(input.gateway).getStatus(input.gatewayIdempotencyKey);
     },
   };
+
+  async function call<T>(
+    input: FollowUpInput,
+    operation: (gateway: Gateway, request: FollowUpRequest) => Promise<T>,
+  ): Promise<T> {
+    const { activityType, attempt } = Context.current().info;
+    const log = logger.child({
+      paymentId: input.paymentId,
+      gateway: input.gateway,
+      attempt,
+      operation: activityType,
+    });
+    try {
+      const result = await operation(gatewayOf(input.gateway), {
+        paymentId: input.paymentId,
+        idempotencyKey: input.gatewayIdempotencyKey,
+        reference: input.reference,
+      });
+      log.info('gateway call completed');
+      return result;
+    } catch (err) {
+      throw toActivityFailure(err, log);
+    }
+  }
 }
 
 export type PaymentActivities = ReturnType<typeof createActivities>;

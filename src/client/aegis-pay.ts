@@ -1,11 +1,25 @@
 import { Client, WithStartWorkflowOperation, type Connection } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { GatewayRegistry } from '../activities/gateway-registry';
 import type { Gateway, GatewayConfig } from '../activities/gateways/gateway';
 import { MockGateway, type MockGatewayOptions } from '../activities/gateways/mock';
-import { ConfigurationError, GatewayNotRegisteredError, IdempotencyConflictError } from '../domain/errors';
+import {
+  ConfigurationError,
+  GatewayNotRegisteredError,
+  IdempotencyConflictError,
+  InvalidStateTransitionError,
+} from '../domain/errors';
 import { paymentWorkflowId } from '../domain/ids';
 import {
+  cancelUpdate,
+  captureUpdate,
+  completeActionUpdate,
+  refundUpdate,
+  type CancelRequest,
+  type CaptureRequest,
+  type CompleteActionRequest,
+  type RefundRequest,
   createUpdate,
   eventsQuery,
   paymentQuery,
@@ -31,6 +45,10 @@ import type {
 import {
   parseOrThrow,
   processPaymentRequestSchema,
+  capturePaymentRequestSchema,
+  cancelPaymentRequestSchema,
+  refundPaymentRequestSchema,
+  completeActionRequestSchema,
   validateCreatePaymentRequest,
 } from '../domain/validation';
 import { createLogger, type Logger } from '../logging';
@@ -43,6 +61,7 @@ import {
   type AegisPayConfig,
   type ResolvedAegisPayConfig,
 } from './config';
+import { createDataConverter } from '../codec/data-converter';
 import { connectClient, connectWorker, ensureSearchAttributes } from './connection';
 import { isClosedWorkflowError, toAegisPayError } from './errors';
 import {
@@ -117,6 +136,42 @@ export class AegisPay {
     return this.updateWithStart(payment, processUpdate, process);
   }
 
+  /** Captures an AUTHORIZED payment, fully or partially (`amount` in major units); the rest is released. */
+  async capturePayment(paymentId: string, request: CaptureRequest = {}): Promise<Payment> {
+    return this.updatePayment(
+      paymentId,
+      captureUpdate,
+      parseOrThrow(capturePaymentRequestSchema, request, 'capture request'),
+    );
+  }
+
+  /** Cancels a payment before capture (INITIATED, AUTHORIZED, REQUIRES_ACTION); an authorization is voided. */
+  async cancelPayment(paymentId: string, request: CancelRequest = {}): Promise<Payment> {
+    return this.updatePayment(
+      paymentId,
+      cancelUpdate,
+      parseOrThrow(cancelPaymentRequestSchema, request, 'cancel request'),
+    );
+  }
+
+  /** Refunds all or part (`amount` in major units) of what was captured; `refundId` makes it idempotent. */
+  async refundPayment(paymentId: string, request: RefundRequest = {}): Promise<Payment> {
+    return this.updatePayment(
+      paymentId,
+      refundUpdate,
+      parseOrThrow(refundPaymentRequestSchema, request, 'refund request'),
+    );
+  }
+
+  /** Reports the customer's answer to a 3-D Secure (or other) action; the payment then settles. */
+  async completePaymentAction(paymentId: string, request: CompleteActionRequest): Promise<Payment> {
+    return this.updatePayment(
+      paymentId,
+      completeActionUpdate,
+      parseOrThrow(completeActionRequestSchema, request, 'action result'),
+    );
+  }
+
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
   async getPayment(paymentId: string): Promise<Payment> {
     const { client } = await this.connect();
@@ -188,6 +243,21 @@ export class AegisPay {
     const connected = await connecting.catch(() => undefined);
     await connected?.connection.close();
     await connected?.devServer?.stop();
+  }
+
+  private async updatePayment<Arg>(
+    paymentId: string,
+    update: UpdateDefinition<Payment, [Arg]>,
+    arg: Arg,
+  ): Promise<Payment> {
+    const { client } = await this.connect();
+    try {
+      return await client.workflow.getHandle(paymentId).executeUpdate(update, { args: [arg] });
+    } catch (err) {
+      if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
+      const closed = await this.getPayment(paymentId);
+      throw new InvalidStateTransitionError(closed.state, update.name, `payment ${paymentId} is closed`);
+    }
   }
 
   private gatewayFor(type: GatewayType, config: GatewayConfig & MockGatewayOptions): Gateway {
@@ -267,7 +337,11 @@ export class AegisPay {
     }
     const connection = await connectClient(temporal);
     return {
-      client: new Client({ connection, namespace: temporal.namespace }),
+      client: new Client({
+        connection,
+        namespace: temporal.namespace,
+        dataConverter: createDataConverter(this.config.encryption),
+      }),
       connection,
       namespace: temporal.namespace,
       ...(devServer ? { devServer } : {}),
@@ -289,6 +363,8 @@ export class AegisPay {
       taskQueue: this.config.taskQueue,
       gateways: this.gateways.all(),
       logger: this.logger,
+      ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
+      dataConverter: createDataConverter(this.config.encryption),
     });
     const running = worker.run();
     running.catch((err) =>

@@ -1,8 +1,10 @@
 import type { DestinationStream } from 'pino';
+import type { EventBus } from '../activities/events';
 import { z } from 'zod';
 import type { PaymentSettings } from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
+import { encryptionConfigSchema } from '../codec/encryption-codec';
 import { temporalConnectionSchema } from './connection';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -45,6 +47,12 @@ export const aegisPayConfigSchema = z.strictObject({
   refundWindowMs: ms(400 * DAY_MS).default(30 * DAY_MS),
   /** How long a created but unprocessed payment waits before it is cancelled as abandoned. */
   pendingTimeoutMs: ms(30 * DAY_MS).default(DAY_MS),
+  /** How long an uncaptured authorization (manual capture) lives before it is voided automatically. */
+  authorizationExpiryMs: ms(30 * DAY_MS).default(7 * DAY_MS),
+  /** How long a customer has to complete a 3-D Secure (or other) action. */
+  actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
+  /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
+  encryption: encryptionConfigSchema.optional(),
   /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
   tokenizer: z
     .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
@@ -58,7 +66,19 @@ export const aegisPayConfigSchema = z.strictObject({
       monitorWindowMs: ms(DAY_MS).optional(),
     })
     .optional(),
-  events: z.looseObject({}).optional(),
+  /** `publish`: hand every domain event to the worker's event bus (delivered at least once, in order). */
+  events: z
+    .looseObject({
+      publish: z.boolean().optional(),
+      /** The embedded worker's event bus (an `InMemoryEventBus` to subscribe in-process, or a `WebhookEventBus`). */
+      bus: z
+        .custom<EventBus>(
+          (v) => typeof (v as { publish?: unknown })?.publish === 'function',
+          'bus must be an EventBus',
+        )
+        .optional(),
+    })
+    .optional(),
 });
 export type AegisPayConfig = z.input<typeof aegisPayConfigSchema>;
 export type ResolvedAegisPayConfig = z.output<typeof aegisPayConfigSchema>;
@@ -75,5 +95,8 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
     gatewayCallTimeoutMs: config.gatewayTimeoutMs,
     refundWindowMs: config.refundWindowMs,
     pendingTimeoutMs: config.pendingTimeoutMs,
+    authorizationExpiryMs: config.authorizationExpiryMs,
+    actionTimeoutMs: config.actionTimeoutMs,
+    publishEvents: config.events?.publish ?? false,
   };
 }

@@ -25,7 +25,11 @@ export function parsePaymentWorkflowId(
 }
 
 /** The key sent to a gateway for one operation: identical on every retry of that operation. */
-export function gatewayIdempotencyKey(paymentId: string, operation: string, attempt: number): string {
+export function gatewayIdempotencyKey(
+  paymentId: string,
+  operation: string,
+  attempt: number | string,
+): string {
   return `${paymentId}:${operation}:${attempt}`;
 }
 

@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { DomainEvent, GatewayType, Payment } from './types';
 
 /**
@@ -18,7 +18,38 @@ export interface ProcessRequest {
   gatewayType?: GatewayType;
 }
 
+/** Captures an authorized payment; `amount` in major units, default: all of it. */
+export interface CaptureRequest {
+  amount?: number | string;
+}
+
+/** Cancels before capture. Also the `cancel` signal's plain JSON payload. */
+export interface CancelRequest {
+  reason?: string;
+}
+
+/** Refunds part or all of what was captured. Also the `refund` signal's plain JSON payload. */
+export interface RefundRequest {
+  /** Major units of the payment's currency; default: everything still refundable. */
+  amount?: number | string;
+  reason?: string;
+  /** Makes the refund idempotent: a second request with this ID returns the first refund. */
+  refundId?: string;
+}
+
+/** The customer's answer to a 3-D Secure (or other) action the gateway asked for. */
+export interface CompleteActionRequest {
+  succeeded: boolean;
+}
+
 export const createUpdate = defineUpdate<Payment, [CreateRequest]>('create');
 export const processUpdate = defineUpdate<Payment, [ProcessRequest]>('process');
+export const captureUpdate = defineUpdate<Payment, [CaptureRequest]>('capture');
+export const cancelUpdate = defineUpdate<Payment, [CancelRequest]>('cancel');
+export const refundUpdate = defineUpdate<Payment, [RefundRequest]>('refund');
+export const completeActionUpdate = defineUpdate<Payment, [CompleteActionRequest]>('completeAction');
+/** For operators (Web UI, `temporal workflow signal`): rejected requests become events, never failures. */
+export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
+export const refundSignal = defineSignal<[RefundRequest?]>('refund');
 export const paymentQuery = defineQuery<Payment>('payment');
 export const eventsQuery = defineQuery<DomainEvent[]>('events');

@@ -16,6 +16,12 @@ export interface PaymentSettings {
   refundWindowMs: number;
   /** How long a payment may stay INITIATED before it is cancelled as abandoned. */
   pendingTimeoutMs: number;
+  /** How long an uncaptured authorization lives before it is voided automatically. */
+  authorizationExpiryMs: number;
+  /** How long the customer has to complete a 3-D Secure (or other) action. */
+  actionTimeoutMs: number;
+  /** Publish domain events through the worker's event bus. */
+  publishEvents: boolean;
 }
 
 /** The payment workflow's one input. */

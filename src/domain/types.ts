@@ -170,6 +170,8 @@ export interface Payment {
   metadata: Metadata;
   captureMethod: CaptureMethod;
   gateway?: GatewayType;
+  /** The gateway's ID of the charge that succeeded (or awaits action or capture). */
+  gatewayReference?: string;
   routing?: RoutingDecision;
   attempts: PaymentAttempt[];
   amounts: { authorized: number; captured: number; refunded: number };
@@ -193,6 +195,8 @@ export type DomainEventType =
   | 'PAYMENT_RETRY_ATTEMPTED'
   | 'PAYMENT_CANCELLED'
   | 'PAYMENT_ROUTED'
+  | 'PAYMENT_REQUIRES_ACTION'
+  | 'PAYMENT_CAPTURED'
   | 'REFUND_SUCCEEDED'
   | 'REFUND_FAILED'
   | 'REQUEST_REJECTED';

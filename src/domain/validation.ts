@@ -351,3 +351,8 @@ export const refundPaymentRequestSchema = z.strictObject({
     .regex(IDEMPOTENCY_KEY_PATTERN, 'refundId must be 1-255 letters, digits, - or _')
     .optional(),
 });
+
+/** Schema of the customer's answer to a required action (3-D Secure). */
+export const completeActionRequestSchema = z.strictObject({
+  succeeded: z.boolean({ error: 'succeeded is required and must be true or false' }),
+});

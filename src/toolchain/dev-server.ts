@@ -89,7 +89,10 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     return { name: m[1]!, type: m[2]! };
   });
   const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
-  const codecEndpoint = typeof r.codecEndpoint === 'string' && r.codecEndpoint ? r.codecEndpoint : undefined;
+  // AEGISPAY_CODEC_ENDPOINT wins, so trying the codec server needs no edit to the shared settings file.
+  const codecEndpoint =
+    process.env.AEGISPAY_CODEC_ENDPOINT ||
+    (typeof r.codecEndpoint === 'string' && r.codecEndpoint ? r.codecEndpoint : undefined);
   return {
     namespace: str(path, r, 'namespace'),
     ip: str(path, r, 'ip'),

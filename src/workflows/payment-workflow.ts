@@ -7,28 +7,32 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
+  uuid4,
 } from '@temporalio/workflow';
-import type { PaymentActivities } from '../activities';
-import { ErrorCode } from '../domain/errors';
+import type { FollowUpInput, PaymentActivities } from '../activities';
+import { AegisPayError, ErrorCode } from '../domain/errors';
 import { gatewayIdempotencyKey } from '../domain/ids';
+import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
 import {
+  cancelSignal,
+  cancelUpdate,
+  captureUpdate,
+  completeActionUpdate,
   createUpdate,
   eventsQuery,
   paymentQuery,
   processUpdate,
+  refundSignal,
+  refundUpdate,
+  type CancelRequest,
   type ProcessRequest,
+  type RefundRequest,
 } from '../domain/messages';
-import {
-  awaitsRefundsOnly,
-  initialPaymentView,
-  paymentSummary,
-  type PaymentWorkflowInput,
-} from '../domain/payment';
+import { initialPaymentView, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
 import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
-import { assertTransition, isSettled } from '../domain/state-machine';
+import { assertTransition, isSettled, isTerminal } from '../domain/state-machine';
 import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState } from '../domain/types';
 
 /**
@@ -41,6 +45,11 @@ export async function paymentWorkflow({
 }: PaymentWorkflowInput): Promise<Payment> {
   const payment = initialPaymentView(request, now());
   const events: DomainEvent[] = [];
+  let published = 0;
+  /** Refunds accepted but not finished, by refund ID: they count against what is still refundable. */
+  const pendingRefunds = new Map<string, number>();
+  /** Gateway calls run one at a time: two handlers never act on the same charge at once. */
+  let gatewayBusy = false;
 
   const routing = proxyLocalActivities<PaymentActivities>({
     startToCloseTimeout: '10s',
@@ -55,8 +64,9 @@ export async function paymentWorkflow({
       backoffCoefficient: settings.retry.backoffCoefficient,
     },
   });
-  // Reconciliation retries until the gateway answers: giving up would mean guessing whether money moved.
-  const reconcile = proxyActivities<PaymentActivities>({
+  // Reconciliation and event delivery retry until they succeed: giving up would mean guessing
+  // whether money moved, or losing an event.
+  const durable = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
       initialInterval: settings.retry.initialIntervalMs,
@@ -97,12 +107,61 @@ export async function paymentWorkflow({
     record('PAYMENT_FAILED', failure, 'FAILURE', { failure });
   }
 
+  async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !gatewayBusy);
+    gatewayBusy = true;
+    try {
+      return await fn();
+    } finally {
+      gatewayBusy = false;
+    }
+  }
+
   function assertSameRequest(fingerprint: string | undefined) {
     if (fingerprint !== undefined && fingerprint !== request.fingerprint) {
       throw ApplicationFailure.nonRetryable(
         `Idempotency key "${request.idempotencyKey}" was already used for a different payment request`,
         ErrorCode.IDEMPOTENCY_CONFLICT,
       );
+    }
+  }
+
+  /** A follow-up call on the charge (confirm, capture, void, refund) with its own idempotency key. */
+  function followUp(
+    operation: string,
+    attempt: string | number,
+    extra: Partial<FollowUpInput> = {},
+  ): FollowUpInput {
+    return {
+      paymentId: payment.id,
+      gateway: payment.gateway!,
+      gatewayIdempotencyKey: gatewayIdempotencyKey(payment.id, operation, attempt),
+      reference: payment.gatewayReference!,
+      ...extra,
+    };
+  }
+
+  /**
+   * Runs a gateway call; on anything but a definite answer (a decline), asks the gateway under the
+   * same idempotency key whether it happened before concluding that it did not.
+   */
+  async function callGateway<T>(
+    input: { gateway: GatewayType; gatewayIdempotencyKey: string },
+    call: () => Promise<T>,
+  ): Promise<GatewayOutcome<T>> {
+    try {
+      return { ok: true, value: await call() };
+    } catch (err) {
+      const failure = failureOf(err);
+      if (failure.category === 'decline') return { ok: false, declined: true, ...failure };
+      const status = await durable.getOperationStatus(input);
+      if (status.status === 'failed' || status.status === 'not_found')
+        return { ok: false, declined: false, ...failure };
+      return {
+        ok: true,
+        reconciled: { status: status.status, reference: status.reference },
+        errorCode: failure.code,
+      };
     }
   }
 
@@ -130,9 +189,8 @@ export async function paymentWorkflow({
     const number = payment.attempts.length + 1;
     const key = gatewayIdempotencyKey(payment.id, 'charge', number);
     const startedAt = Date.now();
-    const attempt = { number, gateway: chosen, gatewayIdempotencyKey: key, at: now() };
-    try {
-      const result = await gateway.chargePayment({
+    const result = await callGateway({ gateway: chosen, gatewayIdempotencyKey: key }, () =>
+      gateway.chargePayment({
         paymentId: payment.id,
         gateway: chosen,
         gatewayIdempotencyKey: key,
@@ -140,50 +198,186 @@ export async function paymentWorkflow({
         paymentMethod: payment.paymentMethod,
         captureMethod: payment.captureMethod,
         customerId: payment.customer.id,
-      });
+      }),
+    );
+    const attempt = {
+      number,
+      gateway: chosen,
+      gatewayIdempotencyKey: key,
+      at: new Date(startedAt).toISOString(),
+    };
+    const latencyMs = result.ok && result.value ? result.value.latencyMs : Date.now() - startedAt;
+    if (!result.ok) {
       payment.attempts.push({
         ...attempt,
-        outcome: 'succeeded',
-        gatewayReference: result.reference,
-        latencyMs: result.latencyMs,
+        outcome: result.declined ? 'declined' : 'failed',
+        errorCode: result.code,
+        latencyMs,
       });
-      return settleCharged(result.status, result.reference);
-    } catch (err) {
-      const failure = failureOf(err);
-      const latencyMs = Date.now() - startedAt;
-      if (failure.category === 'decline') {
-        payment.attempts.push({ ...attempt, outcome: 'declined', errorCode: failure.code, latencyMs });
-        return fail(failure.code, failure.message, chosen);
-      }
-      // Anything but a decline may have charged (a timeout after the request left, say):
-      // ask the gateway under the same idempotency key before calling it a failure.
-      const status = await reconcile.getChargeStatus({ gateway: chosen, gatewayIdempotencyKey: key });
-      if (status.status === 'succeeded' || status.status === 'authorized') {
-        payment.attempts.push({
-          ...attempt,
-          outcome: 'succeeded',
-          gatewayReference: status.reference,
-          errorCode: failure.code,
-          latencyMs,
-        });
-        return settleCharged(status.status, status.reference);
-      }
-      payment.attempts.push({ ...attempt, outcome: 'failed', errorCode: failure.code, latencyMs });
-      return fail(failure.code, failure.message, chosen);
+      return fail(result.code, result.message, chosen);
     }
+    const charged = result.value ?? result.reconciled!;
+    payment.attempts.push({
+      ...attempt,
+      outcome: 'succeeded',
+      gatewayReference: charged.reference,
+      latencyMs,
+      ...(result.errorCode ? { errorCode: result.errorCode } : {}),
+    });
+    return settleCharged(charged.status, charged.reference);
   }
 
-  function settleCharged(status: 'succeeded' | 'authorized', reference: string) {
+  function settleCharged(status: 'succeeded' | 'authorized' | 'requires_action', reference: string) {
     const amount = payment.amount.amount;
-    if (status === 'authorized') {
+    const patch = { gatewayReference: reference };
+    if (status === 'requires_action') {
+      record('PAYMENT_REQUIRES_ACTION', { reference }, 'REQUIRES_ACTION', patch);
+    } else if (status === 'authorized') {
       record('PAYMENT_AUTHORIZED', { reference }, 'AUTHORIZED', {
+        ...patch,
         amounts: { ...payment.amounts, authorized: amount },
       });
     } else {
       record('PAYMENT_SUCCEEDED', { reference }, 'SUCCESS', {
+        ...patch,
         amounts: { ...payment.amounts, authorized: amount, captured: amount },
       });
     }
+  }
+
+  async function capture(amount: number): Promise<Payment> {
+    return exclusive(async () => {
+      if (payment.state !== 'AUTHORIZED')
+        throw toFailure(
+          new AegisPayError(
+            ErrorCode.INVALID_STATE_TRANSITION,
+            `Payment is ${payment.state}, not AUTHORIZED`,
+          ),
+        );
+      const input = followUp('capture', 1, { amount: { amount, currency: payment.amount.currency } });
+      const result = await callGateway(input, () => gateway.capturePayment(input));
+      if (!result.ok) {
+        throw ApplicationFailure.nonRetryable(
+          `Capture failed at the gateway: ${result.message}`,
+          ErrorCode.GATEWAY_ERROR,
+          {
+            gatewayCode: result.code,
+          },
+        );
+      }
+      record('PAYMENT_CAPTURED', { amount, released: payment.amounts.authorized - amount }, 'SUCCESS', {
+        amounts: { ...payment.amounts, captured: amount },
+      });
+      return payment;
+    });
+  }
+
+  /** Cancels before capture: at once from INITIATED, with a void at the gateway once it holds an authorization. */
+  async function cancel(reason: string): Promise<Payment> {
+    if (payment.state === 'INITIATED') {
+      record('PAYMENT_CANCELLED', { reason }, 'CANCELLED', { cancellationReason: reason });
+      return payment;
+    }
+    return exclusive(async () => {
+      assertCancellableOrFail();
+      await voidAtGateway();
+      record('PAYMENT_CANCELLED', { reason }, 'CANCELLED', { cancellationReason: reason });
+      return payment;
+    });
+  }
+
+  async function voidAtGateway(): Promise<void> {
+    const input = followUp('void', 1);
+    const result = await callGateway(input, () => gateway.voidPayment(input));
+    if (!result.ok) {
+      throw ApplicationFailure.nonRetryable(
+        `Void failed at the gateway: ${result.message}`,
+        ErrorCode.GATEWAY_ERROR,
+        {
+          gatewayCode: result.code,
+        },
+      );
+    }
+  }
+
+  function assertCancellableOrFail() {
+    try {
+      assertCancellable(payment);
+    } catch (err) {
+      throw toFailure(err);
+    }
+  }
+
+  async function refund(req: RefundRequest): Promise<Payment> {
+    const decision = resolveRefund(payment, req, sum(pendingRefunds.values()));
+    if (decision.kind === 'existing') return payment;
+    const refundId = req.refundId ?? `re_${uuid4().replace(/-/g, '')}`;
+    if (pendingRefunds.has(refundId)) {
+      // The same refund is already under way: wait for it and answer with its outcome.
+      await condition(() => !pendingRefunds.has(refundId));
+      return payment;
+    }
+    pendingRefunds.set(refundId, decision.amount);
+    try {
+      return await exclusive(async () => {
+        const amount = { amount: decision.amount, currency: payment.amount.currency };
+        const input = followUp('refund', refundId, { amount, ...(req.reason ? { reason: req.reason } : {}) });
+        const result = await callGateway(input, () => gateway.refundPayment(input));
+        const entry = {
+          id: refundId,
+          amount: decision.amount,
+          at: now(),
+          ...(req.reason ? { reason: req.reason } : {}),
+        };
+        if (!result.ok) {
+          payment.refunds.push({ ...entry, status: 'failed' });
+          record('REFUND_FAILED', {
+            refundId,
+            amount: decision.amount,
+            code: result.code,
+            message: result.message,
+          });
+          return payment;
+        }
+        payment.refunds.push({ ...entry, status: 'succeeded' });
+        payment.amounts = { ...payment.amounts, refunded: payment.amounts.refunded + decision.amount };
+        record('REFUND_SUCCEEDED', { refundId, amount: decision.amount }, stateAfterRefund(payment));
+        return payment;
+      });
+    } finally {
+      pendingRefunds.delete(refundId);
+    }
+  }
+
+  async function completeAction(succeeded: boolean): Promise<Payment> {
+    return exclusive(async () => {
+      if (payment.state !== 'REQUIRES_ACTION') return payment;
+      if (!succeeded) {
+        await voidAtGateway();
+        fail('authentication_failed', 'The customer did not complete the required action', payment.gateway);
+        return payment;
+      }
+      const input = followUp('confirm', 1);
+      const result = await callGateway(input, () => gateway.confirmCharge(input));
+      if (!result.ok) {
+        fail(result.code, result.message, payment.gateway);
+        return payment;
+      }
+      const status = (result.value ?? result.reconciled!).status;
+      settleCharged(status === 'requires_action' ? 'succeeded' : status, payment.gatewayReference!);
+      return payment;
+    });
+  }
+
+  /** Operator signals never fail the workflow: what is not allowed is recorded as a rejected request. */
+  function rejectRequest(kind: string, req: unknown, err: unknown) {
+    const { code, message } = err instanceof AegisPayError ? err : failureOf(err);
+    record('REQUEST_REJECTED', {
+      request: kind,
+      code,
+      message,
+      ...(isPlainRecord(req) ? { payload: req } : {}),
+    });
   }
 
   setHandler(paymentQuery, () => payment);
@@ -209,17 +403,134 @@ export async function paymentWorkflow({
       },
     },
   );
+  setHandler(captureUpdate, (req) => capture(resolveCapture(payment, req)), {
+    validator: (req) => guard(() => resolveCapture(payment, req)),
+  });
+  setHandler(cancelUpdate, (req) => cancel(req?.reason ?? 'requested_by_customer'), {
+    validator: (_req) => guard(() => assertCancellable(payment)),
+  });
+  setHandler(refundUpdate, (req) => refund(req ?? {}), {
+    validator: (req) => guard(() => resolveRefund(payment, req ?? {}, sum(pendingRefunds.values()))),
+  });
+  setHandler(completeActionUpdate, (req) => completeAction(req?.succeeded === true), {
+    validator: (_req) => {
+      if (payment.state !== 'REQUIRES_ACTION') {
+        throw toFailure(
+          new AegisPayError(
+            ErrorCode.INVALID_STATE_TRANSITION,
+            `Payment is ${payment.state}, not REQUIRES_ACTION`,
+          ),
+        );
+      }
+    },
+  });
+  setHandler(cancelSignal, async (req?: CancelRequest) => {
+    try {
+      assertCancellable(payment);
+      await cancel(typeof req?.reason === 'string' ? req.reason : 'cancelled_by_operator');
+    } catch (err) {
+      rejectRequest('cancel', req, err);
+    }
+  });
+  setHandler(refundSignal, async (req?: RefundRequest) => {
+    try {
+      await refund(req ?? {});
+    } catch (err) {
+      rejectRequest('refund', req, err);
+    }
+  });
 
   record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
   setCurrentDetails(paymentSummary(payment));
+  if (settings.publishEvents) void publishEvents();
 
   if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {
     record('PAYMENT_CANCELLED', { reason: 'abandoned' }, 'CANCELLED', { cancellationReason: 'abandoned' });
   }
   await condition(() => isSettled(payment.state));
-  if (awaitsRefundsOnly(payment.state)) await sleep(settings.refundWindowMs);
-  await condition(allHandlersFinished);
+  await waitOutLifecycle();
+  await condition(
+    () => allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
+  );
   return payment;
+
+  /** Delivers events in order, in batches, at least once; the workflow does not end before all are delivered. */
+  async function publishEvents(): Promise<void> {
+    for (;;) {
+      await condition(() => published < events.length);
+      const batch = events.slice(published);
+      await durable.publishEvents({ events: batch });
+      published += batch.length;
+    }
+  }
+
+  /** Timers of the states that wait for someone: customer action, capture, refunds. */
+  async function waitOutLifecycle(): Promise<void> {
+    while (!isTerminal(payment.state)) {
+      const state = payment.state;
+      if (state === 'REQUIRES_ACTION' || state === 'AUTHORIZED') {
+        const timeout =
+          state === 'REQUIRES_ACTION' ? settings.actionTimeoutMs : settings.authorizationExpiryMs;
+        if (await condition(() => payment.state !== state, timeout)) continue;
+        await exclusive(async () => {
+          if (payment.state !== state) return;
+          await voidAtGateway();
+          if (state === 'AUTHORIZED') {
+            record('PAYMENT_CANCELLED', { reason: 'authorization_expired' }, 'CANCELLED', {
+              cancellationReason: 'authorization_expired',
+            });
+          } else {
+            fail(
+              'action_timeout',
+              'The customer did not complete the required action in time',
+              payment.gateway,
+            );
+          }
+        });
+        continue;
+      }
+      // SUCCESS or PARTIALLY_REFUNDED: open for refunds until the window closes or all is refunded.
+      await condition(() => payment.state === 'REFUNDED', settings.refundWindowMs);
+      return;
+    }
+  }
+}
+
+type GatewayOutcome<T> =
+  | { ok: true; value: T; reconciled?: undefined; errorCode?: undefined }
+  | {
+      ok: true;
+      value?: undefined;
+      /** The call failed without a definite answer, and the gateway says it happened after all. */
+      reconciled: { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string };
+      errorCode: string;
+    }
+  | { ok: false; declined: boolean; code: string; message: string };
+
+/** Turns a domain error into the failure a validator or handler throws, keeping its code. */
+function toFailure(err: unknown): Error {
+  if (err instanceof AegisPayError)
+    return ApplicationFailure.nonRetryable(err.message, err.code, err.details ?? {});
+  return err as Error;
+}
+
+/** Runs a validator's check, rethrowing domain errors as failures the client maps back. */
+function guard(check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    throw toFailure(err);
+  }
+}
+
+function sum(values: Iterable<number>): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function now(): string {
@@ -234,8 +545,9 @@ function failureOf(err: unknown): { code: string; message: string; category: str
     const category = typeof cause.details?.[0] === 'string' ? (cause.details[0] as string) : 'unknown';
     return { code: cause.type ?? 'gateway_error', message: cause.message, category };
   }
-  if (cause instanceof TimeoutFailure)
+  if (cause instanceof TimeoutFailure) {
     return { code: 'gateway_timeout', message: 'The gateway did not answer in time', category: 'unknown' };
+  }
   return {
     code: 'gateway_error',
     message: cause instanceof Error ? cause.message : String(cause),

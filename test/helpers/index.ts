@@ -4,6 +4,8 @@ import type { Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
+import { createDataConverter } from '../../src/codec/data-converter';
+import type { EncryptionConfig } from '../../src/codec/encryption-codec';
 import { connectWorker } from '../../src/client/connection';
 import type { CreatePaymentRequest } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
@@ -45,11 +47,12 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** Starts a payment worker in this process with the given gateways. */
+/** Starts a payment worker in this process with the given gateways (and payload encryption, if given). */
 export async function startTestWorker(
   server: DevServer,
   taskQueue: string,
   gateways: Gateway[],
+  options: { encryption?: EncryptionConfig } = {},
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
   const worker = await createPaymentWorker({
@@ -59,6 +62,7 @@ export async function startTestWorker(
     gateways,
     logger: createLogger('SILENT'),
     shutdownGraceTime: '1s',
+    dataConverter: createDataConverter(options.encryption),
   });
   const running = worker.run();
   return {

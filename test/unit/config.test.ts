@@ -174,6 +174,9 @@ describe('paymentSettings', () => {
       gatewayCallTimeoutMs: 30_000,
       refundWindowMs: 30 * DAY,
       pendingTimeoutMs: DAY,
+      authorizationExpiryMs: 7 * DAY,
+      actionTimeoutMs: 60 * 60 * 1000,
+      publishEvents: false,
     });
     const custom = paymentSettings(
       aegisPayConfigSchema.parse({

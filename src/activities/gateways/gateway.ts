@@ -41,14 +41,33 @@ export interface ChargeRequest {
 }
 
 export interface ChargeResult {
-  status: 'succeeded' | 'authorized';
-  /** The gateway's own ID of the charge. */
+  /** `requires_action`: the customer must complete a step (3-D Secure) before the charge can finish. */
+  status: 'succeeded' | 'authorized' | 'requires_action';
+  /** The gateway's own ID of the charge (PaymentIntent ID, order ID, …). */
   reference: string;
+}
+
+/** Follow-up operations on an earlier charge, each under its own idempotency key. */
+export interface FollowUpRequest {
+  paymentId: string;
+  idempotencyKey: string;
+  /** The charge's `reference`. */
+  reference: string;
+}
+
+export interface CaptureRequest extends FollowUpRequest {
+  /** Captured amount (at most the authorized amount); the rest of the authorization is released. */
+  amount: Money;
+}
+
+export interface RefundRequest extends FollowUpRequest {
+  amount: Money;
+  reason?: string;
 }
 
 /** What the gateway knows of an operation, looked up by its idempotency key. */
 export type OperationStatus =
-  | { status: 'succeeded' | 'authorized'; reference: string; amount: Money }
+  | { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string; amount: Money }
   | { status: 'failed'; code: string }
   | { status: 'not_found' };
 
@@ -64,7 +83,15 @@ export interface Gateway {
   readonly capabilities: GatewayCapabilities;
   /** Authorizes (manual capture) or charges (automatic capture); throws `GatewayError`. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
-  /** Reconciliation: the outcome of an earlier call with this idempotency key. */
+  /** Finishes a charge that required customer action, once the customer has acted. */
+  confirm(request: FollowUpRequest): Promise<ChargeResult>;
+  /** Captures an authorization, fully or partially. */
+  capture(request: CaptureRequest): Promise<{ reference: string }>;
+  /** Releases an uncaptured authorization. */
+  void(request: FollowUpRequest): Promise<void>;
+  /** Refunds part or all of a captured charge. */
+  refund(request: RefundRequest): Promise<{ reference: string }>;
+  /** Reconciliation: the outcome of an earlier call (any operation) with this idempotency key. */
   getStatus(idempotencyKey: string): Promise<OperationStatus>;
 }
 

@@ -6,7 +6,10 @@ import type { CardDetails, Money, TokenizedCard } from '../../domain/types';
 import {
   GatewayError,
   type GatewayErrorCategory,
+  type CaptureRequest,
   type ChargeRequest,
+  type FollowUpRequest,
+  type RefundRequest,
   type ChargeResult,
   type Gateway,
   type GatewayConfig,
@@ -16,10 +19,14 @@ import {
 /** Stripe's test card numbers and the Stripe test tokens that stand for them. */
 export const MOCK_TEST_CARDS = {
   '4242424242424242': 'tok_visa',
+  '4000002760003184': 'tok_threeDSecure2Required',
   '4000000000000002': 'tok_chargeDeclined',
   '4000000000009995': 'tok_chargeDeclinedInsufficientFunds',
   '4000000000000119': 'tok_chargeDeclinedProcessingError',
 } as const satisfies Record<string, string>;
+
+/** Stripe's test token for a card that always asks for 3-D Secure authentication. */
+const THREE_D_SECURE_TOKEN = 'tok_threeDSecure2Required';
 
 /** How the MOCK gateway answers a token: Stripe's test-token behaviour; any other token succeeds. */
 const TOKEN_OUTCOMES: Record<
@@ -75,8 +82,20 @@ export interface MockGatewayOptions extends GatewayConfig {
 export interface MockLedgerEntry {
   idempotencyKey: string;
   paymentId: string;
+  operation: 'charge' | 'confirm' | 'capture' | 'void' | 'refund';
+  /** For follow-up operations: the charge they act on. */
+  chargeReference?: string;
   amount: Money;
   outcome: OperationStatus;
+}
+
+/** What the MOCK gateway knows of one charge, by its reference. */
+interface MockCharge {
+  status: 'requires_action' | 'authorized' | 'succeeded' | 'voided';
+  captureMethod: 'automatic' | 'manual';
+  amount: Money;
+  captured: number;
+  refunded: number;
 }
 
 /** A stateful in-process gateway with Stripe-style test cards and a ledger keyed by idempotency key. */
@@ -86,35 +105,73 @@ export class MockGateway implements Gateway {
     currencies: 'all',
     methods: ['CARD', 'UPI', 'NET_BANKING', 'WALLET', 'PAY_LATER'],
   } as const;
+  /** When set, refunds are declined with this code (to exercise REFUND_FAILED). */
+  failRefundsWith?: string;
   private readonly ledger = new Map<string, MockLedgerEntry>();
+  private readonly chargesByReference = new Map<string, MockCharge>();
 
   constructor(private readonly options: MockGatewayOptions = {}) {
     if (options.ledgerFile && existsSync(options.ledgerFile)) {
       const entries = JSON.parse(readFileSync(options.ledgerFile, 'utf8')) as MockLedgerEntry[];
-      for (const e of entries) this.ledger.set(e.idempotencyKey, e);
+      for (const e of entries) this.apply(e);
     }
   }
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
-    await sleep(this.options.latencyMs);
-    // Idempotent replay: a retried call returns the first call's answer and charges nothing new.
-    const existing = this.ledger.get(request.idempotencyKey) ?? this.record(request);
-    await sleep(this.options.delayAfterCommitMs);
-    const outcome = existing.outcome;
-    if (outcome.status === 'succeeded' || outcome.status === 'authorized') {
-      return { status: outcome.status, reference: outcome.reference };
-    }
-    if (outcome.status === 'failed') {
-      const failure = Object.values(TOKEN_OUTCOMES).find((o) => o?.code === outcome.code);
-      if (failure?.category === 'retry-same-gateway') {
-        // Transient errors are not remembered: a retry is a new try.
-        this.ledger.delete(request.idempotencyKey);
-        this.persist();
-      }
-      // A replayed call gets the recorded answer, whatever token it carries now.
-      throw new GatewayError(failure?.category ?? 'decline', outcome.code, failure?.message ?? outcome.code);
-    }
-    throw new GatewayError('unknown', 'not_found', 'no outcome recorded');
+    return this.operate(request, 'charge', request.amount, () => {
+      const failure = TOKEN_OUTCOMES[tokenOf(request)];
+      if (failure) return { status: 'failed', code: failure.code };
+      const status =
+        tokenOf(request) === THREE_D_SECURE_TOKEN
+          ? 'requires_action'
+          : request.captureMethod === 'manual'
+            ? 'authorized'
+            : 'succeeded';
+      return { status, reference: `mock_ch_${randomUUID()}`, amount: request.amount };
+    }).then(asChargeResult);
+  }
+
+  async confirm(request: FollowUpRequest): Promise<ChargeResult> {
+    const charge = this.chargeOf(request.reference);
+    return this.operate(request, 'confirm', charge.amount, () => {
+      if (charge.status !== 'requires_action')
+        return { status: 'failed', code: 'payment_intent_unexpected_state' };
+      const status = charge.captureMethod === 'manual' ? 'authorized' : 'succeeded';
+      return { status, reference: request.reference, amount: charge.amount };
+    }).then(asChargeResult);
+  }
+
+  async capture(request: CaptureRequest): Promise<{ reference: string }> {
+    const charge = this.chargeOf(request.reference);
+    const outcome = await this.operate(request, 'capture', request.amount, () =>
+      charge.status !== 'authorized'
+        ? { status: 'failed', code: 'payment_intent_unexpected_state' }
+        : request.amount.amount > charge.amount.amount
+          ? { status: 'failed', code: 'amount_too_large' }
+          : { status: 'succeeded', reference: request.reference, amount: request.amount },
+    );
+    return { reference: (outcome as { reference: string }).reference };
+  }
+
+  async void(request: FollowUpRequest): Promise<void> {
+    const charge = this.chargeOf(request.reference);
+    await this.operate(request, 'void', charge.amount, () =>
+      charge.status === 'authorized' || charge.status === 'requires_action'
+        ? { status: 'succeeded', reference: request.reference, amount: charge.amount }
+        : { status: 'failed', code: 'payment_intent_unexpected_state' },
+    );
+  }
+
+  async refund(request: RefundRequest): Promise<{ reference: string }> {
+    const charge = this.chargeOf(request.reference);
+    const outcome = await this.operate(request, 'refund', request.amount, () =>
+      this.failRefundsWith
+        ? { status: 'failed', code: this.failRefundsWith }
+        : request.amount.amount > charge.captured - charge.refunded
+          ? { status: 'failed', code: 'amount_too_large' }
+          : { status: 'succeeded', reference: `mock_re_${randomUUID()}`, amount: request.amount },
+    );
+    return { reference: (outcome as { reference: string }).reference };
   }
 
   async getStatus(idempotencyKey: string): Promise<OperationStatus> {
@@ -123,27 +180,84 @@ export class MockGateway implements Gateway {
 
   /** Every successful charge or authorization in the ledger (for tests and the demo). */
   charges(): MockLedgerEntry[] {
-    return [...this.ledger.values()].filter((e) => e.outcome.status !== 'failed');
+    return this.operations('charge');
   }
 
-  private record(request: ChargeRequest): MockLedgerEntry {
-    const failure = TOKEN_OUTCOMES[tokenOf(request)];
-    const outcome: OperationStatus = failure
-      ? { status: 'failed', code: failure.code }
-      : {
-          status: request.captureMethod === 'manual' ? 'authorized' : 'succeeded',
-          reference: `mock_ch_${randomUUID()}`,
-          amount: request.amount,
-        };
-    const entry = {
-      idempotencyKey: request.idempotencyKey,
-      paymentId: request.paymentId,
-      amount: request.amount,
-      outcome,
-    };
-    this.ledger.set(request.idempotencyKey, entry);
-    this.persist();
-    return entry;
+  /** Every successful operation of a kind in the ledger. */
+  operations(kind: MockLedgerEntry['operation']): MockLedgerEntry[] {
+    return [...this.ledger.values()].filter((e) => e.operation === kind && e.outcome.status !== 'failed');
+  }
+
+  /**
+   * Runs one operation exactly once per idempotency key: a retried call replays the recorded
+   * outcome and moves no money; only transient failures are forgotten, so a retry is a new try.
+   */
+  private async operate(
+    key: { idempotencyKey: string; paymentId: string; reference?: string },
+    operation: MockLedgerEntry['operation'],
+    amount: Money,
+    decide: () => OperationStatus,
+  ): Promise<OperationStatus> {
+    const { idempotencyKey, paymentId, reference } = key;
+    await sleep(this.options.latencyMs);
+    let entry = this.ledger.get(idempotencyKey);
+    if (!entry) {
+      entry = {
+        idempotencyKey,
+        paymentId,
+        operation,
+        amount,
+        outcome: decide(),
+        ...(reference ? { chargeReference: reference } : {}),
+      };
+      this.apply(entry);
+      this.persist();
+    }
+    await sleep(this.options.delayAfterCommitMs);
+    const outcome = entry.outcome;
+    if (outcome.status !== 'failed') return outcome;
+    const failure = Object.values(TOKEN_OUTCOMES).find((o) => o?.code === outcome.code);
+    if (failure?.category === 'retry-same-gateway') {
+      this.ledger.delete(idempotencyKey);
+      this.persist();
+    }
+    throw new GatewayError(failure?.category ?? 'decline', outcome.code, failure?.message ?? outcome.code);
+  }
+
+  /** Records a ledger entry and its effect on the charge it concerns. */
+  private apply(entry: MockLedgerEntry): void {
+    this.ledger.set(entry.idempotencyKey, entry);
+    const { outcome } = entry;
+    if (outcome.status === 'failed' || outcome.status === 'not_found') return;
+    if (entry.operation === 'charge') {
+      this.chargesByReference.set(outcome.reference, {
+        status: outcome.status,
+        captureMethod: outcome.status === 'authorized' ? 'manual' : 'automatic',
+        amount: outcome.amount,
+        captured: outcome.status === 'succeeded' ? outcome.amount.amount : 0,
+        refunded: 0,
+      });
+      return;
+    }
+    const charge = this.chargesByReference.get(entry.chargeReference ?? outcome.reference);
+    if (!charge) return;
+    if (entry.operation === 'confirm') {
+      charge.status = outcome.status === 'authorized' ? 'authorized' : 'succeeded';
+      charge.captured = charge.status === 'succeeded' ? charge.amount.amount : 0;
+    } else if (entry.operation === 'capture') {
+      charge.status = 'succeeded';
+      charge.captured = entry.amount.amount;
+    } else if (entry.operation === 'void') {
+      charge.status = 'voided';
+    } else {
+      charge.refunded += entry.amount.amount;
+    }
+  }
+
+  private chargeOf(reference: string): MockCharge {
+    const charge = this.chargesByReference.get(reference);
+    if (!charge) throw new GatewayError('decline', 'resource_missing', `No such charge: ${reference}`);
+    return charge;
   }
 
   private persist(): void {
@@ -154,6 +268,11 @@ export class MockGateway implements Gateway {
     writeFileSync(`${file}.tmp`, JSON.stringify([...this.ledger.values()]));
     renameSync(`${file}.tmp`, file);
   }
+}
+
+function asChargeResult(outcome: OperationStatus): ChargeResult {
+  const { status, reference } = outcome as { status: ChargeResult['status']; reference: string };
+  return { status, reference };
 }
 
 function tokenOf(request: ChargeRequest): string {

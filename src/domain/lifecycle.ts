@@ -1,0 +1,78 @@
+/**
+ * The rules of capture, cancellation and refunds as pure functions of the payment view, so the
+ * workflow's update validators, its signal handlers and the tests all apply exactly the same rules.
+ */
+import { InvalidStateTransitionError, RefundExceedsCapturedError, ValidationError } from './errors';
+import type { CaptureRequest, RefundRequest } from './messages';
+import { parseMajorAmount } from './money';
+import { canTransition } from './state-machine';
+import type { Payment, Refund } from './types';
+import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './validation';
+
+/** Converts a caller's major-unit amount in the payment's currency to minor units, or throws ValidationError. */
+function toMinor(payment: Payment, amount: number | string, field: string): number {
+  const parsed = parseMajorAmount(amount, payment.amount.currency);
+  if (!parsed.ok) throw new ValidationError([{ path: field, message: `${field} ${parsed.message}` }]);
+  return parsed.minor;
+}
+
+/** The amount (minor units) a capture request takes: all of the authorization unless it names less. */
+export function resolveCapture(payment: Payment, request: CaptureRequest): number {
+  const { amount } = parseOrThrow(capturePaymentRequestSchema, request ?? {}, 'capture request');
+  if (payment.state !== 'AUTHORIZED') {
+    throw new InvalidStateTransitionError(
+      payment.state,
+      'SUCCESS',
+      'only an AUTHORIZED payment can be captured',
+    );
+  }
+  const minor = amount === undefined ? payment.amounts.authorized : toMinor(payment, amount, 'amount');
+  if (minor > payment.amounts.authorized) {
+    throw new ValidationError([
+      {
+        path: 'amount',
+        message: `amount exceeds the authorized ${payment.amounts.authorized} (minor units)`,
+      },
+    ]);
+  }
+  return minor;
+}
+
+/** Throws unless the payment can be cancelled now (before capture). */
+export function assertCancellable(payment: Payment): void {
+  if (!canTransition(payment.state, 'CANCELLED')) {
+    throw new InvalidStateTransitionError(
+      payment.state,
+      'CANCELLED',
+      'only a payment not yet captured can be cancelled',
+    );
+  }
+}
+
+export type RefundDecision = { kind: 'existing'; refund: Refund } | { kind: 'new'; amount: number };
+
+/**
+ * Decides a refund request: an earlier refund with the same `refundId` is returned as is; otherwise the
+ * amount (default: all that is left) must fit within captured − refunded − `pending` (refunds under way).
+ */
+export function resolveRefund(payment: Payment, request: RefundRequest, pending: number): RefundDecision {
+  const { amount, refundId } = parseOrThrow(refundPaymentRequestSchema, request ?? {}, 'refund request');
+  const existing = refundId === undefined ? undefined : payment.refunds.find((r) => r.id === refundId);
+  if (existing) return { kind: 'existing', refund: existing };
+  if (payment.state !== 'SUCCESS' && payment.state !== 'PARTIALLY_REFUNDED') {
+    throw new InvalidStateTransitionError(
+      payment.state,
+      'REFUNDED',
+      'only a captured payment can be refunded',
+    );
+  }
+  const available = payment.amounts.captured - payment.amounts.refunded - pending;
+  const minor = amount === undefined ? available : toMinor(payment, amount, 'amount');
+  if (minor > available || minor <= 0) throw new RefundExceedsCapturedError(minor, Math.max(available, 0));
+  return { kind: 'new', amount: minor };
+}
+
+/** The state after a successful refund. */
+export function stateAfterRefund(payment: Payment): 'REFUNDED' | 'PARTIALLY_REFUNDED' {
+  return payment.amounts.refunded >= payment.amounts.captured ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
