@@ -11,6 +11,7 @@ import {
   InvalidStateTransitionError,
 } from '../domain/errors';
 import { paymentWorkflowId } from '../domain/ids';
+import { assertCancellable, resolveCapture, resolveRefund } from '../domain/lifecycle';
 import {
   cancelUpdate,
   captureUpdate,
@@ -122,9 +123,18 @@ export class AegisPay {
     try {
       return await handle.executeUpdate(processUpdate, { args: [gatewayType ? { gatewayType } : {}] });
     } catch (err) {
-      // A payment whose workflow has closed has settled: its outcome is the workflow's result.
-      if (isClosedWorkflowError(err)) return this.getPayment(paymentId);
-      throw toAegisPayError(err, { paymentId });
+      if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
+      // A payment whose workflow has closed has settled: its outcome is the workflow's result,
+      // unless it was cancelled before it was ever processed.
+      const closed = await this.getPayment(paymentId);
+      if (closed.state === 'CANCELLED' && closed.attempts.length === 0) {
+        throw new InvalidStateTransitionError(
+          closed.state,
+          'PROCESSING',
+          `payment ${paymentId} was cancelled before processing`,
+        );
+      }
+      return closed;
     }
   }
 
@@ -138,38 +148,32 @@ export class AegisPay {
 
   /** Captures an AUTHORIZED payment, fully or partially (`amount` in major units); the rest is released. */
   async capturePayment(paymentId: string, request: CaptureRequest = {}): Promise<Payment> {
-    return this.updatePayment(
-      paymentId,
-      captureUpdate,
-      parseOrThrow(capturePaymentRequestSchema, request, 'capture request'),
-    );
+    const valid = parseOrThrow(capturePaymentRequestSchema, request, 'capture request');
+    return this.updatePayment(paymentId, captureUpdate, valid, (closed) => resolveCapture(closed, valid));
   }
 
   /** Cancels a payment before capture (INITIATED, AUTHORIZED, REQUIRES_ACTION); an authorization is voided. */
   async cancelPayment(paymentId: string, request: CancelRequest = {}): Promise<Payment> {
-    return this.updatePayment(
-      paymentId,
-      cancelUpdate,
-      parseOrThrow(cancelPaymentRequestSchema, request, 'cancel request'),
-    );
+    const valid = parseOrThrow(cancelPaymentRequestSchema, request, 'cancel request');
+    return this.updatePayment(paymentId, cancelUpdate, valid, assertCancellable);
   }
 
   /** Refunds all or part (`amount` in major units) of what was captured; `refundId` makes it idempotent. */
   async refundPayment(paymentId: string, request: RefundRequest = {}): Promise<Payment> {
+    const valid = parseOrThrow(refundPaymentRequestSchema, request, 'refund request');
+    // A repeated refundId on a closed payment returns it; anything else gets the open workflow's error.
     return this.updatePayment(
       paymentId,
       refundUpdate,
-      parseOrThrow(refundPaymentRequestSchema, request, 'refund request'),
+      valid,
+      (closed) => resolveRefund(closed, valid, 0).kind === 'existing',
     );
   }
 
   /** Reports the customer's answer to a 3-D Secure (or other) action; the payment then settles. */
   async completePaymentAction(paymentId: string, request: CompleteActionRequest): Promise<Payment> {
-    return this.updatePayment(
-      paymentId,
-      completeActionUpdate,
-      parseOrThrow(completeActionRequestSchema, request, 'action result'),
-    );
+    const valid = parseOrThrow(completeActionRequestSchema, request, 'action result');
+    return this.updatePayment(paymentId, completeActionUpdate, valid, () => false);
   }
 
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
@@ -245,10 +249,16 @@ export class AegisPay {
     await connected?.devServer?.stop();
   }
 
+  /**
+   * Sends an update to the payment. A closed payment cannot take it; `onClosed` applies the same
+   * domain rule to its final state, so the caller gets the error the open workflow would have given
+   * (or, returning true, the closed payment itself: an idempotent repeat).
+   */
   private async updatePayment<Arg>(
     paymentId: string,
     update: UpdateDefinition<Payment, [Arg]>,
     arg: Arg,
+    onClosed: (closed: Payment) => unknown,
   ): Promise<Payment> {
     const { client } = await this.connect();
     try {
@@ -256,6 +266,7 @@ export class AegisPay {
     } catch (err) {
       if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
       const closed = await this.getPayment(paymentId);
+      if (onClosed(closed) === true) return closed;
       throw new InvalidStateTransitionError(closed.state, update.name, `payment ${paymentId} is closed`);
     }
   }

@@ -51,9 +51,14 @@ export function toAegisPayError(
   return err;
 }
 
-/** True when an update could not reach the workflow because it has already closed. */
+/**
+ * True when an update could not reach the workflow, which may have closed: the server answers an
+ * update to a completed workflow with NOT_FOUND. Callers then read the payment (which tells
+ * closed from never-existed).
+ */
 export function isClosedWorkflowError(err: unknown): boolean {
-  if (err instanceof WorkflowExecutionAlreadyStartedError) return true;
+  if (err instanceof WorkflowExecutionAlreadyStartedError || err instanceof WorkflowNotFoundError)
+    return true;
   const message = err instanceof Error ? err.message : '';
   return (
     !(err instanceof WorkflowUpdateFailedError) &&

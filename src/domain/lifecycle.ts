@@ -59,7 +59,8 @@ export function resolveRefund(payment: Payment, request: RefundRequest, pending:
   const { amount, refundId } = parseOrThrow(refundPaymentRequestSchema, request ?? {}, 'refund request');
   const existing = refundId === undefined ? undefined : payment.refunds.find((r) => r.id === refundId);
   if (existing) return { kind: 'existing', refund: existing };
-  if (payment.state !== 'SUCCESS' && payment.state !== 'PARTIALLY_REFUNDED') {
+  // A fully refunded payment has nothing left: that is an over-refund, not a wrong state.
+  if (payment.state !== 'SUCCESS' && payment.state !== 'PARTIALLY_REFUNDED' && payment.state !== 'REFUNDED') {
     throw new InvalidStateTransitionError(
       payment.state,
       'REFUNDED',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import type { EventBus } from '../../src/activities/events';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
@@ -52,7 +53,7 @@ export async function startTestWorker(
   server: DevServer,
   taskQueue: string,
   gateways: Gateway[],
-  options: { encryption?: EncryptionConfig } = {},
+  options: { encryption?: EncryptionConfig; eventBus?: EventBus } = {},
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
   const worker = await createPaymentWorker({
@@ -63,6 +64,7 @@ export async function startTestWorker(
     logger: createLogger('SILENT'),
     shutdownGraceTime: '1s',
     dataConverter: createDataConverter(options.encryption),
+    ...(options.eventBus ? { eventBus: options.eventBus } : {}),
   });
   const running = worker.run();
   return {
