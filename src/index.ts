@@ -22,6 +22,16 @@ export type {
 export { GatewayError, type GatewayErrorCategory } from './activities/gateways/gateway';
 export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock';
 export {
+  createGateway,
+  StripeGateway,
+  PaypalGateway,
+  type GatewayFactoryConfig,
+} from './activities/gateways';
+export { startSandbox, type Sandbox } from './sandbox/server';
+export type { HealthSummary, GatewayHealthSummary } from './domain/health';
+export type { RoutingStrategy, DeclarativeRule, FunctionRule, GatewayCost } from './activities/routing';
+export type { CircuitBreakerConfig } from './activities/circuit-breaker';
+export {
   InMemoryEventBus,
   WebhookEventBus,
   signWebhookBody,

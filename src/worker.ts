@@ -6,11 +6,18 @@ import {
 } from '@temporalio/worker';
 import type { DataConverter, Duration } from '@temporalio/common';
 import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Client } from '@temporalio/client';
 import { createActivities } from './activities';
+import { HealthReporter } from './activities/health-reporter';
 import { WebhookEventBus, type EventBus } from './activities/events';
 import { GatewayRegistry } from './activities/gateway-registry';
+import { GatewayRouter, type GatewayRouterOptions } from './activities/gateway-router';
+import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
+import { routingConfigSchema } from './activities/routing';
 import type { Gateway } from './activities/gateways/gateway';
-import { MockGateway } from './activities/gateways/mock';
+import { createGateway } from './activities/gateways';
 import {
   connectClient,
   connectWorker,
@@ -36,6 +43,10 @@ export interface PaymentWorkerOptions {
   identity?: string;
   /** Payload codecs and failure converter (see createDataConverter); its failure converter is bundled into workflows. */
   dataConverter?: DataConverter;
+  /** Routing strategy, rules, costs and circuit-breaker settings. */
+  routing?: GatewayRouterOptions;
+  /** Reports breakers and statistics to the gateway-health workflow, so any client can read them. */
+  healthReporting?: { client: Client; intervalMs?: number };
 }
 
 const workflowBundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -66,13 +77,35 @@ const quietBundlerLogger = {
 
 /** A Temporal worker that runs payment workflows and calls the given gateways. Used standalone and embedded. */
 export async function createPaymentWorker(options: PaymentWorkerOptions): Promise<Worker> {
-  return Worker.create({
+  const gateways = new GatewayRegistry(options.gateways);
+  const reporter = options.healthReporting
+    ? new HealthReporter({
+        ...options.healthReporting,
+        taskQueue: options.taskQueue,
+        worker: options.identity ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        router: () => router,
+        logger: options.logger,
+      })
+    : undefined;
+  const router = new GatewayRouter(gateways, {
+    ...options.routing,
+    onTransition: (t) => {
+      options.logger.warn(
+        { gateway: t.gateway, from: t.from, to: t.to, reason: t.reason },
+        'circuit breaker changed state',
+      );
+      reporter?.onTransition(t);
+      options.routing?.onTransition?.(t);
+    },
+  });
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: await paymentWorkflowBundle(options.dataConverter?.failureConverterPath),
     activities: createActivities({
-      gateways: new GatewayRegistry(options.gateways),
+      gateways,
+      router,
       logger: options.logger,
       ...(options.eventBus ? { eventBus: options.eventBus } : {}),
     }),
@@ -80,10 +113,31 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
   });
+  if (reporter) {
+    // Reports run exactly while the worker does: from run() until it has drained and stopped.
+    const run = worker.run.bind(worker);
+    worker.run = async () => {
+      reporter.start();
+      try {
+        await run();
+      } finally {
+        await reporter.stop();
+      }
+    };
+  }
+  return worker;
 }
 
 const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const intFromEnv = z.coerce.number().int().nonnegative();
+const jsonFromEnv = z.string().transform((text, ctx) => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
+    return z.NEVER;
+  }
+});
 
 /** The standalone worker's environment, validated: every bad variable is reported at once. */
 export const workerEnvSchema = z.object({
@@ -105,7 +159,18 @@ export const workerEnvSchema = z.object({
         .map((g) => g.trim().toUpperCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['MOCK'])).min(1)),
+    .pipe(z.array(z.enum(['MOCK', 'STRIPE', 'PAYPAL'])).min(1)),
+  STRIPE_API_KEY: z.string().min(1).optional(),
+  STRIPE_BASE_URL: z.url().optional(),
+  PAYPAL_CLIENT_ID: z.string().min(1).optional(),
+  PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
+  PAYPAL_BASE_URL: z.url().optional(),
+  AEGISPAY_GATEWAY_TIMEOUT_MS: intFromEnv.optional(),
+  AEGISPAY_HEALTH_REPORT_INTERVAL_MS: intFromEnv.optional(),
+  /** JSON: strategy, weights, rules, costs, coldStartVolume. */
+  AEGISPAY_ROUTING: jsonFromEnv.pipe(routingConfigSchema).optional(),
+  /** JSON: failureThreshold, resetTimeoutMs, monitorWindowMs, failureRateThreshold, minimumVolume. */
+  AEGISPAY_CIRCUIT_BREAKER: jsonFromEnv.pipe(circuitBreakerConfigSchema).optional(),
   AEGISPAY_MOCK_LATENCY_MS: intFromEnv.default(0),
   AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: intFromEnv.default(0),
   AEGISPAY_MOCK_LEDGER_FILE: z.string().min(1).optional(),
@@ -136,15 +201,34 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
           }
         : config.TEMPORAL_TLS,
   });
-  const client = await connectClient(temporal);
-  await ensureSearchAttributes(client, temporal.namespace).finally(() => client.close());
-  const gateways = config.AEGISPAY_GATEWAYS.map(
-    () =>
-      new MockGateway({
-        latencyMs: config.AEGISPAY_MOCK_LATENCY_MS,
-        delayAfterCommitMs: config.AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS,
-        ...(config.AEGISPAY_MOCK_LEDGER_FILE ? { ledgerFile: config.AEGISPAY_MOCK_LEDGER_FILE } : {}),
-      }),
+  const dataConverter = createDataConverter(encryption);
+  const clientConnection = await connectClient(temporal);
+  await ensureSearchAttributes(clientConnection, temporal.namespace);
+  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
+  const gateways = config.AEGISPAY_GATEWAYS.map((type) =>
+    createGateway(type, {
+      ...(timeout ? { timeout } : {}),
+      ...(type === 'MOCK'
+        ? {
+            latencyMs: config.AEGISPAY_MOCK_LATENCY_MS,
+            delayAfterCommitMs: config.AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS,
+            ...(config.AEGISPAY_MOCK_LEDGER_FILE ? { ledgerFile: config.AEGISPAY_MOCK_LEDGER_FILE } : {}),
+          }
+        : {}),
+      ...(type === 'STRIPE'
+        ? {
+            apiKey: config.STRIPE_API_KEY,
+            ...(config.STRIPE_BASE_URL ? { baseUrl: config.STRIPE_BASE_URL } : {}),
+          }
+        : {}),
+      ...(type === 'PAYPAL'
+        ? {
+            clientId: config.PAYPAL_CLIENT_ID,
+            clientSecret: config.PAYPAL_CLIENT_SECRET,
+            ...(config.PAYPAL_BASE_URL ? { baseUrl: config.PAYPAL_BASE_URL } : {}),
+          }
+        : {}),
+    }),
   );
   const connection = await connectWorker(temporal);
   const worker = await createPaymentWorker({
@@ -154,7 +238,17 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     gateways,
     logger,
     shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
-    dataConverter: createDataConverter(encryption),
+    healthReporting: {
+      client: new Client({ connection: clientConnection, namespace: temporal.namespace, dataConverter }),
+      ...(config.AEGISPAY_HEALTH_REPORT_INTERVAL_MS
+        ? { intervalMs: config.AEGISPAY_HEALTH_REPORT_INTERVAL_MS }
+        : {}),
+    },
+    routing: {
+      ...(config.AEGISPAY_ROUTING ? { routing: config.AEGISPAY_ROUTING } : {}),
+      ...(config.AEGISPAY_CIRCUIT_BREAKER ? { circuitBreaker: config.AEGISPAY_CIRCUIT_BREAKER } : {}),
+    },
+    dataConverter,
     ...(config.AEGISPAY_WEBHOOK_URL && config.AEGISPAY_WEBHOOK_SECRET
       ? {
           eventBus: new WebhookEventBus({
@@ -176,6 +270,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   // Worker.run() returns once SIGINT/SIGTERM has drained in-flight tasks.
   await worker.run();
   await connection.close();
+  await clientConnection.close();
   logger.info('worker stopped');
 }
 

@@ -4,6 +4,7 @@ import type {
   CaptureMethod,
   DomainEvent,
   GatewayType,
+  Metadata,
   Money,
   PaymentMethodType,
   RoutingDecision,
@@ -11,7 +12,8 @@ import type {
 } from '../domain/types';
 import type { Logger } from '../logging';
 import type { EventBus } from './events';
-import { GatewayRegistry } from './gateway-registry';
+import type { GatewayRegistry } from './gateway-registry';
+import type { GatewayRouter } from './gateway-router';
 import {
   GatewayError,
   type ChargeResult,
@@ -24,8 +26,12 @@ export interface RouteInput {
   paymentId: string;
   amount: Money;
   method: PaymentMethodType;
+  metadata: Metadata;
+  country?: string;
   /** The caller's explicit choice; routing honours it or fails. */
   pinned?: GatewayType;
+  /** Gateways this payment has already failed over from. */
+  exclude?: GatewayType[];
 }
 
 export interface ChargeInput {
@@ -57,13 +63,15 @@ export interface FollowUpInput {
 
 export interface ActivityDeps {
   gateways: GatewayRegistry;
+  /** Breakers and statistics of this worker's gateways. */
+  router: GatewayRouter;
   logger: Logger;
   /** Where domain events go; without one, publishing is a no-op. */
   eventBus?: EventBus;
 }
 
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({ gateways, logger, eventBus }: ActivityDeps) {
+export function createActivities({ gateways, router, logger, eventBus }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
@@ -76,45 +84,25 @@ export function createActivities({ gateways, logger, eventBus }: ActivityDeps) {
   }
 
   return {
-    /** Chooses the gateway for a payment; runs as a local activity, its decision is kept in history. */
+    /** Chooses the gateway for one attempt; runs as a local activity, its decision is kept in history. */
     async routePayment(input: RouteInput): Promise<RoutingDecision> {
-      const candidates = gateways.all().map((g) => {
-        const capable = GatewayRegistry.supports(g, input.amount.currency, input.method);
-        const allowed = !input.pinned || input.pinned === g.type;
-        const reason = !capable
-          ? `cannot take ${input.amount.currency} ${input.method}`
-          : !allowed
-            ? 'not the pinned gateway'
-            : undefined;
-        return {
-          gateway: g.type,
-          score: capable && allowed ? 1 : 0,
-          breaker: 'CLOSED' as const,
-          eligible: capable && allowed,
-          ...(reason ? { reason } : {}),
-        };
-      });
-      const chosen = candidates.find((c) => c.eligible);
-      if (!chosen) {
-        const code =
-          input.pinned && !gateways.get(input.pinned)
-            ? ErrorCode.GATEWAY_NOT_REGISTERED
-            : ErrorCode.NO_GATEWAY_AVAILABLE;
-        throw ApplicationFailure.nonRetryable(
-          input.pinned && code === ErrorCode.GATEWAY_NOT_REGISTERED
-            ? `Gateway ${input.pinned} is not registered on the worker`
-            : `No registered gateway can take ${input.amount.currency} ${input.method}`,
-          code,
-        );
+      const decision = router.route(
+        {
+          paymentId: input.paymentId,
+          amount: input.amount,
+          method: input.method,
+          metadata: input.metadata,
+          ...(input.country ? { country: input.country } : {}),
+        },
+        input.pinned,
+        input.exclude,
+      );
+      if ('error' in decision) {
+        throw ApplicationFailure.nonRetryable(decision.message, decision.error, {
+          candidates: decision.candidates,
+        });
       }
-      return {
-        gateway: chosen.gateway,
-        strategy: input.pinned ? 'pinned' : 'first-eligible',
-        reason: input.pinned
-          ? `pinned to ${input.pinned}`
-          : `first eligible of ${candidates.length} registered`,
-        candidates,
-      };
+      return decision;
     },
 
     /** Charges (or authorizes) at one gateway under the attempt's idempotency key. */
@@ -132,9 +120,13 @@ export function createActivities({ gateways, logger, eventBus }: ActivityDeps) {
           customerId: input.customerId,
         });
         const latencyMs = Date.now() - started;
+        router.record(input.gateway, 'succeeded', latencyMs);
         log.info({ status: result.status, latencyMs }, 'gateway charge completed');
         return { ...result, latencyMs };
       } catch (err) {
+        // Declines prove the gateway works; anything else counts against its breaker.
+        const declined = err instanceof GatewayError && err.category === 'decline';
+        router.record(input.gateway, declined ? 'declined' : 'failed', Date.now() - started);
         throw toActivityFailure(err, log);
       }
     },
@@ -206,8 +198,10 @@ export type PaymentActivities = ReturnType<typeof createActivities>;
 function toActivityFailure(err: unknown, log: Logger): Error {
   if (err instanceof GatewayError) {
     log.warn({ code: err.code, category: err.category }, 'gateway call failed');
-    // Only transient and unknown outcomes are retried: retrying with the same idempotency key is safe.
-    const retryable = err.category === 'retry-same-gateway' || err.category === 'unknown';
+    // Only unknown outcomes are retried here, under the same idempotency key, which is what makes
+    // the retry safe. A gateway may replay a stored error for that key (Stripe does), so a transient
+    // "not processed" error gets a new attempt, with a new key, from the workflow instead.
+    const retryable = err.category === 'unknown';
     return ApplicationFailure.create({
       message: err.message,
       type: err.code,

@@ -1,16 +1,23 @@
-import { Client, WithStartWorkflowOperation, type Connection } from '@temporalio/client';
+import {
+  Client,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  type Connection,
+} from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { GatewayRegistry } from '../activities/gateway-registry';
-import type { Gateway, GatewayConfig } from '../activities/gateways/gateway';
-import { MockGateway, type MockGatewayOptions } from '../activities/gateways/mock';
-import {
-  ConfigurationError,
-  GatewayNotRegisteredError,
-  IdempotencyConflictError,
-  InvalidStateTransitionError,
-} from '../domain/errors';
+import type { Gateway } from '../activities/gateways/gateway';
+import { createGateway, type GatewayFactoryConfig } from '../activities/gateways';
+import { ConfigurationError, IdempotencyConflictError, InvalidStateTransitionError } from '../domain/errors';
 import { paymentWorkflowId } from '../domain/ids';
+import {
+  gatewayHealthWorkflowId,
+  summarizeHealth,
+  type GatewayHealthSummary,
+  type HealthState,
+  type HealthSummary,
+} from '../domain/health';
 import { assertCancellable, resolveCapture, resolveRefund } from '../domain/lifecycle';
 import {
   cancelUpdate,
@@ -23,6 +30,7 @@ import {
   type RefundRequest,
   createUpdate,
   eventsQuery,
+  healthQuery,
   paymentQuery,
   processUpdate,
   type ProcessRequest,
@@ -35,13 +43,13 @@ import {
   PAYMENT_GATEWAY,
   PAYMENT_STATE,
 } from '../domain/search-attributes';
-import type {
-  CreatePaymentRequest,
-  DomainEvent,
-  GatewayType,
-  NewPayment,
-  Payment,
+import {
   PaymentState,
+  type CreatePaymentRequest,
+  type DomainEvent,
+  type GatewayType,
+  type NewPayment,
+  type Payment,
 } from '../domain/types';
 import {
   parseOrThrow,
@@ -59,6 +67,7 @@ import { paymentWorkflow } from '../workflows/payment-workflow';
 import {
   aegisPayConfigSchema,
   paymentSettings,
+  routerOptions,
   type AegisPayConfig,
   type ResolvedAegisPayConfig,
 } from './config';
@@ -99,8 +108,8 @@ export class AegisPay {
   }
 
   /** Adds a gateway to the worker this instance runs (started on the first call that needs Temporal). */
-  registerGateway(type: GatewayType, config: GatewayConfig & MockGatewayOptions = {}): void {
-    this.registerGatewayInstance(this.gatewayFor(type, config));
+  registerGateway(type: GatewayType, config: GatewayFactoryConfig = {}): void {
+    this.registerGatewayInstance(createGateway(type, config));
   }
 
   /** Adds a ready-made gateway implementation to this instance's worker. */
@@ -227,6 +236,46 @@ export class AegisPay {
     return this.listPayments({ customerId, limit });
   }
 
+  /** Every gateway's breaker state and statistics, summed over all live workers of this task queue. */
+  async getHealthSummary(): Promise<HealthSummary> {
+    const { client } = await this.connect();
+    const handle = client.workflow.getHandle(gatewayHealthWorkflowId(this.config.taskQueue));
+    let state: HealthState = { reports: {}, transitions: [] };
+    try {
+      state = await handle.query(healthQuery);
+    } catch (err) {
+      // No worker has reported yet: nothing is known, which the summary says (healthy: false).
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
+    return summarizeHealth(state, Date.now(), this.config.healthLiveWithinMs);
+  }
+
+  /** One gateway's figures (or all of them), from the health summary. */
+  async getGatewayMetrics(type?: GatewayType): Promise<GatewayHealthSummary[]> {
+    const { gateways } = await this.getHealthSummary();
+    return type ? gateways.filter((g) => g.gateway === type) : gateways;
+  }
+
+  /** Payments by state (from visibility) and gateway figures (from the workers' reports). */
+  async getMetrics(): Promise<{
+    payments: Record<PaymentState, number> & { total: number };
+    gateways: GatewayHealthSummary[];
+  }> {
+    const { client } = await this.connect();
+    const states = Object.values(PaymentState);
+    const counts = await Promise.all(
+      states.map((state) =>
+        client.workflow.count(listPaymentsQuery(listPaymentsRequestSchema.parse({ state }))),
+      ),
+    );
+    const payments = Object.fromEntries(states.map((state, i) => [state, counts[i]!.count])) as Record<
+      PaymentState,
+      number
+    >;
+    const total = counts.reduce((sum, c) => sum + c.count, 0);
+    return { payments: { ...payments, total }, gateways: (await this.getHealthSummary()).gateways };
+  }
+
   /** The Web UI address when this instance started the embedded Temporal server. */
   async webUiUrl(): Promise<string | undefined> {
     return (await this.connect()).devServer?.uiUrl || undefined;
@@ -269,13 +318,6 @@ export class AegisPay {
       if (onClosed(closed) === true) return closed;
       throw new InvalidStateTransitionError(closed.state, update.name, `payment ${paymentId} is closed`);
     }
-  }
-
-  private gatewayFor(type: GatewayType, config: GatewayConfig & MockGatewayOptions): Gateway {
-    if (type === 'MOCK') return new MockGateway(config);
-    throw new GatewayNotRegisteredError(
-      `${type} (no adapter in this version; use MOCK or registerGatewayInstance)`,
-    );
   }
 
   private async prepare(request: CreatePaymentRequest): Promise<NewPayment> {
@@ -375,6 +417,8 @@ export class AegisPay {
       gateways: this.gateways.all(),
       logger: this.logger,
       ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
+      routing: routerOptions(this.config),
+      healthReporting: { client: connected.client },
       dataConverter: createDataConverter(this.config.encryption),
     });
     const running = worker.run();

@@ -1,6 +1,10 @@
 import type { DestinationStream } from 'pino';
 import type { EventBus } from '../activities/events';
 import { z } from 'zod';
+import { circuitBreakerConfigSchema } from '../activities/circuit-breaker';
+import type { GatewayRouterOptions } from '../activities/gateway-router';
+import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
+import { GatewayType } from '../domain/types';
 import type { PaymentSettings } from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
@@ -8,6 +12,32 @@ import { encryptionConfigSchema } from '../codec/encryption-codec';
 import { temporalConnectionSchema } from './connection';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The original's rule shape: a function of the payment, with `gatewayType`. */
+const seedFunctionRuleSchema = z
+  .strictObject({
+    name: z.string().optional(),
+    priority: z.number().int(),
+    condition: z.custom<FunctionRule['condition']>(
+      (v) => typeof v === 'function',
+      'condition must be a function',
+    ),
+    gatewayType: z.enum(GatewayType),
+  })
+  .transform(({ gatewayType, ...rule }): FunctionRule => ({ ...rule, gateway: gatewayType }));
+
+/** The embedded worker's router options from the client config. */
+export function routerOptions(config: ResolvedAegisPayConfig): GatewayRouterOptions {
+  const rules = config.routing?.rules ?? [];
+  const isFunctionRule = (r: (typeof rules)[number]): r is FunctionRule => 'condition' in r;
+  return {
+    ...(config.routing
+      ? { routing: { ...config.routing, rules: rules.filter((r) => !isFunctionRule(r)) } }
+      : {}),
+    functionRules: rules.filter(isFunctionRule),
+    ...(config.circuitBreaker ? { circuitBreaker: config.circuitBreaker } : {}),
+  };
+}
 const ms = (max: number) => z.number().int().min(1).max(max);
 
 /** The `AegisPay` constructor's config (the seed's names, plus where Temporal is). */
@@ -49,6 +79,8 @@ export const aegisPayConfigSchema = z.strictObject({
   pendingTimeoutMs: ms(30 * DAY_MS).default(DAY_MS),
   /** How long an uncaptured authorization (manual capture) lives before it is voided automatically. */
   authorizationExpiryMs: ms(30 * DAY_MS).default(7 * DAY_MS),
+  /** Workers whose last health report is older than this are left out of health and metrics (they are gone). */
+  healthLiveWithinMs: ms(DAY_MS).default(30_000),
   /** How long a customer has to complete a 3-D Secure (or other) action. */
   actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
   /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
@@ -57,15 +89,15 @@ export const aegisPayConfigSchema = z.strictObject({
   tokenizer: z
     .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
     .optional(),
-  /** Accepted for compatibility with the original config; routing and breakers are configured on workers. */
-  routing: z.looseObject({ strategy: z.string().optional() }).optional(),
-  circuitBreaker: z
-    .strictObject({
-      failureThreshold: z.number().int().min(1).optional(),
-      resetTimeoutMs: ms(DAY_MS).optional(),
-      monitorWindowMs: ms(DAY_MS).optional(),
-    })
+  /**
+   * Routing of the embedded worker: strategy, weights, costs and rules. A rule is declarative
+   * (`{ priority, when, gateway }`) or, as in the original, code (`{ priority, condition, gatewayType }`).
+   */
+  routing: routingConfigSchema
+    .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
     .optional(),
+  /** Circuit breakers of the embedded worker (the original's names plus a failure-rate threshold). */
+  circuitBreaker: circuitBreakerConfigSchema.optional(),
   /** `publish`: hand every domain event to the worker's event bus (delivered at least once, in order). */
   events: z
     .looseObject({

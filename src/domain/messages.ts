@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { HealthState, WorkerHealthReport } from './health';
 import type { DomainEvent, GatewayType, Payment } from './types';
 
 /**
@@ -53,3 +54,8 @@ export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const refundSignal = defineSignal<[RefundRequest?]>('refund');
 export const paymentQuery = defineQuery<Payment>('payment');
 export const eventsQuery = defineQuery<DomainEvent[]>('events');
+
+/** A worker's periodic (and on-change) report of its breakers and statistics. */
+export const healthReportSignal = defineSignal<[WorkerHealthReport]>('healthReport');
+/** Every live worker's latest report, for `getHealthSummary` and friends. */
+export const healthQuery = defineQuery<HealthState>('health');

@@ -55,6 +55,8 @@ export interface Customer {
   email?: string;
   name?: string;
   phone?: string;
+  /** ISO 3166 alpha-2; routing rules can match on it. */
+  country?: string;
 }
 
 /** Card details as the caller passes them (the seed's field names). Never stored, never logged. */
@@ -126,6 +128,8 @@ export interface PaymentAttempt {
   gatewayReference?: string;
   errorCode?: string;
   latencyMs: number;
+  /** Lookups at the gateway after an unknown outcome (timeout, 5xx) before the attempt was settled. */
+  reconciliationChecks?: number;
   at: string;
 }
 

@@ -218,6 +218,11 @@ const customerSchema = z.strictObject(
       .max(30, 'phone must be at most 30 characters')
       .regex(PHONE_PATTERN, 'phone may contain only digits, spaces, +, - and parentheses')
       .optional(),
+    country: z
+      .string({ error: 'country must be a string' })
+      .regex(/^[A-Za-z]{2}$/, 'country must be an ISO 3166 alpha-2 code such as US')
+      .transform((c) => c.toUpperCase())
+      .optional(),
   },
   { error: (iss) => (iss.code === 'invalid_type' ? 'customer must be an object with an id' : undefined) },
 );

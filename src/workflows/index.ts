@@ -1,2 +1,3 @@
 /** The workflow bundle's entry point: every workflow type the worker registers. */
 export { paymentWorkflow } from './payment-workflow';
+export { gatewayHealthWorkflow } from './gateway-health-workflow';

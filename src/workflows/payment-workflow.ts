@@ -7,6 +7,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   TimeoutFailure,
   upsertSearchAttributes,
   uuid4,
@@ -70,8 +71,8 @@ export async function paymentWorkflow({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
       initialInterval: settings.retry.initialIntervalMs,
-      maximumInterval: '1 minute',
-      backoffCoefficient: 2,
+      maximumInterval: settings.retry.maximumIntervalMs,
+      backoffCoefficient: settings.retry.backoffCoefficient,
     },
   });
 
@@ -142,8 +143,10 @@ export async function paymentWorkflow({
   }
 
   /**
-   * Runs a gateway call; on anything but a definite answer (a decline), asks the gateway under the
-   * same idempotency key whether it happened before concluding that it did not.
+   * Runs a gateway call. Only an unknown outcome (a timeout or 5xx after the request left, once the
+   * activity's own same-key retries are spent) is reconciled: the gateway is asked, under the same
+   * idempotency key, whether the operation happened, a few times with a growing pause, before the
+   * workflow concludes it did not. Declines and definite "not processed" answers are taken as given.
    */
   async function callGateway<T>(
     input: { gateway: GatewayType; gatewayIdempotencyKey: string },
@@ -153,39 +156,80 @@ export async function paymentWorkflow({
       return { ok: true, value: await call() };
     } catch (err) {
       const failure = failureOf(err);
-      if (failure.category === 'decline') return { ok: false, declined: true, ...failure };
-      const status = await durable.getOperationStatus(input);
-      if (status.status === 'failed' || status.status === 'not_found')
-        return { ok: false, declined: false, ...failure };
-      return {
-        ok: true,
-        reconciled: { status: status.status, reference: status.reference },
-        errorCode: failure.code,
-      };
+      if (failure.category !== 'unknown') return { ok: false, ...failure };
+      for (let check = 1; ; check++) {
+        const status = await durable.getOperationStatus(input);
+        if (status.status !== 'failed' && status.status !== 'not_found') {
+          const reconciled = { status: status.status, reference: status.reference };
+          return { ok: true, reconciled, errorCode: failure.code, reconciliationChecks: check };
+        }
+        // A gateway's lookup may lag behind its writes: ask again before trusting "not found".
+        if (status.status === 'failed' || check >= RECONCILIATION_CHECKS) {
+          return { ok: false, ...failure, reconciliationChecks: check };
+        }
+        await sleep(backoff(check));
+      }
     }
   }
 
+  function backoff(retry: number): number {
+    const { initialIntervalMs, backoffCoefficient, maximumIntervalMs } = settings.retry;
+    return Math.min(initialIntervalMs * backoffCoefficient ** (retry - 1), maximumIntervalMs);
+  }
+
+  /**
+   * Routes and charges until the payment settles: a transient "not processed" error is retried on the
+   * same gateway with a new attempt (and key); a definite "not charged" fails over to another gateway
+   * unless the caller pinned one; a decline ends it. Two gateways never both hold a charge, because a
+   * gateway is left only once it has definitely not charged.
+   */
   async function processOnce(req: ProcessRequest): Promise<void> {
     record('PAYMENT_PROCESSING', {}, 'PROCESSING');
     const pinned = req.gatewayType ?? request.gatewayType;
-    let chosen: GatewayType;
-    try {
-      const decision = await routing.routePayment({
-        paymentId: payment.id,
-        amount: payment.amount,
-        method: payment.paymentMethod.type,
-        ...(pinned ? { pinned } : {}),
-      });
-      chosen = decision.gateway;
-      record('PAYMENT_ROUTED', { gateway: chosen, reason: decision.reason }, undefined, {
-        gateway: chosen,
-        routing: decision,
-      });
-    } catch (err) {
-      const { code, message } = failureOf(err);
-      return fail(code, message);
-    }
+    const exclude: GatewayType[] = [];
+    let last: { code: string; message: string; gateway: GatewayType } | undefined;
+    for (;;) {
+      let chosen: GatewayType;
+      try {
+        const decision = await routing.routePayment({
+          paymentId: payment.id,
+          amount: payment.amount,
+          method: payment.paymentMethod.type,
+          metadata: payment.metadata,
+          exclude,
+          ...(payment.customer.country ? { country: payment.customer.country } : {}),
+          ...(pinned ? { pinned } : {}),
+        });
+        chosen = decision.gateway;
+        record('PAYMENT_ROUTED', { gateway: chosen, reason: decision.reason }, undefined, {
+          gateway: chosen,
+          routing: decision,
+        });
+      } catch (err) {
+        const routingFailure = failureOf(err);
+        // After a failover, the gateway's own answer explains the failure better than "none left".
+        if (last) return fail(last.code, `${last.message} (${routingFailure.message})`, last.gateway);
+        return fail(routingFailure.code, routingFailure.message);
+      }
 
+      for (let retry = 1; ; retry++) {
+        const outcome = await chargeAttempt(chosen);
+        if (outcome === 'settled') return;
+        last = { code: outcome.code, message: outcome.message, gateway: chosen };
+        if (outcome.category !== 'retry-same-gateway' || retry >= settings.retry.maximumAttempts) break;
+        record('PAYMENT_RETRY_ATTEMPTED', { gateway: chosen, code: outcome.code, next: 'same-gateway' });
+        await sleep(backoff(retry));
+      }
+      if (pinned) return fail(last.code, last.message, chosen);
+      exclude.push(chosen);
+      record('PAYMENT_RETRY_ATTEMPTED', { gateway: chosen, code: last.code, next: 'failover' });
+    }
+  }
+
+  /** One charge attempt at one gateway under its own idempotency key; settles the payment unless it must go on. */
+  async function chargeAttempt(
+    chosen: GatewayType,
+  ): Promise<'settled' | { category: string; code: string; message: string }> {
     const number = payment.attempts.length + 1;
     const key = gatewayIdempotencyKey(payment.id, 'charge', number);
     const startedAt = Date.now();
@@ -205,26 +249,29 @@ export async function paymentWorkflow({
       gateway: chosen,
       gatewayIdempotencyKey: key,
       at: new Date(startedAt).toISOString(),
+      latencyMs: result.ok && result.value ? result.value.latencyMs : Date.now() - startedAt,
+      ...(result.reconciliationChecks ? { reconciliationChecks: result.reconciliationChecks } : {}),
     };
-    const latencyMs = result.ok && result.value ? result.value.latencyMs : Date.now() - startedAt;
     if (!result.ok) {
+      const declined = result.category === 'decline' || result.category === 'requires-action';
       payment.attempts.push({
         ...attempt,
-        outcome: result.declined ? 'declined' : 'failed',
+        outcome: declined ? 'declined' : 'failed',
         errorCode: result.code,
-        latencyMs,
       });
-      return fail(result.code, result.message, chosen);
+      if (!declined) return result;
+      fail(result.code, result.message, chosen);
+      return 'settled';
     }
-    const charged = result.value ?? result.reconciled!;
+    const charged = result.value ?? result.reconciled;
     payment.attempts.push({
       ...attempt,
       outcome: 'succeeded',
       gatewayReference: charged.reference,
-      latencyMs,
       ...(result.errorCode ? { errorCode: result.errorCode } : {}),
     });
-    return settleCharged(charged.status, charged.reference);
+    settleCharged(charged.status, charged.reference);
+    return 'settled';
   }
 
   function settleCharged(status: 'succeeded' | 'authorized' | 'requires_action', reference: string) {
@@ -280,21 +327,28 @@ export async function paymentWorkflow({
     }
     return exclusive(async () => {
       assertCancellableOrFail();
-      await voidAtGateway();
+      await voidOrThrow();
       record('PAYMENT_CANCELLED', { reason }, 'CANCELLED', { cancellationReason: reason });
       return payment;
     });
   }
 
-  async function voidAtGateway(): Promise<void> {
+  /** Releases the authorization; returns the gateway's error code when it refused. */
+  async function voidAtGateway(): Promise<string | undefined> {
     const input = followUp('void', 1);
     const result = await callGateway(input, () => gateway.voidPayment(input));
-    if (!result.ok) {
+    return result.ok ? undefined : result.code;
+  }
+
+  /** A void the caller asked for: when the gateway refuses, the payment stays as it is and the caller hears why. */
+  async function voidOrThrow(): Promise<void> {
+    const refused = await voidAtGateway();
+    if (refused) {
       throw ApplicationFailure.nonRetryable(
-        `Void failed at the gateway: ${result.message}`,
+        `Void failed at the gateway (${refused})`,
         ErrorCode.GATEWAY_ERROR,
         {
-          gatewayCode: result.code,
+          gatewayCode: refused,
         },
       );
     }
@@ -353,7 +407,7 @@ export async function paymentWorkflow({
     return exclusive(async () => {
       if (payment.state !== 'REQUIRES_ACTION') return payment;
       if (!succeeded) {
-        await voidAtGateway();
+        await voidOrThrow();
         fail('authentication_failed', 'The customer did not complete the required action', payment.gateway);
         return payment;
       }
@@ -474,9 +528,12 @@ export async function paymentWorkflow({
         if (await condition(() => payment.state !== state, timeout)) continue;
         await exclusive(async () => {
           if (payment.state !== state) return;
-          await voidAtGateway();
+          // A timer must never fail the workflow: if the gateway refuses the void, the authorization
+          // lapses there on its own, and the refusal is kept in the event.
+          const voidRefused = await voidAtGateway();
+          const data = voidRefused ? { voidRefused } : {};
           if (state === 'AUTHORIZED') {
-            record('PAYMENT_CANCELLED', { reason: 'authorization_expired' }, 'CANCELLED', {
+            record('PAYMENT_CANCELLED', { reason: 'authorization_expired', ...data }, 'CANCELLED', {
               cancellationReason: 'authorization_expired',
             });
           } else {
@@ -496,16 +553,20 @@ export async function paymentWorkflow({
   }
 }
 
+/** How many times an unknown outcome is looked up at the gateway before it counts as not charged. */
+const RECONCILIATION_CHECKS = 3;
+
 type GatewayOutcome<T> =
-  | { ok: true; value: T; reconciled?: undefined; errorCode?: undefined }
+  | { ok: true; value: T; reconciled?: undefined; errorCode?: undefined; reconciliationChecks?: undefined }
   | {
       ok: true;
       value?: undefined;
       /** The call failed without a definite answer, and the gateway says it happened after all. */
       reconciled: { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string };
       errorCode: string;
+      reconciliationChecks: number;
     }
-  | { ok: false; declined: boolean; code: string; message: string };
+  | { ok: false; category: string; code: string; message: string; reconciliationChecks?: number };
 
 /** Turns a domain error into the failure a validator or handler throws, keeping its code. */
 function toFailure(err: unknown): Error {

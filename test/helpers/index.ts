@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import type { EventBus } from '../../src/activities/events';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
@@ -11,7 +10,7 @@ import { connectWorker } from '../../src/client/connection';
 import type { CreatePaymentRequest } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
 import { startDevServer, type DevServer } from '../../src/toolchain/dev-server';
-import { createPaymentWorker } from '../../src/worker';
+import { createPaymentWorker, type PaymentWorkerOptions } from '../../src/worker';
 
 /** Starts a fresh in-memory dev server on free ports; call once per test file in `beforeAll`. */
 export function startTestServer(options: Parameters<typeof startDevServer>[0] = {}): Promise<DevServer> {
@@ -53,7 +52,9 @@ export async function startTestWorker(
   server: DevServer,
   taskQueue: string,
   gateways: Gateway[],
-  options: { encryption?: EncryptionConfig; eventBus?: EventBus } = {},
+  options: { encryption?: EncryptionConfig } & Partial<
+    Pick<PaymentWorkerOptions, 'eventBus' | 'routing' | 'healthReporting'>
+  > = {},
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
   const worker = await createPaymentWorker({
@@ -65,6 +66,8 @@ export async function startTestWorker(
     shutdownGraceTime: '1s',
     dataConverter: createDataConverter(options.encryption),
     ...(options.eventBus ? { eventBus: options.eventBus } : {}),
+    ...(options.routing ? { routing: options.routing } : {}),
+    ...(options.healthReporting ? { healthReporting: options.healthReporting } : {}),
   });
   const running = worker.run();
   return {

@@ -1,5 +1,10 @@
 import { AegisPay } from '../../src/client/aegis-pay';
-import { aegisPayConfigSchema, paymentSettings, type AegisPayConfig } from '../../src/client/config';
+import {
+  aegisPayConfigSchema,
+  paymentSettings,
+  routerOptions,
+  type AegisPayConfig,
+} from '../../src/client/config';
 
 /** The original (seed) project's config shape. */
 const SEED_CONFIG = {
@@ -42,7 +47,13 @@ describe('AegisPay config', () => {
     expect(resolved.logging).toEqual({ level: 'INFO' });
     expect(resolved.taskQueue).toBe('aegispay');
     expect(resolved.temporal).toEqual({ address: 'localhost:7233', namespace: 'default' });
-    expect(resolved.routing).toEqual({ strategy: 'intelligent' });
+    expect(resolved.routing).toEqual({
+      strategy: 'intelligent',
+      weights: { successRate: 0.5, latency: 0.3, cost: 0.2 },
+      rules: [],
+      costs: {},
+      coldStartVolume: 20,
+    });
     expect(resolved.events).toEqual({ logToConsole: true });
   });
 
@@ -188,5 +199,27 @@ describe('paymentSettings', () => {
     expect(custom.gatewayCallTimeoutMs).toBe(5000);
     expect(custom.refundWindowMs).toBe(60_000);
     expect(custom.pendingTimeoutMs).toBe(120_000);
+  });
+});
+
+describe('routing config of the embedded worker', () => {
+  it("accepts the original's function rules next to declarative ones and hands each to the router", () => {
+    const condition = (p: { amount: { amount: number } }) => p.amount.amount > 100_000;
+    const config = aegisPayConfigSchema.parse({
+      routing: {
+        strategy: 'intelligent',
+        rules: [
+          { condition, gatewayType: 'STRIPE', priority: 100 },
+          { priority: 50, when: { currencies: ['EUR'] }, gateway: 'PAYPAL' },
+        ],
+      },
+      circuitBreaker: { failureThreshold: 2 },
+    });
+    const options = routerOptions(config);
+    expect(options.functionRules).toEqual([{ condition, gateway: 'STRIPE', priority: 100 }]);
+    expect(options.routing?.rules).toEqual([
+      { priority: 50, when: { currencies: ['EUR'] }, gateway: 'PAYPAL' },
+    ]);
+    expect(options.circuitBreaker?.failureThreshold).toBe(2);
   });
 });

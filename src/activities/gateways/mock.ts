@@ -39,6 +39,16 @@ const TOKEN_OUTCOMES: Record<
     code: 'insufficient_funds',
     message: 'Your card has insufficient funds.',
   },
+  tok_chargeDeclinedExpiredCard: {
+    category: 'decline',
+    code: 'expired_card',
+    message: 'Your card has expired.',
+  },
+  tok_chargeDeclinedIncorrectCvc: {
+    category: 'decline',
+    code: 'incorrect_cvc',
+    message: "Your card's security code is incorrect.",
+  },
   tok_chargeDeclinedProcessingError: {
     category: 'retry-same-gateway',
     code: 'processing_error',

@@ -1,0 +1,244 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway } from '../../src/activities/gateways';
+import type { Gateway } from '../../src/activities/gateways/gateway';
+import type { AegisPay } from '../../src/client/aegis-pay';
+import type { Payment } from '../../src/domain/types';
+import { startSandbox, type Sandbox } from '../../src/sandbox/server';
+import { freePort, type DevServer } from '../../src/toolchain/dev-server';
+import {
+  cardPayment,
+  eventually,
+  rawClient,
+  startTestServer,
+  startTestWorker,
+  testClient,
+  testTaskQueue,
+  type RunningWorker,
+} from '../helpers';
+
+const ADAPTER_TIMEOUT_MS = 1500;
+const RESET_TIMEOUT_MS = 3000;
+
+let server: DevServer;
+let sandbox: Sandbox;
+beforeAll(async () => {
+  server = await startTestServer();
+  sandbox = await startSandbox({
+    port: 0,
+    ledgerFile: join(mkdtempSync(join(tmpdir(), 'aegispay-sb-')), 'ledger.json'),
+  });
+});
+afterAll(async () => {
+  await sandbox?.stop();
+  await server?.stop();
+});
+afterEach(() => sandbox.reset());
+
+const stripe = (baseUrl = sandbox.url) =>
+  createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl, timeout: ADAPTER_TIMEOUT_MS });
+const paypal = (baseUrl = sandbox.url) =>
+  createGateway('PAYPAL', {
+    clientId: 'aegispay',
+    clientSecret: 'secret',
+    baseUrl,
+    timeout: ADAPTER_TIMEOUT_MS,
+  });
+
+/** Charges the sandbox booked for a payment, on either gateway. */
+const chargesOf = (p: Payment) =>
+  sandbox
+    .ledger({ status: 'succeeded' })
+    .filter((e) => e.paymentId === p.id && (e.kind === 'charge' || e.kind === 'authorization'));
+
+/** A worker whose routing prefers the first gateway (it is cheaper), with a breaker quick to open and reset. */
+async function setup(
+  gateways: Gateway[],
+): Promise<{ worker: RunningWorker; aegis: AegisPay; observer: AegisPay }> {
+  const taskQueue = testTaskQueue();
+  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 5000 });
+  const observer = testClient(server, taskQueue); // a process that runs no worker
+  const reporterClient = await rawClient(server);
+  const worker = await startTestWorker(server, taskQueue, gateways, {
+    routing: {
+      routing: {
+        strategy: 'cost-optimized',
+        costs: {
+          [gateways[0]!.type]: { fixed: 0, percentage: 1 },
+          [gateways[1]!.type]: { fixed: 30, percentage: 2.9 },
+        },
+      },
+      circuitBreaker: { failureThreshold: 3, resetTimeoutMs: RESET_TIMEOUT_MS, monitorWindowMs: 60_000 },
+    },
+    healthReporting: { client: reporterClient, intervalMs: 300 },
+  });
+  return {
+    worker,
+    aegis,
+    observer,
+    // close() is wrapped by the caller's finally
+  } as const;
+}
+
+test('an outage of the primary opens its breaker; payments fail over to the secondary; a probe closes it once the outage ends', async () => {
+  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  try {
+    sandbox.setFaults({ outage: true }, 'stripe');
+    // The first payments meet the outage: 503s are unknown outcomes, so they wait to reconcile.
+    const early = [aegis.pay(cardPayment({ amount: 10 })), aegis.pay(cardPayment({ amount: 11 }))];
+    const open = await eventually(async () => {
+      const summary = await observer.getHealthSummary();
+      return summary.gateways.find((g) => g.gateway === 'STRIPE' && g.state === 'OPEN') ? summary : undefined;
+    }, 30_000);
+    expect(open.gateways.find((g) => g.gateway === 'STRIPE')!.failures).toBeGreaterThanOrEqual(3);
+    expect(open.transitions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ gateway: 'STRIPE', from: 'CLOSED', to: 'OPEN' })]),
+    );
+
+    // With the breaker open, new payments go straight to the secondary.
+    const routedAway = await Promise.all([
+      aegis.pay(cardPayment({ amount: 20 })),
+      aegis.pay(cardPayment({ amount: 21 })),
+    ]);
+    for (const p of routedAway) {
+      expect(p).toMatchObject({ state: 'SUCCESS', gateway: 'PAYPAL' });
+      expect(p.attempts.map((a) => a.gateway)).toEqual(['PAYPAL']);
+      expect(p.routing?.candidates.find((c) => c.gateway === 'STRIPE')).toMatchObject({
+        breaker: 'OPEN',
+        eligible: false,
+      });
+    }
+
+    // The outage ends. The payments caught in it either got through on a same-key retry, or learned by
+    // reconciliation that the primary never charged them and failed over: one charge each, either way.
+    sandbox.setFaults({}, 'stripe');
+    const all = [...(await Promise.all(early)), ...routedAway];
+    for (const p of all) {
+      expect(p.state).toBe('SUCCESS');
+      const charges = chargesOf(p);
+      expect(charges).toHaveLength(1);
+      expect(charges[0]!.gateway).toBe(p.gateway!.toLowerCase());
+      if (p.attempts.length > 1) expect(p.attempts[0]!.reconciliationChecks).toBeGreaterThanOrEqual(1);
+    }
+
+    // After resetTimeoutMs a probe goes to the primary and closes the breaker.
+    await new Promise((r) => setTimeout(r, RESET_TIMEOUT_MS + 200));
+    const probe = await aegis.pay(cardPayment({ amount: 30 }));
+    expect(probe).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+    await eventually(async () => {
+      const s = await observer.getHealthSummary();
+      return s.gateways.find((g) => g.gateway === 'STRIPE')?.state === 'CLOSED';
+    });
+    // The figures come from the worker's reports, read by a process that runs no worker.
+    const paypalPayments = all.filter((p) => p.gateway === 'PAYPAL').length;
+    await eventually(
+      async () => (await observer.getGatewayMetrics('PAYPAL'))[0]?.successes === paypalPayments,
+    );
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 120_000);
+
+test('commit, then timeout: the payment ends SUCCESS on the first gateway with exactly one charge there and none elsewhere', async () => {
+  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  try {
+    sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+    const payment = await aegis.pay(cardPayment({ amount: 42 }));
+    expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+    const charges = chargesOf(payment);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ gateway: 'stripe', amount: 4200 });
+    expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
+    expect(payment.attempts).toHaveLength(1);
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 60_000);
+
+test('a gateway that refuses connections is failed over at once, with no reconciliation', async () => {
+  const closedPort = await freePort();
+  const { worker, aegis, observer } = await setup([paypal(`http://127.0.0.1:${closedPort}`), stripe()]);
+  try {
+    const payment = await aegis.pay(cardPayment({ amount: 15 }));
+    expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+    expect(payment.attempts.map((a) => [a.gateway, a.outcome])).toEqual([
+      ['PAYPAL', 'failed'],
+      ['STRIPE', 'succeeded'],
+    ]);
+    expect(payment.attempts[0]!.reconciliationChecks).toBeUndefined();
+    expect(chargesOf(payment)).toHaveLength(1);
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 60_000);
+
+test('a decline never fails over', async () => {
+  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  try {
+    const payment = await aegis.pay(cardPayment({ cardNumber: '4000000000000002' }));
+    expect(payment).toMatchObject({
+      state: 'FAILURE',
+      failure: { code: 'card_declined', gateway: 'STRIPE' },
+    });
+    expect(payment.attempts.map((a) => a.gateway)).toEqual(['STRIPE']);
+    expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 60_000);
+
+test('a worker killed with SIGKILL during a charge at the sandbox is replaced and the payment ends with exactly one charge', async () => {
+  const taskQueue = testTaskQueue();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: server.address,
+      AEGISPAY_TASK_QUEUE: taskQueue,
+      AEGISPAY_GATEWAYS: 'STRIPE',
+      STRIPE_API_KEY: 'sk_test_aegispay',
+      STRIPE_BASE_URL: sandbox.url,
+      AEGISPAY_GATEWAY_TIMEOUT_MS: String(ADAPTER_TIMEOUT_MS),
+      AEGISPAY_LOG_LEVEL: 'INFO',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
+  });
+  // The sandbox books the charge and then holds the answer: the worker dies waiting for it.
+  sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 3000 });
+  const paying = aegis.pay(cardPayment({ amount: 77 }));
+  await eventually(
+    async () => sandbox.ledger({ gateway: 'stripe', status: 'succeeded' }).some((e) => e.amount === 7700),
+    30_000,
+  );
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const replacement = await startTestWorker(server, taskQueue, [stripe()]);
+  try {
+    const payment = await paying;
+    expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+    expect(chargesOf(payment)).toHaveLength(1);
+  } finally {
+    await aegis.close();
+    await replacement.stop();
+  }
+}, 90_000);
