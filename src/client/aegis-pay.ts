@@ -346,7 +346,7 @@ export class AegisPay {
         { key: PAYMENT_CUSTOMER_ID, value: payment.customer.id },
         ...(payment.gatewayType ? [{ key: PAYMENT_GATEWAY, value: payment.gatewayType }] : []),
       ],
-      staticSummary: paymentSummary({ ...payment, state: 'INITIATED' }),
+      staticSummary: paymentSummary({ amount: payment.amount, paymentMethod: payment.paymentMethod }),
     });
     try {
       return await client.workflow.executeUpdateWithStart(update as typeof processUpdate, {

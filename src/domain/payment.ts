@@ -59,10 +59,15 @@ export function methodLabel(p: Pick<Payment, 'paymentMethod'>): string {
   return m.card.last4 ? `card ${m.card.brand} ••${m.card.last4}` : `card ${m.card.brand}`;
 }
 
-/** The Web UI line of a payment: "USD 99.99 · card visa ••4242 · SUCCESS via MOCK". */
-export function paymentSummary(p: Pick<Payment, 'amount' | 'paymentMethod' | 'state' | 'gateway'>): string {
+/**
+ * The Web UI line of a payment: "USD 99.99 · card visa ••4242 · SUCCESS via MOCK". Without a state
+ * (the static summary, fixed at start) it leaves the state out rather than show one that goes stale.
+ */
+export function paymentSummary(
+  p: Pick<Payment, 'amount' | 'paymentMethod' | 'gateway'> & { state?: Payment['state'] },
+): string {
   const parts = [`${p.amount.currency} ${formatMinor(p.amount.amount, p.amount.currency)}`, methodLabel(p)];
-  parts.push(p.gateway ? `${p.state} via ${p.gateway}` : p.state);
+  if (p.state) parts.push(p.gateway ? `${p.state} via ${p.gateway}` : p.state);
   return parts.join(' · ');
 }
 

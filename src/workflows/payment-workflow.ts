@@ -434,6 +434,11 @@ export async function paymentWorkflow({
     });
   }
 
+  // First, before any handler is registered: an update delivered with the start (pay) runs as soon
+  // as its handler exists, and the payment's first event must stay its first.
+  record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
+  setCurrentDetails(paymentSummary(payment));
+
   setHandler(paymentQuery, () => payment);
   setHandler(eventsQuery, () => events);
   setHandler(createUpdate, () => payment, { validator: ({ fingerprint }) => assertSameRequest(fingerprint) });
@@ -494,8 +499,6 @@ export async function paymentWorkflow({
     }
   });
 
-  record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
-  setCurrentDetails(paymentSummary(payment));
   if (settings.publishEvents) void publishEvents();
 
   if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {

@@ -69,6 +69,18 @@ test('a created payment is INITIATED and processing it charges once and ends in 
   expect(done.version).toBe(4);
 });
 
+test('a payment made with pay has its events in order, PAYMENT_INITIATED first', async () => {
+  const paid = await aegis.pay(cardPayment());
+  const events = await aegis.getPaymentEvents(paid.id);
+  expect(events.map((e) => e.type)).toEqual([
+    'PAYMENT_INITIATED',
+    'PAYMENT_PROCESSING',
+    'PAYMENT_ROUTED',
+    'PAYMENT_SUCCEEDED',
+  ]);
+  expect(events.map((e) => e.sequence)).toEqual([1, 2, 3, 4]);
+});
+
 test('processing twice returns the first outcome and charges once', async () => {
   const created = await aegis.createPayment(cardPayment());
   const [a, b] = await Promise.all([

@@ -1,0 +1,455 @@
+#!/usr/bin/env node
+/**
+ * `aegispay`: the AegisPay command line, a thin wrapper over the `AegisPay` class.
+ * Exit codes: 0 ok; 1 `pay` ended in FAILURE; 2 usage or validation error; 3 payment not found;
+ * 4 conflict or state error; 5 Temporal unreachable; 6 any other error.
+ */
+import { randomUUID } from 'node:crypto';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { AegisPay } from './client/aegis-pay';
+import type { AegisPayConfig } from './client/config';
+import type { ValidationIssue } from './domain/errors';
+import { DEFAULT_TASK_QUEUE } from './domain/ids';
+import type { CreatePaymentRequest, Payment } from './domain/types';
+import * as fmt from './cli-format';
+
+const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
+
+const EXIT_BY_CODE: Record<string, number> = {
+  VALIDATION_ERROR: EXIT.USAGE,
+  PAYMENT_NOT_FOUND: EXIT.NOT_FOUND,
+  IDEMPOTENCY_CONFLICT: EXIT.CONFLICT,
+  INVALID_STATE_TRANSITION: EXIT.CONFLICT,
+  REFUND_EXCEEDS_CAPTURED: EXIT.CONFLICT,
+  TEMPORAL_UNAVAILABLE: EXIT.UNAVAILABLE,
+};
+
+const HINTS: Record<string, string> = {
+  PAYMENT_NOT_FOUND: 'Check the payment ID (`aegispay list` shows recent payments) and --namespace.',
+  IDEMPOTENCY_CONFLICT:
+    'This --key was used for a different request: pass a new --key, or repeat the original request exactly.',
+  INVALID_STATE_TRANSITION: "Check the payment's state with `aegispay get <paymentId>`.",
+  REFUND_EXCEEDS_CAPTURED:
+    'Refund at most what was captured minus what was refunded (`aegispay get <paymentId>`).',
+  TEMPORAL_UNAVAILABLE:
+    'Start a local Temporal server with `npm run temporal` (or `aegispay dev`), or pass --address host:port.',
+};
+
+interface GlobalOptions {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  json?: boolean;
+  logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+interface PayOptions {
+  amount: string;
+  currency: string;
+  card: string;
+  expiry: string;
+  cvv?: string;
+  customer: string;
+  email?: string;
+  key?: string;
+  capture?: 'manual' | 'automatic';
+  gateway?: string;
+  count: number;
+  concurrency: number;
+}
+
+/** An error the CLI raises itself, with the exit code it means. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The AegisPay config for the global options; logs go to stderr so stdout carries only results. */
+function clientConfig(g: GlobalOptions): AegisPayConfig {
+  return {
+    temporal: { address: g.address, namespace: g.namespace },
+    taskQueue: g.taskQueue,
+    logging: { level: g.logLevel },
+    logDestination: process.stderr,
+  };
+}
+
+async function withClient(g: GlobalOptions, use: (aegis: AegisPay) => Promise<number>): Promise<number> {
+  const aegis = new AegisPay(clientConfig(g));
+  try {
+    return await use(aegis);
+  } finally {
+    await aegis.close();
+  }
+}
+
+/** Prints one result: a JSON document with --json, else the human-readable view. */
+function print<T>(g: GlobalOptions, value: T, human: (value: T) => string): void {
+  process.stdout.write(`${g.json ? JSON.stringify(value, null, 2) : human(value)}\n`);
+}
+
+function newKey(): string {
+  return `cli_${randomUUID().replace(/-/g, '')}`;
+}
+
+function payRequest(o: PayOptions, idempotencyKey: string): CreatePaymentRequest {
+  const [expiryMonth = '', expiryYear = ''] = o.expiry.split('/');
+  return {
+    idempotencyKey,
+    amount: o.amount,
+    currency: o.currency.toUpperCase() as CreatePaymentRequest['currency'],
+    customer: { id: o.customer, ...(o.email ? { email: o.email } : {}) },
+    paymentMethod: {
+      type: 'CARD',
+      details: { cardNumber: o.card, expiryMonth, expiryYear, ...(o.cvv ? { cvv: o.cvv } : {}) },
+    },
+    ...(o.capture ? { captureMethod: o.capture } : {}),
+    ...(o.gateway ? { gatewayType: o.gateway.toUpperCase() as CreatePaymentRequest['gatewayType'] } : {}),
+  };
+}
+
+async function pay(g: GlobalOptions & PayOptions): Promise<number> {
+  return withClient(g, async (aegis) => {
+    if (g.count > 1) return payMany(aegis, g);
+    const payment = await aegis.pay(payRequest(g, g.key ?? newKey()));
+    print(g, payment, fmt.formatPayment);
+    // A decline is a result, not an error, but scripts still want to branch on it.
+    return payment.state === 'FAILURE' ? EXIT.FAILURE : EXIT.OK;
+  });
+}
+
+/** `pay --count N`: N payments with keys `<key>_1..N`, `--concurrency` at a time, then a summary. */
+async function payMany(aegis: AegisPay, g: GlobalOptions & PayOptions): Promise<number> {
+  const base = g.key ?? newKey();
+  const bar = fmt.progressBar(g.count);
+  const payments: Payment[] = [];
+  const latencies: number[] = [];
+  const byState: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  let firstError: unknown;
+  let next = 0;
+  const started = performance.now();
+  const lane = async () => {
+    while (next < g.count) {
+      const key = `${base}_${++next}`;
+      const t0 = performance.now();
+      try {
+        const payment = await aegis.pay(payRequest(g, key));
+        payments.push(payment);
+        byState[payment.state] = (byState[payment.state] ?? 0) + 1;
+      } catch (err) {
+        const code = errorCode(err) ?? 'ERROR';
+        errors[code] = (errors[code] ?? 0) + 1;
+        firstError ??= err;
+      }
+      latencies.push(Math.round(performance.now() - t0));
+      bar.tick();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(g.concurrency, g.count) }, lane));
+  bar.finish();
+  const summary: fmt.BatchSummary = {
+    count: g.count,
+    byState,
+    errors,
+    p50Ms: fmt.percentile(latencies, 50),
+    p95Ms: fmt.percentile(latencies, 95),
+    totalMs: Math.round(performance.now() - started),
+  };
+  print(g, { summary, payments }, () => fmt.formatBatchSummary(summary));
+  if (firstError) return report(firstError, false);
+  return byState.FAILURE ? EXIT.FAILURE : EXIT.OK;
+}
+
+async function get(g: GlobalOptions, paymentId: string): Promise<number> {
+  return withClient(g, async (aegis) => {
+    print(g, await aegis.getPayment(paymentId), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
+async function list(
+  g: GlobalOptions & {
+    state?: string;
+    customer?: string;
+    gateway?: string;
+    limit?: number;
+    pageToken?: string;
+  },
+): Promise<number> {
+  return withClient(g, async (aegis) => {
+    const page = await aegis.listPayments({
+      ...(g.state ? { state: g.state.toUpperCase() as Payment['state'] } : {}),
+      ...(g.customer ? { customerId: g.customer } : {}),
+      ...(g.gateway ? { gatewayType: g.gateway.toUpperCase() as Payment['gateway'] } : {}),
+      ...(g.limit ? { limit: g.limit } : {}),
+      ...(g.pageToken ? { pageToken: g.pageToken } : {}),
+    });
+    print(g, page, fmt.formatPaymentList);
+    return EXIT.OK;
+  });
+}
+
+async function capture(g: GlobalOptions & { amount?: string }, paymentId: string): Promise<number> {
+  return withClient(g, async (aegis) => {
+    print(g, await aegis.capturePayment(paymentId, g.amount ? { amount: g.amount } : {}), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
+async function cancel(g: GlobalOptions & { reason?: string }, paymentId: string): Promise<number> {
+  return withClient(g, async (aegis) => {
+    print(g, await aegis.cancelPayment(paymentId, g.reason ? { reason: g.reason } : {}), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
+async function refund(
+  g: GlobalOptions & { amount?: string; reason?: string; refundId?: string },
+  paymentId: string,
+): Promise<number> {
+  return withClient(g, async (aegis) => {
+    const request = {
+      ...(g.amount ? { amount: g.amount } : {}),
+      ...(g.reason ? { reason: g.reason } : {}),
+      ...(g.refundId ? { refundId: g.refundId } : {}),
+    };
+    print(g, await aegis.refundPayment(paymentId, request), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
+async function events(g: GlobalOptions, paymentId: string): Promise<number> {
+  return withClient(g, async (aegis) => {
+    print(g, await aegis.getPaymentEvents(paymentId), fmt.formatEvents);
+    return EXIT.OK;
+  });
+}
+
+async function health(g: GlobalOptions): Promise<number> {
+  return withClient(g, async (aegis) => {
+    // Checked at run time: the health summary is newer than this CLI's oldest supported AegisPay.
+    const withHealth = aegis as AegisPay & { getHealthSummary?: () => unknown };
+    if (typeof withHealth.getHealthSummary !== 'function') {
+      throw new CliError(
+        'health: getHealthSummary() is not available in this version of AegisPay',
+        EXIT.USAGE,
+      );
+    }
+    print(g, (await withHealth.getHealthSummary()) as object, fmt.formatObject);
+    return EXIT.OK;
+  });
+}
+
+/** `dev`: a local Temporal dev server (reused if one answers), the sandbox PSP and a worker, until Ctrl-C. */
+async function dev(g: GlobalOptions): Promise<number> {
+  // Loaded on demand: only `dev` needs the toolchain, the sandbox and the gateway adapters.
+  const { startOrReuseDevServer } = await import('./toolchain/dev-server');
+  const { startSandbox } = await import('./sandbox/server');
+  const { createGateway } = await import('./activities/gateways');
+  const server = await startOrReuseDevServer();
+  const sandbox = await startSandbox({ port: 0 });
+  const aegis = new AegisPay({
+    ...clientConfig(g),
+    temporal: { address: server.address, namespace: server.namespace },
+  });
+  try {
+    aegis.registerGatewayInstance(createGateway('MOCK'));
+    aegis.registerGatewayInstance(
+      createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl: sandbox.url }),
+    );
+    aegis.registerGatewayInstance(
+      createGateway('PAYPAL', { clientId: 'aegispay', clientSecret: 'secret', baseUrl: sandbox.url }),
+    );
+    // The in-process worker starts on the first call that needs Temporal.
+    await aegis.listPayments({ limit: 1 });
+    const ready = {
+      address: server.address,
+      namespace: server.namespace,
+      taskQueue: g.taskQueue,
+      webUi: server.uiUrl || undefined,
+      sandbox: sandbox.url,
+      gateways: ['MOCK', 'STRIPE', 'PAYPAL'],
+    };
+    print(g, ready, (r) => `${fmt.formatObject(r)}\n\nAegisPay dev environment is ready. Ctrl-C stops it.`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    return EXIT.OK;
+  } finally {
+    await aegis.close();
+    await sandbox.stop();
+    await server.stop();
+  }
+}
+
+/** `worker`: the standalone worker (src/worker.ts) with the global options as its environment. */
+async function worker(g: GlobalOptions, logLevelGiven: boolean): Promise<number> {
+  const { runWorkerFromEnv } = await import('./worker');
+  await runWorkerFromEnv({
+    ...process.env,
+    TEMPORAL_ADDRESS: g.address,
+    TEMPORAL_NAMESPACE: g.namespace,
+    AEGISPAY_TASK_QUEUE: g.taskQueue,
+    // The worker's logs are its output, so the CLI's SILENT default does not apply.
+    ...(logLevelGiven ? { AEGISPAY_LOG_LEVEL: g.logLevel } : {}),
+  });
+  return EXIT.OK;
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  // A gRPC UNAVAILABLE (14) on a call after connecting: the server went away.
+  if (code === 14 || (err as { cause?: { code?: unknown } })?.cause?.code === 14)
+    return 'TEMPORAL_UNAVAILABLE';
+  return undefined;
+}
+
+/** Prints an error to stderr (and as JSON on stdout with --json) and returns its exit code. */
+function report(err: unknown, json: boolean): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // already printed
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const issues = (err as { issues?: ValidationIssue[] }).issues;
+  if (code === 'VALIDATION_ERROR' && issues?.length) {
+    process.stderr.write(
+      `error: invalid input\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}\n`,
+    );
+  } else {
+    process.stderr.write(`error: ${message}\n`);
+  }
+  if (code && HINTS[code]) process.stderr.write(`${HINTS[code]}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERROR', message, issues } })}\n`);
+  if (err instanceof CliError) return err.exitCode;
+  return (code ? EXIT_BY_CODE[code] : undefined) ?? EXIT.ERROR;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+/** Builds the command tree; every action stores its exit code in `result.code`. */
+function buildProgram(result: { code: number }): Command {
+  const program = new Command('aegispay')
+    .description('AegisPay command line: payments on Temporal')
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .addOption(
+      new Option('--address <host:port>', 'Temporal frontend')
+        .env('TEMPORAL_ADDRESS')
+        .default('localhost:7233'),
+    )
+    .addOption(
+      new Option('--namespace <name>', 'Temporal namespace').env('TEMPORAL_NAMESPACE').default('default'),
+    )
+    .addOption(
+      new Option('--task-queue <name>', 'AegisPay task queue')
+        .env('AEGISPAY_TASK_QUEUE')
+        .default(DEFAULT_TASK_QUEUE),
+    )
+    .option('--json', 'print exactly one JSON document on stdout')
+    .addOption(
+      new Option('--log-level <level>', 'AegisPay log level (logs go to stderr)')
+        .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
+        .default('SILENT'),
+    );
+
+  const action =
+    <O extends object>(run: (opts: O, ...args: string[]) => Promise<number>) =>
+    async (...params: unknown[]) => {
+      // Commander passes the arguments, then the command's options, then the command itself.
+      const command = params.at(-1) as Command;
+      result.code = await run(
+        command.optsWithGlobals<O & Record<string, unknown>>(),
+        ...(params.slice(0, -2) as string[]),
+      );
+    };
+
+  program
+    .command('dev')
+    .description(
+      'run a local Temporal dev server, the sandbox PSP and a worker (MOCK, STRIPE, PAYPAL) until Ctrl-C',
+    )
+    .action(action(dev));
+  program
+    .command('worker')
+    .description('run the standalone worker (environment variables as for `npm run worker`)')
+    .action(action((g: GlobalOptions) => worker(g, program.getOptionValueSource('logLevel') !== 'default')));
+  program
+    .command('pay')
+    .description('create and process a card payment; exits 1 when it ends in FAILURE')
+    .requiredOption('--amount <major>', 'amount in major units, e.g. 99.99')
+    .option('--currency <code>', 'ISO 4217 currency', 'USD')
+    .option('--card <number>', 'card number or gateway token', '4242424242424242')
+    .option('--expiry <MM/YYYY>', 'card expiry', `12/${new Date().getFullYear() + 2}`)
+    .option('--cvv <cvv>', 'card security code', '123')
+    .option('--customer <id>', 'customer ID', 'cust_cli')
+    .option('--email <email>', 'customer email')
+    .option('--key <idempotencyKey>', 'idempotency key (default: generated)')
+    .addOption(new Option('--capture <method>', 'capture method').choices(['automatic', 'manual']))
+    .option('--gateway <type>', 'pin a gateway: MOCK, STRIPE, PAYPAL')
+    .option('--count <n>', 'make n payments (keys <key>_1..n) and print a summary', positiveInt, 1)
+    .option('--concurrency <n>', 'payments in flight at once with --count', positiveInt, 1)
+    .action(action(pay));
+  program.command('get <paymentId>').description('show a payment').action(action(get));
+  program
+    .command('list')
+    .description('list payments from Temporal visibility (eventually consistent)')
+    .option('--state <state>', 'e.g. SUCCESS, FAILURE, AUTHORIZED')
+    .option('--customer <id>', 'customer ID')
+    .option('--gateway <type>', 'gateway type')
+    .option('--limit <n>', 'page size (1-1000, default 50)', positiveInt)
+    .option('--page-token <token>', 'next page, as printed by the previous page')
+    .action(action(list));
+  program
+    .command('capture <paymentId>')
+    .description('capture an AUTHORIZED payment')
+    .option('--amount <major>', 'partial amount in major units (default: all)')
+    .action(action(capture));
+  program
+    .command('cancel <paymentId>')
+    .description('cancel a payment before capture')
+    .option('--reason <text>', 'why')
+    .action(action(cancel));
+  program
+    .command('refund <paymentId>')
+    .description('refund a payment, fully or partially')
+    .option('--amount <major>', 'partial amount in major units (default: the rest)')
+    .option('--reason <text>', 'why')
+    .option('--refund-id <id>', 'makes the refund idempotent')
+    .action(action(refund));
+  program
+    .command('events <paymentId>')
+    .description("show a payment's domain events (its audit trail)")
+    .action(action(events));
+  program.command('health').description('show the gateway health summary').action(action(health));
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const result = { code: EXIT.OK as number };
+  const program = buildProgram(result);
+  try {
+    await program.parseAsync(argv);
+    return result.code;
+  } catch (err) {
+    return report(err, Boolean(program.opts().json));
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(EXIT.ERROR);
+  },
+);
