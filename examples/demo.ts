@@ -1,6 +1,7 @@
 /**
- * The AegisPay demo: starts an embedded Temporal dev server and an in-process worker with the MOCK
- * gateway, runs a handful of payments, prints what happened and where to see it in the Web UI.
+ * The AegisPay demo: starts an embedded Temporal dev server, the sandbox PSP (local Stripe and PayPal
+ * APIs) and an in-process worker with the STRIPE and PAYPAL adapters, runs payments through the whole
+ * lifecycle, and prints what happened and where to see it in the Web UI.
  * `npm run demo -- --keep` leaves everything running for a look in the UI.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,6 +10,7 @@ import {
   Currency,
   GatewayType,
   PaymentMethodType,
+  startSandbox,
   type CreatePaymentRequest,
   type Payment,
 } from '../src';
@@ -16,10 +18,14 @@ import {
 const keep = process.argv.includes('--keep');
 const run = randomUUID().slice(0, 8);
 
-function request(name: string, cardNumber: string, amount: number | string = 99.99): CreatePaymentRequest {
+function request(
+  name: string,
+  cardNumber: string,
+  extra: Partial<CreatePaymentRequest> = {},
+): CreatePaymentRequest {
   return {
     idempotencyKey: `demo_${run}_${name}`,
-    amount,
+    amount: 99.99,
     currency: Currency.USD,
     customer: { id: `cust_demo_${run}`, email: 'customer@example.com', name: 'John Doe' },
     paymentMethod: {
@@ -33,76 +39,116 @@ function request(name: string, cardNumber: string, amount: number | string = 99.
       },
     },
     metadata: { orderId: `order_${name}` },
+    ...extra,
   };
 }
 
 interface Row {
   scenario: string;
   outcome: string;
-  paymentId: string;
-  attempts: number | string;
+  attempts: string;
+  amounts: string;
   ms: number;
 }
 
 async function main(): Promise<void> {
+  const sandbox = await startSandbox({ port: 0 });
   const aegis = new AegisPay({
     temporal: 'embedded',
     logging: { level: 'INFO' },
     retry: { maxRetries: 2, initialDelayMs: 200, maxDelayMs: 1000, backoffMultiplier: 2 },
+    // STRIPE is cheaper here, so it is the primary; PAYPAL takes over when it cannot.
+    routing: {
+      strategy: 'cost-optimized',
+      costs: { STRIPE: { fixed: 30, percentage: 2.9 }, PAYPAL: { fixed: 49, percentage: 3.49 } },
+    },
   });
-  aegis.registerGateway(GatewayType.MOCK, { apiKey: 'test', environment: 'sandbox' });
+  aegis.registerGateway(GatewayType.STRIPE, { apiKey: 'sk_test_demo', baseUrl: sandbox.url, timeout: 5000 });
+  aegis.registerGateway(GatewayType.PAYPAL, {
+    clientId: 'demo',
+    clientSecret: 'demo',
+    baseUrl: sandbox.url,
+    timeout: 5000,
+  });
   const rows: Row[] = [];
 
-  async function attempt(scenario: string, call: () => Promise<Payment>): Promise<Payment | undefined> {
+  async function step(scenario: string, call: () => Promise<Payment>): Promise<Payment | undefined> {
     const started = performance.now();
+    const ms = () => Math.round(performance.now() - started);
     try {
       const p = await call();
-      const outcome = p.failure ? `${p.state} (${p.failure.code})` : p.state;
       rows.push({
         scenario,
-        outcome,
-        paymentId: p.id,
-        attempts: p.attempts.length,
-        ms: Math.round(performance.now() - started),
+        outcome: p.failure
+          ? `${p.state} (${p.failure.code})`
+          : `${p.state}${p.gateway ? ` via ${p.gateway}` : ''}`,
+        attempts:
+          p.attempts.map((a) => `${a.gateway}${a.outcome === 'succeeded' ? '✓' : '✗'}`).join(' ') || '-',
+        amounts: `${p.amounts.captured}/${p.amounts.refunded}`,
+        ms: ms(),
       });
       return p;
     } catch (err) {
-      const code = (err as { code?: string }).code ?? 'error';
-      rows.push({
-        scenario,
-        outcome: `rejected: ${code}`,
-        paymentId: '-',
-        attempts: '-',
-        ms: Math.round(performance.now() - started),
-      });
+      const code = (err as { code?: string }).code ?? (err as Error).message;
+      rows.push({ scenario, outcome: `rejected: ${code}`, attempts: '-', amounts: '-', ms: ms() });
       return undefined;
     }
   }
 
   try {
-    // Create, then process: the seed's two-step flow.
-    const created = await attempt('create (4242…)', () =>
-      aegis.createPayment(request('two_step', '4242424242424242')),
+    // The seed's two steps: create, then process.
+    const created = await step('create', () => aegis.createPayment(request('two_step', '4242424242424242')));
+    if (created) await step('process it', () => aegis.processPayment({ paymentId: created.id }));
+
+    await step('pay, success card', () => aegis.pay(request('success', '4242424242424242')));
+    await step('pay, declined card', () => aegis.pay(request('declined', '4000000000000002')));
+    await step('pay, insufficient funds', () => aegis.pay(request('funds', '4000000000009995')));
+    await step('pay, processing error', () => aegis.pay(request('processing', '4000000000000119')));
+    await step('duplicate of success', () => aegis.pay(request('success', '4242424242424242')));
+    await step('same key, other amount', () =>
+      aegis.pay(request('success', '4242424242424242', { amount: 5 })),
     );
-    if (created) await attempt('process it', () => aegis.processPayment({ paymentId: created.id }));
 
-    await attempt('pay, success card', () => aegis.pay(request('success', '4242424242424242')));
-    await attempt('pay, declined card', () => aegis.pay(request('declined', '4000000000000002')));
-    await attempt('pay, insufficient funds', () => aegis.pay(request('funds', '4000000000009995')));
-    await attempt('pay, processing error', () => aegis.pay(request('processing', '4000000000000119')));
-    await attempt('duplicate of success', () => aegis.pay(request('success', '4242424242424242')));
-    await attempt('same key, other amount', () => aegis.pay(request('success', '4242424242424242', 5)));
+    const authorized = await step('pay, manual capture', () =>
+      aegis.pay(request('manual', '4242424242424242', { captureMethod: 'manual' })),
+    );
+    if (authorized) {
+      await step('capture 60.00 of 99.99', () => aegis.capturePayment(authorized.id, { amount: 60 }));
+      await step('refund 20.00', () =>
+        aegis.refundPayment(authorized.id, { amount: 20, refundId: 'demo_refund_1' }),
+      );
+      await step('refund 20.00 again (same id)', () =>
+        aegis.refundPayment(authorized.id, { amount: 20, refundId: 'demo_refund_1' }),
+      );
+      await step('refund 50.00 (too much)', () => aegis.refundPayment(authorized.id, { amount: 50 }));
+    }
 
-    console.log('\nAegisPay demo results');
+    // STRIPE starts refusing every call with 429: the payment retries there, then fails over to PAYPAL.
+    sandbox.setFaults({ rateLimitRate: 1 }, 'stripe');
+    await step('STRIPE rate-limited: failover', () => aegis.pay(request('failover', '4242424242424242')));
+    sandbox.setFaults({}, 'stripe');
+
+    console.log('\nAegisPay demo results (amounts: captured/refunded, minor units)');
     console.table(rows);
-    const ui = await aegis.webUiUrl();
-    if (ui) {
+    const charges = sandbox
+      .ledger({ status: 'succeeded' })
+      .filter((e) => e.kind === 'charge' || e.kind === 'authorization');
+    console.log(
+      `Sandbox ledger: ${charges.length} charges for ${new Set(charges.map((e) => e.paymentId)).size} payments`,
+    );
+    const health = await aegis.getHealthSummary();
+    for (const g of health.gateways) {
       console.log(
-        `\nWeb UI: ${ui}/namespaces/default/workflows?query=${encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`)}`,
+        `${g.gateway}: breaker ${g.state}, ${g.calls} calls, ${g.failures} failures, ${g.declines} declines`,
       );
     }
+    const ui = await aegis.webUiUrl();
+    if (ui) {
+      const query = encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`);
+      console.log(`\nWeb UI: ${ui}/namespaces/default/workflows?query=${query}`);
+    }
     if (keep) {
-      console.log('Running until Ctrl-C (--keep).');
+      console.log(`Sandbox PSP: ${sandbox.url}. Running until Ctrl-C (--keep).`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
@@ -110,6 +156,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await aegis.close();
+    await sandbox.stop();
   }
 }
 
