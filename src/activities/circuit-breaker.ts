@@ -2,6 +2,7 @@
  * A per-gateway circuit breaker (DESIGN section 4). It lives in the worker process, never in workflow
  * code; time comes from an injected clock so tests can move it.
  */
+import type { BreakerState } from '../domain/types';
 import { z } from 'zod';
 import { GatewayStats } from './gateway-stats';
 
@@ -44,8 +45,7 @@ export const circuitBreakerConfigSchema = z.strictObject({
   halfOpenMaxProbes: z.number().int().min(1).default(DEFAULT_CIRCUIT_BREAKER.halfOpenMaxProbes),
 });
 
-/** CLOSED lets calls through, OPEN refuses them, HALF_OPEN lets a few probes test the gateway. */
-export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+export type { BreakerState };
 
 /** One state change, reported to `onTransition` (for logs and metrics). */
 export interface BreakerTransition {

@@ -3,6 +3,7 @@
  * Memory is bounded: counts live in at most MAX_BUCKETS time buckets, latencies in at most
  * MAX_LATENCY_SAMPLES samples (the newest win).
  */
+import type { GatewayCounts } from '../domain/health';
 import type { AttemptOutcome } from '../domain/types';
 
 /** Most buckets a window is split into; wider windows get wider buckets instead of more of them. */
@@ -13,18 +14,10 @@ const MIN_BUCKET_MS = 1000;
 export const MAX_LATENCY_SAMPLES = 1000;
 
 /** What a gateway's window holds; `successRate` counts declines as successes and failures against it. */
-export interface GatewayStatsSummary {
-  calls: number;
-  successes: number;
-  /** Infrastructure failures (timeouts, 5xx, connection errors); never declines. */
-  failures: number;
-  /** Business declines: the gateway worked, the payment was refused. */
-  declines: number;
+export interface GatewayStatsSummary extends GatewayCounts {
   /** `(successes + declines) / calls`; 1 when there were no calls (nothing has failed). */
   successRate: number;
-  avgLatencyMs: number;
   p50LatencyMs: number;
-  p95LatencyMs: number;
 }
 
 interface Bucket {

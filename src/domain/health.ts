@@ -3,14 +3,15 @@
  * breakers and statistics; the gateway-health workflow collects their latest reports, and these
  * pure functions add them up, so any process can see the true figures without running a worker.
  */
-import type { GatewayType } from './types';
+import type { BreakerState, GatewayType } from './types';
 
-export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
-
+/** A worker's rolling figures for one gateway (see GatewayStats). */
 export interface GatewayCounts {
   calls: number;
   successes: number;
+  /** Infrastructure failures (timeouts, 5xx, connection errors); never declines. */
   failures: number;
+  /** Business declines: the gateway worked, the payment was refused. */
   declines: number;
   avgLatencyMs: number;
   p95LatencyMs: number;

@@ -133,10 +133,13 @@ export interface PaymentAttempt {
   at: string;
 }
 
+/** CLOSED lets calls through, OPEN refuses them, HALF_OPEN lets a few probes test the gateway. */
+export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
 export interface RoutingCandidate {
   gateway: GatewayType;
   score: number;
-  breaker: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+  breaker: BreakerState;
   eligible: boolean;
   reason?: string;
 }
