@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
+import { MockGateway } from '../../src/activities/gateways/mock';
 import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
 import { createDataConverter } from '../../src/codec/data-converter';
@@ -145,4 +146,37 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** What `useMockHarness` gives each test. */
+export interface MockHarness {
+  server: DevServer;
+  gateway: MockGateway;
+  worker: RunningWorker;
+  aegis: AegisPay;
+}
+
+/**
+ * The common test setup: one dev server per file; per test, a fresh MOCK gateway (its ledger is
+ * what the test counts), a worker on the test's own task queue, and a client for it.
+ */
+export function useMockHarness(): MockHarness {
+  const h = {} as MockHarness;
+  beforeAll(async () => {
+    h.server = await startTestServer();
+  });
+  afterAll(async () => {
+    await h.server?.stop();
+  });
+  beforeEach(async () => {
+    const taskQueue = testTaskQueue();
+    h.gateway = new MockGateway();
+    h.worker = await startTestWorker(h.server, taskQueue, [h.gateway]);
+    h.aegis = testClient(h.server, taskQueue);
+  });
+  afterEach(async () => {
+    await h.aegis.close();
+    await h.worker.stop();
+  });
+  return h;
 }
