@@ -18,16 +18,18 @@ import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
 import { routingConfigSchema } from './activities/routing';
 import type { Gateway } from './activities/gateways/gateway';
 import { createGateway } from './activities/gateways';
-import {
-  connectClient,
-  connectWorker,
-  ensureSearchAttributes,
-  temporalConnectionSchema,
-} from './client/connection';
+import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
-import { installTemporalRuntime } from './temporal-runtime';
+import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
+import { PaymentMetrics, startMetricsServer, type MetricsServerOptions } from './metrics';
+import {
+  createTracing,
+  TRACING_WORKFLOW_INTERCEPTORS,
+  tracingWorkerOptions,
+  type TracingConfig,
+} from './tracing';
 import { createDataConverter } from './codec/data-converter';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
 
@@ -47,21 +49,34 @@ export interface PaymentWorkerOptions {
   routing?: GatewayRouterOptions;
   /** Reports breakers and statistics to the gateway-health workflow, so any client can read them. */
   healthReporting?: { client: Client; intervalMs?: number };
+  /**
+   * Serves Prometheus `/metrics` (AegisPay's business metrics, then the Temporal core's runtime metrics
+   * when the runtime was installed with a Prometheus address) on 127.0.0.1:`port` while the worker runs.
+   */
+  metrics?: MetricsServerOptions;
+  /** OpenTelemetry spans for workflows and activities, joined to the client's trace. */
+  tracing?: TracingConfig;
 }
 
 const workflowBundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflow code once per process and failure converter: workers in it share the bundle. */
-function paymentWorkflowBundle(failureConverterPath?: string): Promise<WorkflowBundleWithSourceMap> {
-  let bundle = workflowBundles.get(failureConverterPath ?? '');
+/** Bundles the workflow code once per process, failure converter and tracing: workers in it share the bundle. */
+function paymentWorkflowBundle(
+  failureConverterPath: string | undefined,
+  tracing: boolean,
+): Promise<WorkflowBundleWithSourceMap> {
+  const key = `${failureConverterPath ?? ''}|${tracing ? 'tracing' : ''}`;
+  let bundle = workflowBundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
       workflowsPath: require.resolve('./workflows'),
       logger: quietBundlerLogger,
       // Failures raised in workflow code are converted inside the sandbox, so the converter must be bundled.
       ...(failureConverterPath ? { failureConverterPath } : {}),
+      // Workflow interceptors run inside the sandbox too: a prebuilt bundle must already contain them.
+      ...(tracing ? { workflowInterceptorModules: [TRACING_WORKFLOW_INTERCEPTORS] } : {}),
     });
-    workflowBundles.set(failureConverterPath ?? '', bundle);
+    workflowBundles.set(key, bundle);
   }
   return bundle;
 }
@@ -87,8 +102,11 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
         logger: options.logger,
       })
     : undefined;
+  const metrics = options.metrics ? new PaymentMetrics() : undefined;
+  const tracing = options.tracing ? createTracing(options.tracing) : undefined;
   const router = new GatewayRouter(gateways, {
     ...options.routing,
+    ...(metrics ? { metrics } : {}),
     onTransition: (t) => {
       options.logger.warn(
         { gateway: t.gateway, from: t.from, to: t.to, reason: t.reason },
@@ -102,26 +120,40 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await paymentWorkflowBundle(options.dataConverter?.failureConverterPath),
+    workflowBundle: await paymentWorkflowBundle(options.dataConverter?.failureConverterPath, !!tracing),
     activities: createActivities({
       gateways,
       router,
       logger: options.logger,
       ...(options.eventBus ? { eventBus: options.eventBus } : {}),
+      ...(metrics ? { metrics } : {}),
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+    ...(tracing ? tracingWorkerOptions(tracing) : {}),
   });
-  if (reporter) {
-    // Reports run exactly while the worker does: from run() until it has drained and stopped.
+  if (reporter || metrics || tracing) {
+    // Reports, the metrics endpoint and span flushing live exactly as long as the worker runs: from
+    // run() until it has drained and stopped.
     const run = worker.run.bind(worker);
     worker.run = async () => {
-      reporter.start();
+      const temporalMetricsAddress = options.metrics?.temporalMetricsAddress ?? temporalPrometheusAddress();
+      const server = metrics
+        ? await startMetricsServer(
+            metrics,
+            { ...options.metrics!, ...(temporalMetricsAddress ? { temporalMetricsAddress } : {}) },
+            options.logger,
+          )
+        : undefined;
+      reporter?.start();
       try {
         await run();
       } finally {
-        await reporter.stop();
+        await reporter?.stop();
+        server?.closeAllConnections();
+        server?.close();
+        await tracing?.shutdown();
       }
     };
   }
@@ -141,8 +173,11 @@ const jsonFromEnv = z.string().transform((text, ctx) => {
 
 /** The standalone worker's environment, validated: every bad variable is reported at once. */
 export const workerEnvSchema = z.object({
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Read with the TEMPORAL_* variables below by Temporal's environment configuration (see resolveConnection). */
+  TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
+  TEMPORAL_PROFILE: z.string().min(1).optional(),
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: booleanFromEnv.optional(),
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
@@ -178,6 +213,12 @@ export const workerEnvSchema = z.object({
   AEGISPAY_WEBHOOK_SECRET: z.string().min(16).optional(),
   AEGISPAY_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
   AEGISPAY_SHUTDOWN_GRACE_MS: intFromEnv.default(30_000),
+  /** Serves Prometheus `/metrics` on 127.0.0.1 at this port. */
+  AEGISPAY_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** Where the Temporal core's own exporter listens (127.0.0.1); a free port when unset. */
+  AEGISPAY_TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
+  /** `otlp`: export spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME). */
+  AEGISPAY_TRACING: z.enum(['otlp', 'off']).default('off'),
 });
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
 
@@ -186,21 +227,14 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
   const encryption = encryptionConfigFromEnv(env);
   const logger = createLogger(config.AEGISPAY_LOG_LEVEL);
-  installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO');
-  const temporal = temporalConnectionSchema.parse({
-    address: config.TEMPORAL_ADDRESS,
-    namespace: config.TEMPORAL_NAMESPACE,
-    apiKey: config.TEMPORAL_API_KEY,
-    tls:
-      config.TEMPORAL_TLS_CLIENT_CERT_PATH && config.TEMPORAL_TLS_CLIENT_KEY_PATH
-        ? {
-            clientCertPath: config.TEMPORAL_TLS_CLIENT_CERT_PATH,
-            clientKeyPath: config.TEMPORAL_TLS_CLIENT_KEY_PATH,
-            serverRootCACertPath: config.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
-            serverNameOverride: config.TEMPORAL_TLS_SERVER_NAME,
-          }
-        : config.TEMPORAL_TLS,
+  const metricsPort = config.AEGISPAY_METRICS_PORT;
+  const temporalMetricsPort = metricsPort
+    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await (await import('./toolchain/dev-server')).freePort()))
+    : undefined;
+  installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO', {
+    ...(temporalMetricsPort ? { prometheusBindAddress: `127.0.0.1:${temporalMetricsPort}` } : {}),
   });
+  const temporal = resolveConnection('env', env);
   const dataConverter = createDataConverter(encryption);
   const clientConnection = await connectClient(temporal);
   await ensureSearchAttributes(clientConnection, temporal.namespace);
@@ -231,6 +265,13 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     }),
   );
   const connection = await connectWorker(temporal);
+  const tracing =
+    config.AEGISPAY_TRACING === 'otlp'
+      ? {
+          exporter: new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(),
+          serviceName: env.OTEL_SERVICE_NAME ?? 'aegispay-worker',
+        }
+      : undefined;
   const worker = await createPaymentWorker({
     connection,
     namespace: temporal.namespace,
@@ -249,6 +290,8 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       ...(config.AEGISPAY_CIRCUIT_BREAKER ? { circuitBreaker: config.AEGISPAY_CIRCUIT_BREAKER } : {}),
     },
     dataConverter,
+    ...(metricsPort ? { metrics: { port: metricsPort } } : {}),
+    ...(tracing ? { tracing } : {}),
     ...(config.AEGISPAY_WEBHOOK_URL && config.AEGISPAY_WEBHOOK_SECRET
       ? {
           eventBus: new WebhookEventBus({
@@ -261,7 +304,9 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   logger.info(
     {
       taskQueue: config.AEGISPAY_TASK_QUEUE,
-      address: temporal.address,
+      address: temporal.options.address,
+      namespace: temporal.namespace,
+      ...(metricsPort ? { metrics: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
       gateways: config.AEGISPAY_GATEWAYS,
       encryptionKeyId: encryption?.activeKeyId ?? 'off',
     },

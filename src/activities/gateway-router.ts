@@ -8,6 +8,7 @@ import {
 } from './circuit-breaker';
 import { GatewayRegistry } from './gateway-registry';
 import { GatewayStats, type GatewayStatsSummary } from './gateway-stats';
+import type { PaymentMetrics } from '../metrics';
 import {
   decideRoute,
   routingConfigSchema,
@@ -24,6 +25,8 @@ export interface GatewayRouterOptions {
   circuitBreaker?: Partial<CircuitBreakerConfig>;
   clock?: () => number;
   onTransition?: (transition: BreakerTransition) => void;
+  /** Breaker states, transitions and routing decisions go here when given. */
+  metrics?: PaymentMetrics;
 }
 
 /** What a worker knows of one gateway's health. */
@@ -53,6 +56,8 @@ export class GatewayRouter {
     this.routing = routingConfigSchema.parse(options.routing ?? {});
     this.breakerConfig = circuitBreakerConfigSchema.parse(options.circuitBreaker ?? {});
     this.clock = options.clock ?? Date.now;
+    // Every gateway shows a breaker gauge from the start, not only after its first transition.
+    for (const g of gateways.all()) options.metrics?.breaker(g.type, 'CLOSED');
   }
 
   /** Chooses a gateway for one attempt; a half-open breaker hands out its probe slot to the chosen one only. */
@@ -87,6 +92,7 @@ export class GatewayRouter {
     if ('gateway' in decision) {
       this.roundRobin += 1;
       this.breaker(decision.gateway).tryAcquire();
+      this.options.metrics?.routed(decision.gateway, decision.strategy);
     }
     return decision;
   }
@@ -112,7 +118,11 @@ export class GatewayRouter {
   private breaker(gateway: GatewayType): CircuitBreaker {
     let breaker = this.breakers.get(gateway);
     if (!breaker) {
-      breaker = new CircuitBreaker(gateway, this.breakerConfig, this.clock, this.options.onTransition);
+      const { onTransition, metrics } = this.options;
+      breaker = new CircuitBreaker(gateway, this.breakerConfig, this.clock, (t) => {
+        metrics?.breakerTransition(t);
+        onTransition?.(t);
+      });
       this.breakers.set(gateway, breaker);
     }
     return breaker;

@@ -7,10 +7,12 @@ import type {
   Metadata,
   Money,
   PaymentMethodType,
+  PaymentState,
   RoutingDecision,
   StoredPaymentMethod,
 } from '../domain/types';
 import type { Logger } from '../logging';
+import type { GatewayOperation, PaymentMetrics } from '../metrics';
 import type { EventBus } from './events';
 import type { GatewayRegistry } from './gateway-registry';
 import type { GatewayRouter } from './gateway-router';
@@ -68,10 +70,19 @@ export interface ActivityDeps {
   logger: Logger;
   /** Where domain events go; without one, publishing is a no-op. */
   eventBus?: EventBus;
+  /** Business metrics; without them, counting is a no-op. */
+  metrics?: PaymentMetrics;
 }
 
+/** The charge statuses that settle a payment, as the workflow maps them to payment states. */
+const SETTLED_STATE = {
+  succeeded: 'SUCCESS',
+  authorized: 'AUTHORIZED',
+  requires_action: 'REQUIRES_ACTION',
+} as const satisfies Record<ChargeResult['status'], PaymentState>;
+
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({ gateways, router, logger, eventBus }: ActivityDeps) {
+export function createActivities({ gateways, router, logger, eventBus, metrics }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
@@ -121,34 +132,42 @@ export function createActivities({ gateways, router, logger, eventBus }: Activit
         });
         const latencyMs = Date.now() - started;
         router.record(input.gateway, 'succeeded', latencyMs);
+        metrics?.gatewayCall(input.gateway, 'charge', 'succeeded', latencyMs);
+        metrics?.paymentSettled(SETTLED_STATE[result.status], input.gateway);
         log.info({ status: result.status, latencyMs }, 'gateway charge completed');
         return { ...result, latencyMs };
       } catch (err) {
         // Declines prove the gateway works; anything else counts against its breaker.
         const declined = err instanceof GatewayError && err.category === 'decline';
-        router.record(input.gateway, declined ? 'declined' : 'failed', Date.now() - started);
+        const latencyMs = Date.now() - started;
+        router.record(input.gateway, declined ? 'declined' : 'failed', latencyMs);
+        metrics?.gatewayCall(input.gateway, 'charge', declined ? 'declined' : 'failed', latencyMs);
+        // The workflow fails the payment on both of these answers (see chargeAttempt).
+        if (err instanceof GatewayError && (declined || err.category === 'requires-action')) {
+          metrics?.paymentSettled('FAILURE', input.gateway);
+        }
         throw toActivityFailure(err, log);
       }
     },
 
     /** Finishes a charge after the customer completed the action the gateway asked for. */
     async confirmCharge(input: FollowUpInput): Promise<ChargeResult> {
-      return call(input, (g, req) => g.confirm(req));
+      return call(input, 'confirm', (g, req) => g.confirm(req));
     },
 
     /** Captures an authorization, fully or partially. */
     async capturePayment(input: FollowUpInput): Promise<{ reference: string }> {
-      return call(input, (g, req) => g.capture({ ...req, amount: input.amount! }));
+      return call(input, 'capture', (g, req) => g.capture({ ...req, amount: input.amount! }));
     },
 
     /** Releases an uncaptured authorization (or an unfinished 3-D Secure charge). */
     async voidPayment(input: FollowUpInput): Promise<void> {
-      return call(input, (g, req) => g.void(req));
+      return call(input, 'void', (g, req) => g.void(req));
     },
 
     /** Refunds part or all of a captured charge. */
     async refundPayment(input: FollowUpInput): Promise<{ reference: string }> {
-      return call(input, (g, req) =>
+      return call(input, 'refund', (g, req) =>
         g.refund({ ...req, amount: input.amount!, ...(input.reason ? { reason: input.reason } : {}) }),
       );
     },
@@ -160,12 +179,21 @@ export function createActivities({ gateways, router, logger, eventBus }: Activit
 
     /** Asks the gateway what became of an earlier call (reconciliation of unknown outcomes). */
     async getOperationStatus(input: StatusInput): Promise<OperationStatus> {
-      return gatewayOf(input.gateway).getStatus(input.gatewayIdempotencyKey);
+      const started = Date.now();
+      try {
+        const status = await gatewayOf(input.gateway).getStatus(input.gatewayIdempotencyKey);
+        metrics?.gatewayCall(input.gateway, 'status', 'succeeded', Date.now() - started);
+        return status;
+      } catch (err) {
+        metrics?.gatewayCall(input.gateway, 'status', 'failed', Date.now() - started);
+        throw err;
+      }
     },
   };
 
   async function call<T>(
     input: FollowUpInput,
+    name: Exclude<GatewayOperation, 'charge' | 'status'>,
     operation: (gateway: Gateway, request: FollowUpRequest) => Promise<T>,
   ): Promise<T> {
     const { activityType, attempt } = Context.current().info;
@@ -175,15 +203,25 @@ export function createActivities({ gateways, router, logger, eventBus }: Activit
       attempt,
       operation: activityType,
     });
+    const started = Date.now();
     try {
       const result = await operation(gatewayOf(input.gateway), {
         paymentId: input.paymentId,
         idempotencyKey: input.gatewayIdempotencyKey,
         reference: input.reference,
       });
+      metrics?.gatewayCall(input.gateway, name, 'succeeded', Date.now() - started);
+      if (name === 'refund') metrics?.refund(input.gateway, 'succeeded', input.amount);
       log.info('gateway call completed');
       return result;
     } catch (err) {
+      const declined = err instanceof GatewayError && err.category === 'decline';
+      const outcome = declined ? 'declined' : 'failed';
+      metrics?.gatewayCall(input.gateway, name, outcome, Date.now() - started);
+      // An unknown outcome is retried or reconciled: only a definite refusal is a refund outcome.
+      if (name === 'refund' && err instanceof GatewayError && err.category !== 'unknown') {
+        metrics?.refund(input.gateway, outcome);
+      }
       throw toActivityFailure(err, log);
     }
   }

@@ -72,8 +72,15 @@ import {
   type ResolvedAegisPayConfig,
 } from './config';
 import { createDataConverter } from '../codec/data-converter';
-import { connectClient, connectWorker, ensureSearchAttributes } from './connection';
-import { isClosedWorkflowError, toAegisPayError } from './errors';
+import {
+  connectClient,
+  connectWorker,
+  ensureSearchAttributes,
+  resolveConnection,
+  type ResolvedConnection,
+} from './connection';
+import { createTracing, tracingClientInterceptors, type Tracing } from '../tracing';
+import { isClosedWorkflowError, isUnansweredUpdate, toAegisPayError } from './errors';
 import {
   listPaymentsQuery,
   listPaymentsRequestSchema,
@@ -83,11 +90,17 @@ import {
 } from './list-payments';
 import { preparePayment } from './prepare-payment';
 
+/** How often create/process is re-sent when the server dropped it without the workflow's answer. */
+const UNANSWERED_UPDATE_RETRIES = 3;
+
 interface Connected {
   client: Client;
   connection: Connection;
   namespace: string;
+  /** Where Temporal is, resolved once: the embedded worker connects to the same place. */
+  target: ResolvedConnection;
   devServer?: DevServer;
+  tracing?: Tracing;
 }
 
 /**
@@ -97,6 +110,8 @@ interface Connected {
  */
 export class AegisPay {
   private readonly config: ResolvedAegisPayConfig;
+  /** Left out, it is Temporal's environment configuration, which falls back to the schema's localhost default. */
+  private readonly temporal: ResolvedAegisPayConfig['temporal'];
   private readonly logger: Logger;
   private readonly gateways = new GatewayRegistry();
   private connecting?: Promise<Connected>;
@@ -104,6 +119,7 @@ export class AegisPay {
 
   constructor(config: AegisPayConfig = {}) {
     this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
+    this.temporal = config.temporal === undefined ? 'env' : this.config.temporal;
     this.logger = createLogger(this.config.logging.level, this.config.logDestination);
   }
 
@@ -296,6 +312,7 @@ export class AegisPay {
     const connected = await connecting.catch(() => undefined);
     await connected?.connection.close();
     await connected?.devServer?.stop();
+    await connected?.tracing?.shutdown();
   }
 
   /**
@@ -332,13 +349,13 @@ export class AegisPay {
   ): Promise<Payment> {
     const { client } = await this.connect();
     const input: PaymentWorkflowInput = { payment, settings: paymentSettings(this.config) };
-    const startWorkflowOperation = new WithStartWorkflowOperation(paymentWorkflow, {
+    const startOptions = {
       workflowId: payment.id,
       taskQueue: this.config.taskQueue,
-      args: [input],
+      args: [input] as [PaymentWorkflowInput],
       // Concurrent duplicates attach to the running payment; a closed one is never started again.
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       typedSearchAttributes: [
         { key: PAYMENT_STATE, value: 'INITIATED' satisfies PaymentState },
         { key: PAYMENT_AMOUNT, value: payment.amount.amount },
@@ -347,21 +364,32 @@ export class AegisPay {
         ...(payment.gatewayType ? [{ key: PAYMENT_GATEWAY, value: payment.gatewayType }] : []),
       ],
       staticSummary: paymentSummary({ amount: payment.amount, paymentMethod: payment.paymentMethod }),
-    });
-    try {
-      return await client.workflow.executeUpdateWithStart(update as typeof processUpdate, {
-        args: [arg as ProcessRequest],
-        startWorkflowOperation,
-      });
-    } catch (err) {
-      if (!isClosedWorkflowError(err))
-        throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
-      // The payment for this key has closed: answer from its final state, if the request is the same.
-      const closed = await this.getPayment(payment.id);
-      if (closed.fingerprint !== payment.fingerprint) {
-        throw new IdempotencyConflictError(payment.idempotencyKey);
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.workflow.executeUpdateWithStart(update as typeof processUpdate, {
+          args: [arg as ProcessRequest],
+          startWorkflowOperation: new WithStartWorkflowOperation(paymentWorkflow, startOptions),
+        });
+      } catch (err) {
+        // Under many concurrent duplicates the server can drop an update without an answer from the
+        // workflow. create and process are idempotent (same fingerprint, same outcome), so ask again.
+        if (isUnansweredUpdate(err) && attempt < UNANSWERED_UPDATE_RETRIES) {
+          this.logger.warn(
+            { paymentId: payment.id, attempt },
+            'update got no answer from the workflow; retrying',
+          );
+          continue;
+        }
+        if (!isClosedWorkflowError(err)) {
+          throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
+        }
+        // The payment for this key has closed: answer from its final state, if the request is the same.
+        const closed = await this.getPayment(payment.id);
+        if (closed.fingerprint !== payment.fingerprint)
+          throw new IdempotencyConflictError(payment.idempotencyKey);
+        return closed;
       }
-      return closed;
     }
   }
 
@@ -376,40 +404,50 @@ export class AegisPay {
   }
 
   private async open(): Promise<Connected> {
-    installTemporalRuntime(this.logger);
+    // The Temporal core serves its own metrics on a loopback port of its own; the embedded worker's
+    // /metrics appends them (only if this call installs the runtime: it can be installed once).
+    const coreMetricsPort =
+      this.config.metrics && this.gateways.all().length > 0
+        ? await (await import('../toolchain/dev-server')).freePort()
+        : undefined;
+    installTemporalRuntime(this.logger, 'INFO', {
+      ...(coreMetricsPort ? { prometheusBindAddress: `127.0.0.1:${coreMetricsPort}` } : {}),
+    });
     let devServer: DevServer | undefined;
-    let temporal = this.config.temporal;
-    if (temporal === 'embedded') {
+    let target: ResolvedConnection;
+    if (this.temporal === 'embedded') {
       const { startOrReuseDevServer } = await import('../toolchain/dev-server');
       devServer = await startOrReuseDevServer();
-      temporal = { address: devServer.address, namespace: devServer.namespace };
+      target = resolveConnection({ address: devServer.address, namespace: devServer.namespace });
       this.logger.info(
         { address: devServer.address, webUi: devServer.uiUrl },
         'embedded Temporal server ready',
       );
+    } else {
+      target = resolveConnection(this.temporal);
     }
-    const connection = await connectClient(temporal);
+    const connection = await connectClient(target);
+    const tracing = this.config.tracing ? createTracing(this.config.tracing) : undefined;
     return {
       client: new Client({
         connection,
-        namespace: temporal.namespace,
+        namespace: target.namespace,
         dataConverter: createDataConverter(this.config.encryption),
+        ...(tracing ? { interceptors: { workflow: tracingClientInterceptors(tracing) } } : {}),
       }),
       connection,
-      namespace: temporal.namespace,
+      namespace: target.namespace,
+      target,
       ...(devServer ? { devServer } : {}),
+      ...(tracing ? { tracing } : {}),
     };
   }
 
   private async startEmbeddedWorker(connected: Connected) {
-    const temporal =
-      this.config.temporal === 'embedded'
-        ? { address: connected.devServer!.address, namespace: connected.namespace }
-        : this.config.temporal;
     await ensureSearchAttributes(connected.connection, connected.namespace);
     // Loaded on demand: a client-only process never bundles workflow code.
     const { createPaymentWorker } = await import('../worker');
-    const connection = await connectWorker(temporal);
+    const connection = await connectWorker(connected.target);
     const worker = await createPaymentWorker({
       connection,
       namespace: connected.namespace,
@@ -418,8 +456,20 @@ export class AegisPay {
       logger: this.logger,
       ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
       routing: routerOptions(this.config),
-      healthReporting: { client: connected.client },
+      // Health reports go through an untraced client: a span every few seconds would drown the payments'.
+      healthReporting: {
+        client: connected.tracing
+          ? new Client({
+              connection: connected.connection,
+              namespace: connected.namespace,
+              dataConverter: createDataConverter(this.config.encryption),
+            })
+          : connected.client,
+      },
       dataConverter: createDataConverter(this.config.encryption),
+      ...(this.config.metrics ? { metrics: this.config.metrics } : {}),
+      // The worker shares the client's provider, which this instance flushes and stops on close().
+      ...(connected.tracing ? { tracing: { tracerProvider: connected.tracing.provider } } : {}),
     });
     const running = worker.run();
     running.catch((err) =>

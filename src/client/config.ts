@@ -10,6 +10,7 @@ import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
 import { temporalConnectionSchema } from './connection';
+import { tracingConfigSchema } from '../tracing';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -42,9 +43,12 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 
 /** The `AegisPay` constructor's config (the seed's names, plus where Temporal is). */
 export const aegisPayConfigSchema = z.strictObject({
-  /** A Temporal service, or `'embedded'` to start a local dev server in this process. */
+  /**
+   * A Temporal service; `'env'` for Temporal's environment configuration (profile file and TEMPORAL_*
+   * variables, also used when this is left out); `'embedded'` to start a local dev server in this process.
+   */
   temporal: z
-    .union([z.literal('embedded'), temporalConnectionSchema])
+    .union([z.literal('embedded'), z.literal('env'), temporalConnectionSchema])
     .default(() => temporalConnectionSchema.parse({})),
   taskQueue: z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE),
   /** Keeps the idempotency keys of several merchants apart on one namespace. */
@@ -96,6 +100,10 @@ export const aegisPayConfigSchema = z.strictObject({
   routing: routingConfigSchema
     .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
     .optional(),
+  /** Prometheus `/metrics` of the embedded worker, on 127.0.0.1:`port` (see the worker's `metrics` option). */
+  metrics: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
+  /** OpenTelemetry tracing of this client's calls and of its embedded worker's workflows and activities. */
+  tracing: tracingConfigSchema.optional(),
   /** Circuit breakers of the embedded worker (the original's names plus a failure-rate threshold). */
   circuitBreaker: circuitBreakerConfigSchema.optional(),
   /** `publish`: hand every domain event to the worker's event bus (delivered at least once, in order). */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
@@ -25,9 +26,47 @@ export const temporalConnectionSchema = z.strictObject({
     .optional(),
 });
 export type TemporalConnectionConfig = z.input<typeof temporalConnectionSchema>;
-type ResolvedConnectionConfig = z.output<typeof temporalConnectionSchema>;
 
-function connectionOptions(config: ResolvedConnectionConfig): ConnectionOptions & NativeConnectionOptions {
+/** What the SDK's client and worker connections take, plus the namespace to use on them. */
+export interface ResolvedConnection {
+  namespace: string;
+  options: Pick<NativeConnectionOptions, 'address' | 'tls' | 'apiKey' | 'metadata'>;
+}
+
+/**
+ * Resolves where Temporal is into connection options: the one place they are built. `'env'` reads
+ * Temporal's environment configuration: the profile `TEMPORAL_PROFILE` (default `default`) of the TOML
+ * file `TEMPORAL_CONFIG_FILE` (default `~/.config/temporalio/temporal.toml`), overridden by the standard
+ * `TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY` and `TEMPORAL_TLS*` variables.
+ */
+export function resolveConnection(
+  target: TemporalConnectionConfig | 'env',
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConnection {
+  if (target !== 'env') {
+    const config = temporalConnectionSchema.parse(target);
+    return { namespace: config.namespace, options: explicitOptions(config) };
+  }
+  let loaded: ReturnType<typeof loadClientConnectConfig>;
+  try {
+    const vars = Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined);
+    loaded = loadClientConnectConfig({ overrideEnvVars: Object.fromEntries(vars) });
+  } catch (err) {
+    throw new ConfigurationError(`Temporal environment configuration: ${(err as Error).message}`);
+  }
+  const { address, tls, apiKey, metadata } = loaded.connectionOptions;
+  return {
+    namespace: loaded.namespace ?? 'default',
+    options: {
+      address: address ?? 'localhost:7233',
+      ...(tls !== undefined ? { tls } : {}),
+      ...(apiKey !== undefined ? { apiKey } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+    },
+  };
+}
+
+function explicitOptions(config: z.output<typeof temporalConnectionSchema>): ResolvedConnection['options'] {
   const tls = config.tls;
   return {
     address: config.address,
@@ -47,24 +86,33 @@ function connectionOptions(config: ResolvedConnectionConfig): ConnectionOptions 
   };
 }
 
+const resolved = (target: ResolvedConnection | TemporalConnectionConfig): ResolvedConnection =>
+  'options' in target ? target : resolveConnection(target);
+
 /** Opens a client connection; a clear error when the service does not answer. */
-export async function connectClient(config: ResolvedConnectionConfig): Promise<Connection> {
+export async function connectClient(
+  target: ResolvedConnection | TemporalConnectionConfig,
+): Promise<Connection> {
+  const { options } = resolved(target);
   try {
-    return await Connection.connect({ ...connectionOptions(config), connectTimeout: '10s' });
+    return await Connection.connect({ ...options, connectTimeout: '10s' });
   } catch (err) {
     throw new TemporalUnavailableError(
-      `Cannot reach Temporal at ${config.address}: ${(err as Error).message}`,
+      `Cannot reach Temporal at ${options.address}: ${(err as Error).message}`,
     );
   }
 }
 
 /** Opens a worker connection; a clear error when the service does not answer. */
-export async function connectWorker(config: ResolvedConnectionConfig): Promise<NativeConnection> {
+export async function connectWorker(
+  target: ResolvedConnection | TemporalConnectionConfig,
+): Promise<NativeConnection> {
+  const { options } = resolved(target);
   try {
-    return await NativeConnection.connect(connectionOptions(config));
+    return await NativeConnection.connect(options);
   } catch (err) {
     throw new TemporalUnavailableError(
-      `Cannot reach Temporal at ${config.address}: ${(err as Error).message}`,
+      `Cannot reach Temporal at ${options.address}: ${(err as Error).message}`,
     );
   }
 }

@@ -65,3 +65,16 @@ export function isClosedWorkflowError(err: unknown): boolean {
     /already completed|already finished|workflow execution already/i.test(message)
   );
 }
+
+/**
+ * True for an update that failed without any answer from the workflow (no application failure in
+ * its cause chain): the server gave up on it, the workflow never decided. Only worth retrying for
+ * idempotent updates.
+ */
+export function isUnansweredUpdate(err: unknown): boolean {
+  if (!(err instanceof WorkflowUpdateFailedError)) return false;
+  for (let cause: unknown = err.cause; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
+    if (cause instanceof ApplicationFailure) return false;
+  }
+  return true;
+}

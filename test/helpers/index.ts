@@ -54,7 +54,7 @@ export async function startTestWorker(
   taskQueue: string,
   gateways: Gateway[],
   options: { encryption?: EncryptionConfig } & Partial<
-    Pick<PaymentWorkerOptions, 'eventBus' | 'routing' | 'healthReporting'>
+    Pick<PaymentWorkerOptions, 'eventBus' | 'routing' | 'healthReporting' | 'metrics' | 'tracing'>
   > = {},
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
@@ -69,6 +69,8 @@ export async function startTestWorker(
     ...(options.eventBus ? { eventBus: options.eventBus } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
     ...(options.healthReporting ? { healthReporting: options.healthReporting } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   const running = worker.run();
   return {

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { toAegisPayError } from '../../src/client/errors';
+import { isUnansweredUpdate, toAegisPayError } from '../../src/client/errors';
 import { ValidationError } from '../../src/domain/errors';
 
 type Coded = { code?: unknown; message?: unknown; details?: unknown };
@@ -99,5 +99,17 @@ describe('toAegisPayError', () => {
   it('passes WorkflowNotFoundError through when there is no paymentId context', () => {
     const err = new WorkflowNotFoundError('workflow not found', 'payment:order_1', 'run-1');
     expect(toAegisPayError(err)).toBe(err);
+  });
+});
+
+describe('isUnansweredUpdate', () => {
+  it('is true only for an update failure that carries no answer from the workflow', () => {
+    const answered = new WorkflowUpdateFailedError(
+      'rejected',
+      ApplicationFailure.create({ type: 'IDEMPOTENCY_CONFLICT', message: 'x' }),
+    );
+    expect(isUnansweredUpdate(new WorkflowUpdateFailedError('no answer', undefined))).toBe(true);
+    expect(isUnansweredUpdate(answered)).toBe(false);
+    expect(isUnansweredUpdate(new Error('other'))).toBe(false);
   });
 });
