@@ -90,6 +90,17 @@ import {
 } from './list-payments';
 import { preparePayment } from './prepare-payment';
 
+/** A closed payment answers a process request with its outcome, unless it was cancelled before it was ever processed. */
+function assertProcessedOrProcessable(closed: Payment): void {
+  if (closed.state === 'CANCELLED' && closed.attempts.length === 0) {
+    throw new InvalidStateTransitionError(
+      closed.state,
+      'PROCESSING',
+      `payment ${closed.id} was cancelled before processing`,
+    );
+  }
+}
+
 /** How often create/process is re-sent when the server dropped it without the workflow's answer. */
 const UNANSWERED_UPDATE_RETRIES = 3;
 
@@ -152,13 +163,7 @@ export class AegisPay {
       // A payment whose workflow has closed has settled: its outcome is the workflow's result,
       // unless it was cancelled before it was ever processed.
       const closed = await this.getPayment(paymentId);
-      if (closed.state === 'CANCELLED' && closed.attempts.length === 0) {
-        throw new InvalidStateTransitionError(
-          closed.state,
-          'PROCESSING',
-          `payment ${paymentId} was cancelled before processing`,
-        );
-      }
+      assertProcessedOrProcessable(closed);
       return closed;
     }
   }
@@ -388,6 +393,7 @@ export class AegisPay {
         const closed = await this.getPayment(payment.id);
         if (closed.fingerprint !== payment.fingerprint)
           throw new IdempotencyConflictError(payment.idempotencyKey);
+        if (update === processUpdate) assertProcessedOrProcessable(closed);
         return closed;
       }
     }

@@ -65,8 +65,10 @@ export async function paymentWorkflow({
       backoffCoefficient: settings.retry.backoffCoefficient,
     },
   });
-  // Reconciliation and event delivery retry until they succeed: giving up would mean guessing
-  // whether money moved, or losing an event.
+  // Reconciliation, follow-up calls on a charge (confirm, capture, void, refund) and event delivery
+  // retry until they get a definite answer: giving up would mean guessing whether money moved, or
+  // losing an event. A follow-up is retried under its own idempotency key, so the gateway replays
+  // what it already did instead of doing it twice; definite refusals are not retried.
   const durable = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
@@ -302,7 +304,7 @@ export async function paymentWorkflow({
           ),
         );
       const input = followUp('capture', 1, { amount: { amount, currency: payment.amount.currency } });
-      const result = await callGateway(input, () => gateway.capturePayment(input));
+      const result = await callGateway(input, () => durable.capturePayment(input));
       if (!result.ok) {
         throw ApplicationFailure.nonRetryable(
           `Capture failed at the gateway: ${result.message}`,
@@ -336,7 +338,7 @@ export async function paymentWorkflow({
   /** Releases the authorization; returns the gateway's error code when it refused. */
   async function voidAtGateway(): Promise<string | undefined> {
     const input = followUp('void', 1);
-    const result = await callGateway(input, () => gateway.voidPayment(input));
+    const result = await callGateway(input, () => durable.voidPayment(input));
     return result.ok ? undefined : result.code;
   }
 
@@ -376,7 +378,7 @@ export async function paymentWorkflow({
       return await exclusive(async () => {
         const amount = { amount: decision.amount, currency: payment.amount.currency };
         const input = followUp('refund', refundId, { amount, ...(req.reason ? { reason: req.reason } : {}) });
-        const result = await callGateway(input, () => gateway.refundPayment(input));
+        const result = await callGateway(input, () => durable.refundPayment(input));
         const entry = {
           id: refundId,
           amount: decision.amount,
@@ -412,7 +414,7 @@ export async function paymentWorkflow({
         return payment;
       }
       const input = followUp('confirm', 1);
-      const result = await callGateway(input, () => gateway.confirmCharge(input));
+      const result = await callGateway(input, () => durable.confirmCharge(input));
       if (!result.ok) {
         fail(result.code, result.message, payment.gateway);
         return payment;

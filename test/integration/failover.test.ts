@@ -242,3 +242,32 @@ test('a worker killed with SIGKILL during a charge at the sandbox is replaced an
     await replacement.stop();
   }
 }, 90_000);
+
+test('a refund whose answer is lost after the gateway booked it is recorded once, as succeeded', async () => {
+  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  try {
+    const paid = await aegis.pay(cardPayment({ amount: 40 }));
+    expect(paid.gateway).toBe('STRIPE');
+    // The refund is booked and its answer held back; then every retry meets a 5xx for a while, more
+    // than the activity's own retries can wait out. Only a same-key replay can tell what happened.
+    sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+    const refunding = aegis.refundPayment(paid.id, { amount: 5, refundId: 'lost_answer' });
+    const bookedRefunds = () =>
+      sandbox.ledger({ kind: 'refund', status: 'succeeded' }).filter((e) => e.paymentId === paid.id);
+    await eventually(async () => bookedRefunds().length === 1);
+    sandbox.setFaults({ errorRate: 1 }, 'stripe');
+    await new Promise((r) => setTimeout(r, ADAPTER_TIMEOUT_MS + 2000));
+    sandbox.setFaults({}, 'stripe');
+    const refunded = await refunding;
+    expect(refunded).toMatchObject({ state: 'PARTIALLY_REFUNDED', amounts: { refunded: 500 } });
+    expect(refunded.refunds).toEqual([expect.objectContaining({ id: 'lost_answer', status: 'succeeded' })]);
+    const booked = sandbox
+      .ledger({ kind: 'refund', status: 'succeeded' })
+      .filter((e) => e.paymentId === paid.id);
+    expect(booked.map((e) => e.amount)).toEqual([500]);
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 60_000);
