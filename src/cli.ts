@@ -68,10 +68,23 @@ class CliError extends Error {
   }
 }
 
+/** Environment variables that mean the connection needs TLS or an API key. */
+const SECURED_CONNECTION_VARIABLES = [
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+];
+
 /** The AegisPay config for the global options; logs go to stderr so stdout carries only results. */
 function clientConfig(g: GlobalOptions): AegisPayConfig {
+  // With credentials or a profile in the environment (Temporal Cloud, mTLS), connect through
+  // Temporal's environment configuration; the address and namespace options still win.
+  const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
+  if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
   return {
-    temporal: { address: g.address, namespace: g.namespace },
+    temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
     taskQueue: g.taskQueue,
     logging: { level: g.logLevel },
     logDestination: process.stderr,

@@ -30,11 +30,16 @@ let unreachable: Promise<CliResult>;
 
 /** Runs the CLI as a user would, against this file's dev server and task queue (set in the environment). */
 function cli(...args: string[]): Promise<CliResult> {
+  return cliWithEnv({}, ...args);
+}
+
+/** Runs the CLI with extra environment variables. */
+function cliWithEnv(extra: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', ...args],
-      { cwd: ROOT, env, timeout: 60_000 },
+      { cwd: ROOT, env: { ...env, ...extra }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
     );
   });
@@ -132,3 +137,10 @@ test('an unreachable Temporal address exits 5 and says how to fix it', async () 
   expect(result.stderr).toContain('npm run temporal');
   expect(result.stderr).toContain('--address');
 });
+
+test('with an API key in the environment the CLI connects with TLS, which a plaintext server refuses', async () => {
+  const plain = await cli('get', 'payment:nobody');
+  expect(plain.code).toBe(3); // reached the server: not found
+  const secured = await cliWithEnv({ TEMPORAL_API_KEY: 'key_for_cloud' }, 'get', 'payment:nobody');
+  expect(secured.code).toBe(5); // the TLS handshake with the plaintext dev server fails
+}, 60_000);
