@@ -1,0 +1,285 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { build, type Histogram } from 'hdr-histogram-js';
+
+/** One measured run: `n` operations, `concurrency` at a time. */
+export interface Run {
+  histogram: Histogram; // microseconds
+  seconds: number;
+  ops: number;
+  /** Completions between the 10th and 90th percentile completion, and the time between them. */
+  steadyOps: number;
+  steadySeconds: number;
+  errors: number;
+  firstError?: string;
+  /** CPU time of this process (client and workers) and of the Temporal server, in ms. */
+  clientCpuMs: number;
+  serverCpuMs: number;
+  /** The machine's 1-minute load average when the run ended. */
+  load1: number;
+}
+
+/** Runs `op(0..n-1)` with `concurrency` in flight and records each latency. */
+export async function runLoad(
+  n: number,
+  concurrency: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<Run> {
+  const histogram = build();
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const completions: number[] = [];
+  const cpu = process.cpuUsage();
+  const server = serverCpuMs();
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await op(i);
+          const now = performance.now();
+          histogram.recordValue(Math.max(1, Math.round((now - t) * 1000)));
+          completions.push(now);
+        } catch (err) {
+          errors++;
+          firstError ??= err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
+  // The ramp-up (the first completions take a whole latency) and the drain at the end are left out.
+  const first = Math.floor(completions.length * 0.1);
+  const last = Math.max(first, Math.ceil(completions.length * 0.9) - 1);
+  const steadySeconds = ((completions[last] ?? 0) - (completions[first] ?? 0)) / 1000;
+  return {
+    histogram,
+    seconds,
+    steadyOps: steadySeconds > 0 ? last - first : n - errors,
+    steadySeconds: steadySeconds > 0 ? steadySeconds : seconds,
+    ops: n - errors,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    clientCpuMs: (used.user + used.system) / 1000,
+    serverCpuMs: serverCpuMs() - server,
+    load1: os.loadavg()[0] ?? 0,
+  };
+}
+
+/** Runs of one variant at one concurrency, summed over rounds. */
+export interface Series {
+  variant: string;
+  concurrency: number;
+  ops: number;
+  errors: number;
+  /** Steady-state throughput: completions between the 10th and 90th percentile completion per second. */
+  opsPerSec: number;
+  roundOpsPerSec: number[];
+  /** All operations over the whole time of the runs, ramp-up and drain included. */
+  wholeRunOpsPerSec: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  clientCpuMsPerOp: number;
+  serverCpuMsPerOp: number;
+  load1: number;
+  firstError?: string;
+}
+
+export function summarize(variant: string, concurrency: number, runs: Run[]): Series {
+  const all = build();
+  for (const run of runs) all.add(run.histogram);
+  const sum = (f: (r: Run) => number) => runs.reduce((s, r) => s + f(r), 0);
+  const ops = runs.reduce((s, r) => s + r.ops, 0);
+  const ms = (percentile: number) => round(all.getValueAtPercentile(percentile) / 1000, 2);
+  const firstError = runs.find((r) => r.firstError)?.firstError;
+  return {
+    variant,
+    concurrency,
+    ops,
+    errors: runs.reduce((s, r) => s + r.errors, 0),
+    opsPerSec: round(sum((r) => r.steadyOps) / sum((r) => r.steadySeconds), 1),
+    roundOpsPerSec: runs.map((r) => round(r.steadyOps / r.steadySeconds, 1)),
+    wholeRunOpsPerSec: round(ops / sum((r) => r.seconds), 1),
+    p50: ms(50),
+    p95: ms(95),
+    p99: ms(99),
+    max: round(all.maxValue / 1000, 2),
+    clientCpuMsPerOp: round(runs.reduce((s, r) => s + r.clientCpuMs, 0) / Math.max(ops, 1), 3),
+    serverCpuMsPerOp: round(runs.reduce((s, r) => s + r.serverCpuMs, 0) / Math.max(ops, 1), 3),
+    load1: round(runs.reduce((s, r) => s + r.load1, 0) / runs.length, 1),
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+export function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+let serverPid: number | undefined;
+
+function statOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return ''; // gone since the directory was listed
+  }
+}
+
+/** CPU time used so far by the `temporal` dev server this process started (Linux /proc; 0 elsewhere). */
+function serverCpuMs(): number {
+  try {
+    if (serverPid === undefined) {
+      const pid = readdirSync('/proc').find((d) => {
+        const m = /^(\d+) \((.*)\) \S (\d+)/.exec(/^\d+$/.test(d) ? statOf(d) : '');
+        return m?.[2] === 'temporal' && Number(m[3]) === process.pid;
+      });
+      serverPid = pid === undefined ? undefined : Number(pid);
+    }
+    if (serverPid === undefined) return 0;
+    const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, at 100 ticks per second
+  } catch {
+    return 0;
+  }
+}
+
+export interface HistoryEvent {
+  type: string;
+  detail: string;
+  bytes: number;
+  /** Server time since the first event. */
+  atMs: number;
+}
+
+export interface HistorySummary {
+  workflowId: string;
+  events: HistoryEvent[];
+  eventCount: number;
+  historyBytes: number;
+  workflowTasks: number;
+  activities: number;
+  localActivityMarkers: number;
+  upserts: number;
+  timers: number;
+  inputBytes: number;
+  updateResultBytes: number;
+}
+
+const { EventType } = temporal.api.enums.v1;
+
+function eventName(type: number | null | undefined): string {
+  const name = EventType[type ?? 0] ?? 'EVENT_TYPE_UNSPECIFIED';
+  return name
+    .replace(/^EVENT_TYPE_/, '')
+    .toLowerCase()
+    .replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase());
+}
+
+const payloadBytes = (p?: temporal.api.common.v1.IPayloads | null) =>
+  (p?.payloads ?? []).reduce((s, x) => s + (x.data?.length ?? 0), 0);
+
+function detail(e: temporal.api.history.v1.IHistoryEvent): string {
+  if (e.markerRecordedEventAttributes) return e.markerRecordedEventAttributes.markerName ?? '';
+  if (e.activityTaskScheduledEventAttributes)
+    return e.activityTaskScheduledEventAttributes.activityType?.name ?? '';
+  if (e.upsertWorkflowSearchAttributesEventAttributes)
+    return Object.keys(
+      e.upsertWorkflowSearchAttributesEventAttributes.searchAttributes?.indexedFields ?? {},
+    ).join(', ');
+  if (e.timerStartedEventAttributes)
+    return `${Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) / 86_400} d`;
+  if (e.workflowExecutionStartedEventAttributes)
+    return `input ${payloadBytes(e.workflowExecutionStartedEventAttributes.input)} B`;
+  if (e.workflowExecutionUpdateCompletedEventAttributes)
+    return `result ${payloadBytes(e.workflowExecutionUpdateCompletedEventAttributes.outcome?.success)} B`;
+  return '';
+}
+
+/** The workflow's history, event by event, with the counts that matter for cost. */
+export async function historySummary(client: Client, workflowId: string): Promise<HistorySummary> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const raw = history.events ?? [];
+  const time = (e?: temporal.api.history.v1.IHistoryEvent) =>
+    Number(e?.eventTime?.seconds ?? 0) * 1000 + (e?.eventTime?.nanos ?? 0) / 1e6;
+  const events = raw.map((e) => ({
+    type: eventName(e.eventType),
+    detail: detail(e),
+    bytes: temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
+    atMs: round(time(e) - time(raw[0]), 1),
+  }));
+  const count = (type: string) => events.filter((e) => e.type === type).length;
+  const started = raw[0]?.workflowExecutionStartedEventAttributes;
+  const update = raw.find(
+    (e) => e.workflowExecutionUpdateCompletedEventAttributes,
+  )?.workflowExecutionUpdateCompletedEventAttributes;
+  return {
+    workflowId,
+    events,
+    eventCount: events.length,
+    historyBytes: temporal.api.history.v1.History.encode(history).finish().length,
+    workflowTasks: count('WorkflowTaskCompleted'),
+    activities: count('ActivityTaskScheduled'),
+    localActivityMarkers: events.filter((e) => e.type === 'MarkerRecorded' && /local/i.test(e.detail)).length,
+    upserts: count('UpsertWorkflowSearchAttributes'),
+    timers: count('TimerStarted'),
+    inputBytes: payloadBytes(started?.input),
+    updateResultBytes: payloadBytes(update?.outcome?.success),
+  };
+}
+
+/** Where one execution's server-side time went, up to the update's result. */
+export interface Phases {
+  /** Workflow tasks waiting for a worker: WorkflowTaskScheduled → WorkflowTaskStarted. */
+  wftWaitMs: number;
+  /** Workflow tasks in the worker (local activities included): WorkflowTaskStarted → Completed. */
+  wftWorkMs: number;
+  /** Activities: ActivityTaskScheduled → ActivityTaskCompleted. */
+  activityMs: number;
+  /** WorkflowExecutionStarted → WorkflowExecutionUpdateCompleted. */
+  toUpdateResultMs: number;
+}
+
+export function phases(events: HistoryEvent[]): Phases {
+  const end = events.findIndex((e) => e.type === 'WorkflowExecutionUpdateCompleted');
+  const upTo = end < 0 ? events : events.slice(0, end + 1);
+  const gaps = (from: string, to: string) => {
+    let total = 0;
+    let since: number | undefined;
+    for (const e of upTo) {
+      if (e.type === from) since = e.atMs;
+      else if (e.type === to && since !== undefined) ((total += e.atMs - since), (since = undefined));
+    }
+    return round(total, 1);
+  };
+  return {
+    wftWaitMs: gaps('WorkflowTaskScheduled', 'WorkflowTaskStarted'),
+    wftWorkMs: gaps('WorkflowTaskStarted', 'WorkflowTaskCompleted'),
+    activityMs: gaps('ActivityTaskScheduled', 'ActivityTaskCompleted'),
+    toUpdateResultMs: upTo.at(-1)?.atMs ?? 0,
+  };
+}
+
+/** The median of each phase over several executions. */
+export function medianPhases(all: Phases[]): Phases {
+  const median = (key: keyof Phases) => {
+    const sorted = all.map((p) => p[key]).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  return {
+    wftWaitMs: median('wftWaitMs'),
+    wftWorkMs: median('wftWorkMs'),
+    activityMs: median('activityMs'),
+    toUpdateResultMs: median('toUpdateResultMs'),
+  };
+}

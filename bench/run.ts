@@ -1,0 +1,566 @@
+/**
+ * `npm run bench [-- --quick] [--n 300] [--rounds 3] [--open 10000] [--concurrency 1,16,64] [--in-memory]`
+ *
+ * AegisPay `pay()` (A) against the floor (B: Update-With-Start of a workflow whose update runs one
+ * no-op activity), on one Temporal dev server with a database file, both workers in this process.
+ * Then attributes the gap with floor variants, and measures worker memory with many open payments.
+ * Writes bench/results.json and bench/RESULTS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../src/activities';
+import { GatewayRegistry } from '../src/activities/gateway-registry';
+import { GatewayRouter } from '../src/activities/gateway-router';
+import { MockGateway } from '../src/activities/gateways/mock';
+import { AegisPay } from '../src/client/aegis-pay';
+import { connectWorker } from '../src/client/connection';
+import { preparePayment } from '../src/client/prepare-payment';
+import { paymentWorkflowId } from '../src/domain/ids';
+import {
+  PAYMENT_AMOUNT,
+  PAYMENT_CURRENCY,
+  PAYMENT_CUSTOMER_ID,
+  PAYMENT_STATE,
+} from '../src/domain/search-attributes';
+import type { CreatePaymentRequest } from '../src/domain/types';
+import { validateCreatePaymentRequest } from '../src/domain/validation';
+import { createLogger } from '../src/logging';
+import { installTemporalRuntime } from '../src/temporal-runtime';
+import { startDevServer, type DevServer } from '../src/toolchain/dev-server';
+import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
+import { createPaymentWorker } from '../src/worker';
+import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
+import {
+  historySummary,
+  medianPhases,
+  phases,
+  round,
+  runLoad,
+  summarize,
+  type HistorySummary,
+  type Run,
+  type Series,
+} from './lib';
+import { renderReport, type PhaseRow, type Results } from './report';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    n: { type: 'string' },
+    rounds: { type: 'string' },
+    open: { type: 'string' },
+    concurrency: { type: 'string' },
+    'in-memory': { type: 'boolean', default: false },
+  },
+});
+const quick = args.quick ?? false;
+const int = (value: string | undefined, fallback: number) => (value ? Number.parseInt(value, 10) : fallback);
+const open = int(args.open, quick ? 1000 : 10_000);
+const config = {
+  quick,
+  n: int(args.n, quick ? 100 : 200),
+  /** Concurrency 1 measures latency, not throughput: fewer operations do, and save minutes. */
+  nAtConcurrency1: int(args.n, quick ? 40 : 60),
+  rounds: int(args.rounds, quick ? 2 : 3),
+  levels: args.concurrency ? args.concurrency.split(',').map(Number) : [1, 16, 64],
+  warmup: quick ? 20 : 60,
+  attribution: quick
+    ? { n: 48, nAtConcurrency1: 0, rounds: 1, levels: [16] }
+    : { n: 100, nAtConcurrency1: 40, rounds: 2, levels: [1, 64] },
+  /** Histories per series read for the phase breakdown. */
+  samples: quick ? 8 : 20,
+  /** Open payments for the memory measurement, and open floor workflows of each bundle. */
+  open,
+  openFloor: Math.min(1000, Math.ceil(open / 10)),
+  dbFile: !args['in-memory'],
+};
+
+const logger = createLogger('SILENT');
+const quietBundler = { ...logger, log: () => undefined, warn: console.warn, error: console.error };
+const tag = randomUUID().slice(0, 8);
+let instances = 0;
+const progress = (line: string) => console.log(`[bench ${(performance.now() / 1000).toFixed(0)}s] ${line}`);
+
+/** A valid card payment (Stripe's 4242 test card, which the MOCK gateway charges at once). */
+function payRequest(idempotencyKey: string): CreatePaymentRequest {
+  return {
+    idempotencyKey,
+    amount: 99.99,
+    currency: 'USD',
+    customer: { id: 'cust_bench', email: 'bench@example.com', name: 'Bench Customer' },
+    paymentMethod: {
+      type: 'CARD',
+      details: {
+        cardNumber: '4242424242424242',
+        expiryMonth: '12',
+        expiryYear: String(new Date().getFullYear() + 1),
+        cvv: '123',
+        cardHolderName: 'Bench Customer',
+      },
+    },
+    metadata: { orderId: idempotencyKey },
+  };
+}
+
+/** A fresh set of operations (new IDs) for one run: `run(i)` does operation i on workflow `workflowId(i)`. */
+interface Ops {
+  run(i: number): Promise<unknown>;
+  workflowId(i: number): string;
+}
+interface Variant {
+  name: string;
+  ops(): Ops;
+}
+
+/** A: one `pay()` with a fresh idempotency key; anything but SUCCESS is an error. */
+function payVariant(name: string, aegis: AegisPay): Variant {
+  return {
+    name,
+    ops() {
+      const prefix = `bench_${tag}_${++instances}`;
+      return {
+        workflowId: (i) => paymentWorkflowId(`${prefix}_${i}`),
+        async run(i) {
+          const payment = await aegis.pay(payRequest(`${prefix}_${i}`));
+          if (payment.state !== 'SUCCESS') throw new Error(`payment ${payment.id} is ${payment.state}`);
+        },
+      };
+    },
+  };
+}
+
+/** B: Update-With-Start of the floor workflow, started as AegisPay starts a payment. */
+function floorVariant(
+  name: string,
+  client: Client,
+  taskQueue: string,
+  options: FloorOptions,
+  startAttributes = false,
+): Variant {
+  return {
+    name,
+    ops() {
+      const prefix = `floor-${tag}-${++instances}`;
+      const workflowId = (i: number) => `${prefix}-${i}`;
+      return {
+        workflowId,
+        run: (i) =>
+          client.workflow.executeUpdateWithStart(floorUpdate, {
+            args: [{}],
+            startWorkflowOperation: new WithStartWorkflowOperation<typeof floorWorkflow>('floorWorkflow', {
+              workflowId: workflowId(i),
+              taskQueue,
+              args: [options],
+              workflowIdConflictPolicy: 'USE_EXISTING',
+              workflowIdReusePolicy: 'REJECT_DUPLICATE',
+              ...(startAttributes
+                ? {
+                    typedSearchAttributes: [
+                      { key: PAYMENT_STATE, value: 'INITIATED' },
+                      { key: PAYMENT_AMOUNT, value: 9999 },
+                      { key: PAYMENT_CURRENCY, value: 'USD' },
+                      { key: PAYMENT_CUSTOMER_ID, value: 'cust_bench' },
+                    ],
+                    staticSummary: 'USD 99.99 · card visa ••4242',
+                  }
+                : {}),
+            }),
+          }),
+      };
+    },
+  };
+}
+
+/**
+ * Runs each variant once per round, in a rotating order, so drift and noise hit all alike; then reads
+ * a few histories of each variant's last run for the phase breakdown.
+ */
+async function interleave(
+  client: Client,
+  variants: Variant[],
+  n: number,
+  concurrency: number,
+  rounds: number,
+): Promise<{ series: Series[]; phases: PhaseRow[] }> {
+  const runs = variants.map(() => [] as Run[]);
+  const last: Ops[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = (r + k) % variants.length;
+      const ops = variants[v]!.ops();
+      runs[v]!.push(await runLoad(n, concurrency, (i) => ops.run(i)));
+      last[v] = ops;
+    }
+  }
+  const series = variants.map((v, i) => summarize(v.name, concurrency, runs[i]!));
+  for (const s of series) {
+    const err = s.errors ? ` ERRORS ${s.errors} (${s.firstError})` : '';
+    progress(
+      `c=${concurrency} ${s.variant}: ${s.opsPerSec} ops/s, p50 ${s.p50} ms, p99 ${s.p99} ms, load ${s.load1}${err}`,
+    );
+  }
+  const phaseRows: PhaseRow[] = [];
+  for (const [v, variant] of variants.entries()) {
+    const picks = Array.from({ length: Math.min(config.samples, n) }, (_, k) =>
+      Math.floor((k * n) / Math.min(config.samples, n)),
+    );
+    const sampled = await Promise.all(
+      picks.map(async (i) => phases((await historySummary(client, last[v]!.workflowId(i))).events)),
+    );
+    phaseRows.push({ variant: variant.name, concurrency, samples: sampled.length, ...medianPhases(sampled) });
+  }
+  return { series, phases: phaseRows };
+}
+
+interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+function running(worker: Worker, connection: NativeConnection): RunningWorker {
+  const run = worker.run();
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run;
+      await connection.close();
+    },
+  };
+}
+
+async function startAegisWorker(server: DevServer, taskQueue: string): Promise<RunningWorker> {
+  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
+  const worker = await createPaymentWorker({
+    connection,
+    namespace: server.namespace,
+    taskQueue,
+    gateways: [new MockGateway()],
+    logger,
+    shutdownGraceTime: '1s',
+  });
+  return running(worker, connection);
+}
+
+/**
+ * Experiment: the payment worker as createPaymentWorker builds it (same activities, MOCK gateway), but
+ * with a bundle that preloads src/domain/validation (and with it zod) into the shared module cache.
+ */
+async function startPreloadedAegisWorker(server: DevServer, taskQueue: string, code: string) {
+  const gateways = new GatewayRegistry([new MockGateway()]);
+  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
+  const worker = await Worker.create({
+    connection,
+    namespace: server.namespace,
+    taskQueue,
+    workflowBundle: { code },
+    activities: createActivities({ gateways, router: new GatewayRouter(gateways), logger }),
+    shutdownGraceTime: '1s',
+  });
+  return running(worker, connection);
+}
+
+/** Shared modules are deep-frozen by the SDK: checks that the workflow's zod paths still work (refunds parse with zod). */
+async function checkPreloaded(aegis: AegisPay): Promise<string> {
+  try {
+    const payment = await aegis.pay(payRequest(`bench_${tag}_preload_check`));
+    await aegis.refundPayment(payment.id, { amount: 10 });
+    const refunded = await aegis.refundPayment(payment.id, {});
+    if (refunded.state !== 'REFUNDED') return `refunds left the payment ${refunded.state}`;
+    const over = await aegis.refundPayment(payment.id, { amount: 1 }).then(
+      () => 'no error',
+      (err: { code?: string }) => err.code,
+    );
+    return over === 'REFUND_EXCEEDS_CAPTURED' ? 'ok' : `an over-refund gave ${over}`;
+  } catch (err) {
+    return `failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+async function startFloorWorker(server: DevServer, taskQueue: string, code: string): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: server.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: server.namespace,
+    taskQueue,
+    workflowBundle: { code },
+    activities: { noop: async () => undefined },
+    shutdownGraceTime: '1s',
+  });
+  return running(worker, connection);
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Memory of this whole process (client, workers, workflow isolates) after garbage collection, in MB. */
+async function memory() {
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const m = process.memoryUsage();
+  const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+  return { rssMb: mb(m.rss), heapUsedMb: mb(m.heapUsed), gc: Boolean(gc) };
+}
+
+/** Opens `count` workflows of one kind on a fresh worker and measures the process's memory before and after. */
+async function openPhase(variant: Variant, start: () => Promise<RunningWorker>, count: number) {
+  const worker = await start();
+  const warm = variant.ops();
+  await runLoad(10, 1, (i) => warm.run(i));
+  const idle = await memory();
+  const ops = variant.ops();
+  const opening = summarize(variant.name, 64, [await runLoad(count, 64, (i) => ops.run(i))]);
+  const after = await memory();
+  const { numCachedWorkflows } = worker.worker.getStatus();
+  const options = worker.worker.options;
+  await worker.stop();
+  progress(
+    `${count} open ${variant.name}: RSS ${idle.rssMb} → ${after.rssMb} MB, ${numCachedWorkflows} cached`,
+  );
+  return {
+    name: variant.name,
+    count,
+    opening,
+    idle,
+    after,
+    cachedWorkflows: numCachedWorkflows,
+    kbPerCachedWorkflow: round(((after.rssMb - idle.rssMb) * 1024) / Math.max(1, numCachedWorkflows - 10), 1),
+    options,
+  };
+}
+
+/** What the client does per pay() before any RPC: validation, tokenization, fingerprint. */
+async function clientPrepareMicros(n: number): Promise<number> {
+  const start = performance.now();
+  for (let i = 0; i < n; i++) await preparePayment(validateCreatePaymentRequest(payRequest(`prep_${i}`)));
+  return round(((performance.now() - start) * 1000) / n, 1);
+}
+
+async function main() {
+  const started = new Date();
+  installTemporalRuntime(logger);
+  const dir = mkdtempSync(join(os.tmpdir(), 'aegispay-bench-'));
+  const dbFile = config.dbFile ? join(dir, 'bench.db') : null;
+  progress(`config ${JSON.stringify(config)}; dev server database ${dbFile ?? 'in memory'}`);
+  const server = await startDevServer({ port: 0, uiPort: false, dbFile });
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', cleanup); // the dev server kills itself on exit too
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  const temporal = { address: server.address, namespace: server.namespace };
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const [floorBundle, bigBundle, preloadedBundle] = await Promise.all([
+      bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflow'), logger: quietBundler }),
+      bundleWorkflowCode({ workflowsPath: require.resolve('./floor-in-aegis-bundle'), logger: quietBundler }),
+      // Experiment: zod and the validation schemas evaluated once per worker thread, not once per workflow.
+      bundleWorkflowCode({
+        workflowsPath: require.resolve('../src/workflows'),
+        preloadModules: [require.resolve('../src/domain/validation')],
+        logger: quietBundler,
+      }),
+    ]);
+    const aegisQueue = `bench-aegis-${tag}`;
+    const floorQueue = `bench-floor-${tag}`;
+    const bigQueue = `bench-floor-big-${tag}`;
+    const preloadedQueue = `bench-aegis-preloaded-${tag}`;
+    const workers = [
+      await startPreloadedAegisWorker(server, preloadedQueue, preloadedBundle.code),
+      await startAegisWorker(server, aegisQueue),
+      await startFloorWorker(server, floorQueue, floorBundle.code),
+      await startFloorWorker(server, bigQueue, bigBundle.code),
+    ];
+    const aegis = new AegisPay({ temporal, taskQueue: aegisQueue, logging: { level: 'SILENT' } });
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection, namespace: server.namespace });
+    const preloaded = new AegisPay({ temporal, taskQueue: preloadedQueue, logging: { level: 'SILENT' } });
+    closers.push(
+      () => aegis.close(),
+      () => preloaded.close(),
+      () => connection.close(),
+    );
+    const preloadCheck = await checkPreloaded(preloaded);
+    progress(`preloaded validation module: ${preloadCheck}`);
+
+    const A = payVariant('AegisPay pay()', aegis);
+    const B = floorVariant('floor', client, floorQueue, {});
+    progress(`warm-up: ${config.warmup} of each`);
+    await interleave(client, [A, B], config.warmup, 16, 1);
+
+    // One happy-path history of each, compared event by event.
+    const one = async (variant: Variant) => {
+      const ops = variant.ops();
+      await ops.run(0);
+      return historySummary(client, ops.workflowId(0));
+    };
+    const histories: Record<string, HistorySummary> = { aegisPay: await one(A), floor: await one(B) };
+
+    const main: Series[] = [];
+    const phaseRows: PhaseRow[] = [];
+    for (const c of config.levels) {
+      const n = c === 1 ? config.nAtConcurrency1 : config.n;
+      progress(`A/B at concurrency ${c}: ${config.rounds} rounds of ${n}`);
+      const result = await interleave(client, [A, B], n, c, config.rounds);
+      main.push(...result.series);
+      phaseRows.push(...result.phases);
+    }
+
+    // Attribution: the floor with one AegisPay cost added at a time, then all of them.
+    const a = histories.aegisPay!;
+    const f = histories.floor!;
+    const shaped: FloorOptions = {
+      localActivity: a.localActivityMarkers > 0,
+      upserts: a.upserts,
+      stayOpen: !a.events.some((e) => e.type === 'WorkflowExecutionCompleted'),
+      // JSON overhead of the padding fields ({"padding":""} and the extra argument) taken off.
+      resultPadding: Math.max(0, a.updateResultBytes - f.updateResultBytes - 14),
+      inputPadding: 'x'.repeat(Math.max(0, a.inputBytes - f.inputBytes - 18)),
+    };
+    const shapedFloor = floorVariant(
+      'floor shaped like AegisPay (all above)',
+      client,
+      floorQueue,
+      shaped,
+      true,
+    );
+    histories.shapedFloor = await one(shapedFloor);
+    const variants = [
+      A,
+      B,
+      floorVariant('+ local activity', client, floorQueue, { localActivity: true }),
+      floorVariant(`+ ${a.upserts} upserts`, client, floorQueue, { upserts: a.upserts }),
+      floorVariant(
+        `+ payload sizes (${a.inputBytes} B in, ${a.updateResultBytes} B out)`,
+        client,
+        floorQueue,
+        {
+          resultPadding: shaped.resultPadding!,
+          inputPadding: shaped.inputPadding!,
+        },
+      ),
+      floorVariant('+ stays open (30-day timer)', client, floorQueue, { stayOpen: true }),
+      floorVariant('+ start search attributes & summary', client, floorQueue, {}, true),
+      floorVariant("+ AegisPay's workflow bundle", client, bigQueue, {}),
+      shapedFloor,
+      ...(preloadCheck === 'ok'
+        ? [payVariant('AegisPay, validation preloaded (experiment)', preloaded)]
+        : []),
+    ];
+    const attribution: Series[] = [];
+    for (const c of config.attribution.levels) {
+      const { rounds } = config.attribution;
+      const n = c === 1 ? config.attribution.nAtConcurrency1 : config.attribution.n;
+      progress(`attribution at concurrency ${c}: ${rounds} round(s) of ${n}`);
+      const result = await interleave(client, variants, n, c, rounds);
+      attribution.push(...result.series);
+      phaseRows.push(...result.phases.map((p) => ({ ...p, attribution: true })));
+    }
+    const prepareMicros = await clientPrepareMicros(quick ? 500 : 2000);
+
+    // Memory: each kind of workflow on a fresh worker, alone in this process, kept open in its cache.
+    progress(`memory: ${config.open} open payments, ${config.openFloor} open floor workflows of each bundle`);
+    await Promise.all(workers.map((w) => w.stop()));
+    const withoutWorkers = await memory();
+    const openClient = new AegisPay({
+      temporal,
+      taskQueue: `bench-open-${tag}`,
+      logging: { level: 'SILENT' },
+    });
+    const preloadedOpen = new AegisPay({
+      temporal,
+      taskQueue: `bench-open-preloaded-${tag}`,
+      logging: { level: 'SILENT' },
+    });
+    closers.push(
+      () => openClient.close(),
+      () => preloadedOpen.close(),
+    );
+    const stayOpen = { stayOpen: true };
+    const memoryPhases = [
+      await openPhase(
+        payVariant('AegisPay payments', openClient),
+        () => startAegisWorker(server, `bench-open-${tag}`),
+        config.open,
+      ),
+      ...(preloadCheck === 'ok'
+        ? [
+            await openPhase(
+              payVariant('AegisPay payments, validation preloaded (experiment)', preloadedOpen),
+              () => startPreloadedAegisWorker(server, `bench-open-preloaded-${tag}`, preloadedBundle.code),
+              config.openFloor,
+            ),
+          ]
+        : []),
+      await openPhase(
+        floorVariant('floor workflows', client, `bench-open-floor-${tag}`, stayOpen),
+        () => startFloorWorker(server, `bench-open-floor-${tag}`, floorBundle.code),
+        config.openFloor,
+      ),
+      await openPhase(
+        floorVariant("floor workflows in AegisPay's bundle", client, `bench-open-big-${tag}`, stayOpen),
+        () => startFloorWorker(server, `bench-open-big-${tag}`, bigBundle.code),
+        config.openFloor,
+      ),
+    ];
+    const options = memoryPhases[0]!.options;
+
+    const results: Results = {
+      date: started.toISOString(),
+      durationSeconds: round((Date.now() - started.getTime()) / 1000, 0),
+      machine: {
+        cpus: os.cpus().length,
+        cpuModel: os.cpus()[0]?.model ?? 'unknown',
+        totalMemGb: round(os.totalmem() / 2 ** 30, 1),
+        platform: `${os.platform()} ${os.release()}`,
+      },
+      versions: {
+        node: process.version,
+        temporalCli: execFileSync(findTemporalCli(), ['--version'], { encoding: 'utf8' }).trim(),
+        temporalio: packageVersion('@temporalio/worker'),
+      },
+      config,
+      main,
+      attribution,
+      phases: phaseRows,
+      histories,
+      bundleBytes: { aegisPay: preloadedBundle.code.length, floor: floorBundle.code.length },
+      preloadCheck,
+      clientPrepareMicros: prepareMicros,
+      memory: {
+        withoutWorkers,
+        phases: memoryPhases.map(({ options: _, ...phase }) => phase),
+        maxCachedWorkflows: options.maxCachedWorkflows,
+        stickyQueueScheduleToStartTimeoutMs: options.stickyQueueScheduleToStartTimeoutMs,
+        reuseV8Context: options.reuseV8Context,
+        workflowTaskSlots: options.tuner.workflowTaskSlotSupplier,
+        v8HeapLimitMb: round(v8.getHeapStatistics().heap_size_limit / 2 ** 20, 0),
+      },
+    };
+    const markdown = renderReport(results);
+    writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    writeFileSync(join(__dirname, 'RESULTS.md'), markdown);
+    console.log('\n' + markdown);
+    progress('wrote bench/results.json and bench/RESULTS.md');
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+function packageVersion(name: string): string {
+  const file = join(findProjectRoot(), 'node_modules', name, 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
