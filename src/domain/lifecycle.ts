@@ -7,7 +7,7 @@ import type { CaptureRequest, RefundRequest } from './messages';
 import { parseMajorAmount } from './money';
 import { canTransition } from './state-machine';
 import type { Payment, Refund } from './types';
-import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './validation';
+import { checkCaptureRequest, checkRefundRequest } from './follow-up-requests';
 
 /** Converts a caller's major-unit amount in the payment's currency to minor units, or throws ValidationError. */
 function toMinor(payment: Payment, amount: number | string, field: string): number {
@@ -18,7 +18,7 @@ function toMinor(payment: Payment, amount: number | string, field: string): numb
 
 /** The amount (minor units) a capture request takes: all of the authorization unless it names less. */
 export function resolveCapture(payment: Payment, request: CaptureRequest): number {
-  const { amount } = parseOrThrow(capturePaymentRequestSchema, request ?? {}, 'capture request');
+  const { amount } = checkCaptureRequest(request);
   if (payment.state !== 'AUTHORIZED') {
     throw new InvalidStateTransitionError(
       payment.state,
@@ -56,7 +56,7 @@ export type RefundDecision = { kind: 'existing'; refund: Refund } | { kind: 'new
  * amount (default: all that is left) must fit within captured − refunded − `pending` (refunds under way).
  */
 export function resolveRefund(payment: Payment, request: RefundRequest, pending: number): RefundDecision {
-  const { amount, refundId } = parseOrThrow(refundPaymentRequestSchema, request ?? {}, 'refund request');
+  const { amount, refundId } = checkRefundRequest(request);
   const existing = refundId === undefined ? undefined : payment.refunds.find((r) => r.id === refundId);
   if (existing) return { kind: 'existing', refund: existing };
   // A fully refunded payment has nothing left: that is an over-refund, not a wrong state.

@@ -13,8 +13,14 @@ import {
 } from './cards';
 import { isCurrencyCode, type CurrencyCode } from './currencies';
 import { ValidationError, type ValidationIssue } from './errors';
+import {
+  followUpRequestIssues,
+  IDEMPOTENCY_KEY_PATTERN,
+  positiveMajorAmountProblem,
+} from './follow-up-requests';
+import type { CancelRequest, CaptureRequest, RefundRequest } from './messages';
 import { isPlainObject, metadataSchema } from './metadata';
-import { MAX_MAJOR_AMOUNT, parseMajorAmount } from './money';
+import { parseMajorAmount } from './money';
 import {
   GatewayType,
   PaymentMethodType,
@@ -25,8 +31,7 @@ import {
   type MethodDetails,
 } from './types';
 
-/** Idempotency keys and refund IDs: 1–255 letters, digits, `-` and `_`. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_-]{1,255}$/;
+export { IDEMPOTENCY_KEY_PATTERN };
 /** Phone numbers: digits, spaces, `+`, `-` and parentheses. */
 const PHONE_PATTERN = /^[0-9 +\-()]+$/;
 /** Control characters have no business in IDs and break logs. */
@@ -311,26 +316,21 @@ function resultMessage(result: ReturnType<typeof parseMajorAmount>): string | un
   return result.ok ? undefined : `amount ${result.message}`;
 }
 
-/** Why a major-unit amount is wrong whatever its currency, or undefined if it may be right. */
-function positiveMajorAmountProblem(v: number | string): string | undefined {
-  // Length-bounded pattern so absurd strings never reach Number(); exact decimals are checked once the currency is known.
-  const n = typeof v === 'number' ? v : /^\d{1,12}(\.\d{1,20})?$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isFinite(n) || n <= 0) return 'amount must be a positive number or decimal string';
-  if (n > MAX_MAJOR_AMOUNT) return `amount must be at most ${MAX_MAJOR_AMOUNT}`;
-  return undefined;
-}
-
 /** A major-unit amount whose currency is not known yet: a positive finite number or decimal string. */
-export const positiveMajorAmountSchema = z
-  .union([z.number(), z.string()], { error: 'amount must be a number or a decimal string' })
-  .superRefine((v, ctx) => {
-    const message = positiveMajorAmountProblem(v);
-    if (message !== undefined) ctx.addIssue({ code: 'custom', message });
-  });
+export const positiveMajorAmountSchema = z.unknown().superRefine((v, ctx) => {
+  const message = positiveMajorAmountProblem(v);
+  if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+}) as z.ZodType<number | string>;
 
-const reasonSchema = z
-  .string({ error: 'reason must be a string' })
-  .max(500, 'reason must be at most 500 characters');
+/** The client's zod face of a follow-up request's rules, which live in follow-up-requests.ts. */
+function followUpSchema<T>(kind: Parameters<typeof followUpRequestIssues>[0]) {
+  return z.unknown().transform((input, ctx): T => {
+    for (const issue of followUpRequestIssues(kind, input)) {
+      ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path ? [issue.path] : [] });
+    }
+    return { ...((input ?? {}) as object) } as T;
+  });
+}
 
 /** Schema of a process request: which payment to run, optionally pinned to a gateway. */
 export const processPaymentRequestSchema = z.strictObject({
@@ -342,20 +342,13 @@ export const processPaymentRequestSchema = z.strictObject({
 });
 
 /** Schema of a capture request: an optional partial amount in major units. */
-export const capturePaymentRequestSchema = z.strictObject({ amount: positiveMajorAmountSchema.optional() });
+export const capturePaymentRequestSchema = followUpSchema<CaptureRequest>('capture');
 
 /** Schema of a cancel request: an optional reason. */
-export const cancelPaymentRequestSchema = z.strictObject({ reason: reasonSchema.optional() });
+export const cancelPaymentRequestSchema = followUpSchema<CancelRequest>('cancel');
 
 /** Schema of a refund request: optional partial amount, reason and caller-chosen refund ID. */
-export const refundPaymentRequestSchema = z.strictObject({
-  amount: positiveMajorAmountSchema.optional(),
-  reason: reasonSchema.optional(),
-  refundId: z
-    .string({ error: 'refundId must be a string' })
-    .regex(IDEMPOTENCY_KEY_PATTERN, 'refundId must be 1-255 letters, digits, - or _')
-    .optional(),
-});
+export const refundPaymentRequestSchema = followUpSchema<RefundRequest>('refund');
 
 /** Schema of the customer's answer to a required action (3-D Secure). */
 export const completeActionRequestSchema = z.strictObject({
