@@ -257,8 +257,12 @@ export function phases(events: HistoryEvent[]): Phases {
     let total = 0;
     let since: number | undefined;
     for (const e of upTo) {
-      if (e.type === from) since = e.atMs;
-      else if (e.type === to && since !== undefined) ((total += e.atMs - since), (since = undefined));
+      if (e.type === from) {
+        since = e.atMs;
+      } else if (e.type === to && since !== undefined) {
+        total += e.atMs - since;
+        since = undefined;
+      }
     }
     return round(total, 1);
   };

@@ -31,9 +31,9 @@ export interface Results {
   phases: PhaseRow[];
   histories: Record<string, HistorySummary>;
   bundleBytes: { aegisPay: number; floor: number };
-  /** Whether the payment workflow works with src/domain/validation preloaded ('ok' or what failed). */
-  preloadCheck: string;
   clientPrepareMicros: number;
+  /** Replaying one history many times: the workflow code's own cost per workflow. */
+  replay: { name: string; msPerWorkflow: number; cpuMsPerWorkflow: number }[];
   memory: {
     withoutWorkers: Memory;
     phases: MemoryPhase[];
@@ -195,8 +195,9 @@ Node ${r.versions.node}; ${r.versions.temporalCli}; @temporalio/* ${r.versions.t
 One Temporal dev server ${r.config.dbFile ? 'with a SQLite database file' : 'in memory (--in-memory)'}; client,
 AegisPay worker (\`MockGateway\`, zero latency) and floor worker in the benchmark's process. N = ${r.config.n} operations
 (${r.config.nAtConcurrency1} at concurrency 1) per round, ${r.config.rounds} rounds per variant and concurrency, variants interleaved (rotating order), after a
-warm-up of ${r.config.warmup} each. "load" is the machine's 1-minute load average during the runs: anything above
-the core count means other processes competed for the CPU, and absolute numbers suffer; ratios much less.
+warm-up of ${r.config.warmup} each. "load" is the machine's 1-minute load average at the end of the runs. The benchmark
+alone keeps both cores busy from concurrency 16 on (load ≈ 2-3); more means other processes competed for
+the CPU: absolute numbers suffer, ratios of interleaved runs much less.
 
 **A** = \`AegisPay.pay()\` (Update-With-Start of \`process\`: validation, tokenization, routing local activity,
 charge activity, then the payment stays open for refunds). **B** = the floor: Update-With-Start of a workflow
@@ -245,11 +246,21 @@ ${table(
 )}
 
 AegisPay's history is read while the payment waits in its refund window; the floor's after it completed.
-Experiment: payment worker with \`bundleWorkflowCode({ preloadModules: [src/domain/validation] })\`: ${r.preloadCheck === 'ok' ? 'pay, partial and full refund and an over-refund behave as usual' : r.preloadCheck}.
-Workflow bundle: AegisPay ${Math.round(r.bundleBytes.aegisPay / 1024)} KB, floor ${Math.round(r.bundleBytes.floor / 1024)} KB.
+Workflow bundles (code and inline source map): AegisPay's workflows ${Math.round(r.bundleBytes.aegisPay / 1024)} KB, floor ${Math.round(r.bundleBytes.floor / 1024)} KB. With
+\`reuseV8Context\` the SDK evaluates the bundle's modules (all but its own) once per workflow and keeps them
+while the workflow is cached, so what the workflow code imports costs CPU per new or replayed workflow and
+memory per cached one: the "AegisPay's workflow bundle" rows below measure exactly that.
 Client-side work per \`pay()\` before the RPC (validation, tokenization, fingerprint): ${r.clientPrepareMicros} µs.
 
 ${table(['#', ...histCols], eventRows)}
+
+Workflow code alone, replaying one history 100 times (what a worker does for a workflow that has left its
+cache; the first workflow task of a new workflow does the same work, plus the server round trips):
+
+${table(
+  ['history', 'CPU ms per workflow', 'ms per workflow'],
+  r.replay.map((x) => [x.name, x.cpuMsPerWorkflow, x.msPerWorkflow]),
+)}
 
 ## Where the time goes (server-side phases, medians of ${r.config.samples} sampled histories)
 

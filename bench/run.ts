@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--n 300] [--rounds 3] [--open 10000] [--concurrency 1,16,64] [--in-memory]`
+ * `npm run bench [-- --quick] [--n 200] [--rounds 3] [--open 10000] [--concurrency 1,16,64] [--in-memory]`
  *
  * AegisPay `pay()` (A) against the floor (B: Update-With-Start of a workflow whose update runs one
  * no-op activity), on one Temporal dev server with a database file, both workers in this process.
@@ -15,10 +15,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import { format, resolveConfig } from 'prettier';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../src/activities';
-import { GatewayRegistry } from '../src/activities/gateway-registry';
-import { GatewayRouter } from '../src/activities/gateway-router';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
 import { connectWorker } from '../src/client/connection';
@@ -83,6 +81,8 @@ const config = {
   dbFile: !args['in-memory'],
 };
 
+const SHAPED = 'floor shaped like AegisPay (all above)';
+const BUNDLE = "+ AegisPay's workflow bundle";
 const logger = createLogger('SILENT');
 const quietBundler = { ...logger, log: () => undefined, warn: console.warn, error: console.error };
 const tag = randomUUID().slice(0, 8);
@@ -250,41 +250,6 @@ async function startAegisWorker(server: DevServer, taskQueue: string): Promise<R
   return running(worker, connection);
 }
 
-/**
- * Experiment: the payment worker as createPaymentWorker builds it (same activities, MOCK gateway), but
- * with a bundle that preloads src/domain/validation (and with it zod) into the shared module cache.
- */
-async function startPreloadedAegisWorker(server: DevServer, taskQueue: string, code: string) {
-  const gateways = new GatewayRegistry([new MockGateway()]);
-  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
-  const worker = await Worker.create({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: createActivities({ gateways, router: new GatewayRouter(gateways), logger }),
-    shutdownGraceTime: '1s',
-  });
-  return running(worker, connection);
-}
-
-/** Shared modules are deep-frozen by the SDK: checks that the workflow's zod paths still work (refunds parse with zod). */
-async function checkPreloaded(aegis: AegisPay): Promise<string> {
-  try {
-    const payment = await aegis.pay(payRequest(`bench_${tag}_preload_check`));
-    await aegis.refundPayment(payment.id, { amount: 10 });
-    const refunded = await aegis.refundPayment(payment.id, {});
-    if (refunded.state !== 'REFUNDED') return `refunds left the payment ${refunded.state}`;
-    const over = await aegis.refundPayment(payment.id, { amount: 1 }).then(
-      () => 'no error',
-      (err: { code?: string }) => err.code,
-    );
-    return over === 'REFUND_EXCEEDS_CAPTURED' ? 'ok' : `an over-refund gave ${over}`;
-  } catch (err) {
-    return `failed: ${err instanceof Error ? err.message : String(err)}`;
-  }
-}
-
 async function startFloorWorker(server: DevServer, taskQueue: string, code: string): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({
@@ -338,6 +303,28 @@ async function openPhase(variant: Variant, start: () => Promise<RunningWorker>, 
   };
 }
 
+/**
+ * CPU and time per workflow to replay `history` (as a worker does for a workflow that is not in its cache):
+ * the difference between replaying 150 and 50 copies, so the replay worker's start-up cancels out.
+ */
+async function replayCost(code: string, history: unknown) {
+  const measure = async (n: number) => {
+    const histories = Array.from({ length: n }, (_, i) => ({ workflowId: `replay-${tag}-${i}`, history }));
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
+      if (result.error) throw result.error;
+    }
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000 };
+  };
+  const [small, large] = [await measure(50), await measure(150)];
+  return {
+    msPerWorkflow: round((large.ms - small.ms) / 100, 2),
+    cpuMsPerWorkflow: round((large.cpuMs - small.cpuMs) / 100, 2),
+  };
+}
+
 /** What the client does per pay() before any RPC: validation, tokenization, fingerprint. */
 async function clientPrepareMicros(n: number): Promise<number> {
   const start = performance.now();
@@ -358,50 +345,43 @@ async function main() {
   const temporal = { address: server.address, namespace: server.namespace };
   const closers: (() => Promise<unknown>)[] = [];
   try {
-    const [floorBundle, bigBundle, preloadedBundle] = await Promise.all([
+    const [floorBundle, bigBundle] = await Promise.all([
       bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflow'), logger: quietBundler }),
       bundleWorkflowCode({ workflowsPath: require.resolve('./floor-in-aegis-bundle'), logger: quietBundler }),
-      // Experiment: zod and the validation schemas evaluated once per worker thread, not once per workflow.
-      bundleWorkflowCode({
-        workflowsPath: require.resolve('../src/workflows'),
-        preloadModules: [require.resolve('../src/domain/validation')],
-        logger: quietBundler,
-      }),
     ]);
-    const aegisQueue = `bench-aegis-${tag}`;
-    const floorQueue = `bench-floor-${tag}`;
-    const bigQueue = `bench-floor-big-${tag}`;
-    const preloadedQueue = `bench-aegis-preloaded-${tag}`;
-    const workers = [
-      await startPreloadedAegisWorker(server, preloadedQueue, preloadedBundle.code),
-      await startAegisWorker(server, aegisQueue),
-      await startFloorWorker(server, floorQueue, floorBundle.code),
-      await startFloorWorker(server, bigQueue, bigBundle.code),
-    ];
-    const aegis = new AegisPay({ temporal, taskQueue: aegisQueue, logging: { level: 'SILENT' } });
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: server.namespace });
-    const preloaded = new AegisPay({ temporal, taskQueue: preloadedQueue, logging: { level: 'SILENT' } });
-    closers.push(
-      () => aegis.close(),
-      () => preloaded.close(),
-      () => connection.close(),
-    );
-    const preloadCheck = await checkPreloaded(preloaded);
-    progress(`preloaded validation module: ${preloadCheck}`);
+    closers.push(() => connection.close());
+    const aegisFor = (taskQueue: string) => {
+      const aegis = new AegisPay({ temporal, taskQueue, logging: { level: 'SILENT' } });
+      closers.push(() => aegis.close());
+      return aegis;
+    };
+    const queue = (name: string) => `bench-${name}-${tag}`;
+    const workers = [
+      await startAegisWorker(server, queue('aegis')),
+      await startFloorWorker(server, queue('floor'), floorBundle.code),
+      await startFloorWorker(server, queue('floor-big'), bigBundle.code),
+    ];
+    const aegis = aegisFor(queue('aegis'));
 
     const A = payVariant('AegisPay pay()', aegis);
-    const B = floorVariant('floor', client, floorQueue, {});
+    const B = floorVariant('floor', client, queue('floor'), {});
     progress(`warm-up: ${config.warmup} of each`);
     await interleave(client, [A, B], config.warmup, 16, 1);
 
     // One happy-path history of each, compared event by event.
-    const one = async (variant: Variant) => {
+    const ids: Record<string, string> = {};
+    const one = async (name: string, variant: Variant) => {
       const ops = variant.ops();
       await ops.run(0);
+      ids[name] = ops.workflowId(0);
       return historySummary(client, ops.workflowId(0));
     };
-    const histories: Record<string, HistorySummary> = { aegisPay: await one(A), floor: await one(B) };
+    const histories: Record<string, HistorySummary> = {
+      aegisPay: await one('aegisPay', A),
+      floor: await one('floor', B),
+    };
 
     const main: Series[] = [];
     const phaseRows: PhaseRow[] = [];
@@ -424,35 +404,23 @@ async function main() {
       resultPadding: Math.max(0, a.updateResultBytes - f.updateResultBytes - 14),
       inputPadding: 'x'.repeat(Math.max(0, a.inputBytes - f.inputBytes - 18)),
     };
-    const shapedFloor = floorVariant(
-      'floor shaped like AegisPay (all above)',
-      client,
-      floorQueue,
-      shaped,
-      true,
-    );
-    histories.shapedFloor = await one(shapedFloor);
+    const floorWith = (name: string, options: FloorOptions, startAttributes = false) =>
+      floorVariant(name, client, queue('floor'), options, startAttributes);
+    const shapedFloor = floorVariant(SHAPED, client, queue('floor-big'), shaped, true);
+    histories.shapedFloor = await one('shapedFloor', shapedFloor);
     const variants = [
       A,
       B,
-      floorVariant('+ local activity', client, floorQueue, { localActivity: true }),
-      floorVariant(`+ ${a.upserts} upserts`, client, floorQueue, { upserts: a.upserts }),
-      floorVariant(
-        `+ payload sizes (${a.inputBytes} B in, ${a.updateResultBytes} B out)`,
-        client,
-        floorQueue,
-        {
-          resultPadding: shaped.resultPadding!,
-          inputPadding: shaped.inputPadding!,
-        },
-      ),
-      floorVariant('+ stays open (30-day timer)', client, floorQueue, { stayOpen: true }),
-      floorVariant('+ start search attributes & summary', client, floorQueue, {}, true),
-      floorVariant("+ AegisPay's workflow bundle", client, bigQueue, {}),
+      floorWith('+ local activity', { localActivity: true }),
+      floorWith(`+ ${a.upserts} upserts`, { upserts: a.upserts }),
+      floorWith(`+ payload sizes (${a.inputBytes} B in, ${a.updateResultBytes} B out)`, {
+        resultPadding: shaped.resultPadding!,
+        inputPadding: shaped.inputPadding!,
+      }),
+      floorWith('+ stays open (30-day timer)', { stayOpen: true }),
+      floorWith('+ start search attributes & summary', {}, true),
+      floorVariant(BUNDLE, client, queue('floor-big'), {}),
       shapedFloor,
-      ...(preloadCheck === 'ok'
-        ? [payVariant('AegisPay, validation preloaded (experiment)', preloaded)]
-        : []),
     ];
     const attribution: Series[] = [];
     for (const c of config.attribution.levels) {
@@ -466,51 +434,40 @@ async function main() {
     const prepareMicros = await clientPrepareMicros(quick ? 500 : 2000);
 
     // Memory: each kind of workflow on a fresh worker, alone in this process, kept open in its cache.
-    progress(`memory: ${config.open} open payments, ${config.openFloor} open floor workflows of each bundle`);
+    progress(`memory: ${config.open} open payments, ${config.openFloor} of each other kind`);
     await Promise.all(workers.map((w) => w.stop()));
     const withoutWorkers = await memory();
-    const openClient = new AegisPay({
-      temporal,
-      taskQueue: `bench-open-${tag}`,
-      logging: { level: 'SILENT' },
-    });
-    const preloadedOpen = new AegisPay({
-      temporal,
-      taskQueue: `bench-open-preloaded-${tag}`,
-      logging: { level: 'SILENT' },
-    });
-    closers.push(
-      () => openClient.close(),
-      () => preloadedOpen.close(),
-    );
     const stayOpen = { stayOpen: true };
     const memoryPhases = [
       await openPhase(
-        payVariant('AegisPay payments', openClient),
-        () => startAegisWorker(server, `bench-open-${tag}`),
+        payVariant('AegisPay payments', aegisFor(queue('open'))),
+        () => startAegisWorker(server, queue('open')),
         config.open,
       ),
-      ...(preloadCheck === 'ok'
-        ? [
-            await openPhase(
-              payVariant('AegisPay payments, validation preloaded (experiment)', preloadedOpen),
-              () => startPreloadedAegisWorker(server, `bench-open-preloaded-${tag}`, preloadedBundle.code),
-              config.openFloor,
-            ),
-          ]
-        : []),
       await openPhase(
-        floorVariant('floor workflows', client, `bench-open-floor-${tag}`, stayOpen),
-        () => startFloorWorker(server, `bench-open-floor-${tag}`, floorBundle.code),
+        floorVariant('floor workflows', client, queue('open-floor'), stayOpen),
+        () => startFloorWorker(server, queue('open-floor'), floorBundle.code),
         config.openFloor,
       ),
       await openPhase(
-        floorVariant("floor workflows in AegisPay's bundle", client, `bench-open-big-${tag}`, stayOpen),
-        () => startFloorWorker(server, `bench-open-big-${tag}`, bigBundle.code),
+        floorVariant("floor workflows in AegisPay's bundle", client, queue('open-big'), stayOpen),
+        () => startFloorWorker(server, queue('open-big'), bigBundle.code),
         config.openFloor,
       ),
     ];
     const options = memoryPhases[0]!.options;
+
+    // Workflow code alone: replaying one history many times, no server or activities involved.
+    progress('replay cost of the workflow code');
+    const history = async (name: string) => client.workflow.getHandle(ids[name]!).fetchHistory();
+    const [aegisHistory, floorHistory] = [await history('aegisPay'), await history('floor')];
+    const replay = [
+      { name: 'AegisPay payment', ...(await replayCost(bigBundle.code, aegisHistory)) },
+      { name: 'floor', ...(await replayCost(floorBundle.code, floorHistory)) },
+      { name: "floor in AegisPay's bundle", ...(await replayCost(bigBundle.code, floorHistory)) },
+    ];
+    for (const r of replay)
+      progress(`replay ${r.name}: ${r.cpuMsPerWorkflow} ms CPU, ${r.msPerWorkflow} ms per workflow`);
 
     const results: Results = {
       date: started.toISOString(),
@@ -531,9 +488,9 @@ async function main() {
       attribution,
       phases: phaseRows,
       histories,
-      bundleBytes: { aegisPay: preloadedBundle.code.length, floor: floorBundle.code.length },
-      preloadCheck,
+      bundleBytes: { aegisPay: bigBundle.code.length, floor: floorBundle.code.length },
       clientPrepareMicros: prepareMicros,
+      replay,
       memory: {
         withoutWorkers,
         phases: memoryPhases.map(({ options: _, ...phase }) => phase),
@@ -544,9 +501,13 @@ async function main() {
         v8HeapLimitMb: round(v8.getHeapStatistics().heap_size_limit / 2 ** 20, 0),
       },
     };
-    const markdown = renderReport(results);
+    const report = join(__dirname, 'RESULTS.md');
+    const markdown = await format(renderReport(results), {
+      ...(await resolveConfig(report)),
+      filepath: report,
+    });
     writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    writeFileSync(join(__dirname, 'RESULTS.md'), markdown);
+    writeFileSync(report, markdown);
     console.log('\n' + markdown);
     progress('wrote bench/results.json and bench/RESULTS.md');
   } finally {
