@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
@@ -181,4 +183,27 @@ export function useMockHarness(): MockHarness {
     await h.worker.stop();
   });
   return h;
+}
+
+/** A standalone worker (`src/worker.ts`) in a process of its own: one node process, so SIGKILL really kills it. */
+export function spawnWorkerProcess(env: Record<string, string>): {
+  child: ChildProcess;
+  ready: Promise<void>;
+} {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', (code) =>
+      reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)),
+    );
+  });
+  return { child, ready };
 }

@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { freePort, type DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
@@ -9,6 +7,7 @@ import {
   TEST_CARDS,
   testClient,
   testTaskQueue,
+  spawnWorkerProcess,
 } from '../helpers';
 import { createGateway } from '../../src/activities/gateways';
 
@@ -63,30 +62,10 @@ async function scrape(port: number): Promise<{ text: string; samples: Map<string
   return { text, samples: parseMetrics(text) };
 }
 
-/** Starts `src/worker.ts` as its own process, so it installs the Temporal runtime with Prometheus itself. */
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) =>
-      reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)),
-    );
-  });
-  return { child, ready };
-}
-
 test('the standalone worker serves business metrics that match what happened, plus the Temporal core metrics', async () => {
   const taskQueue = testTaskQueue();
   const port = await freePort();
-  const worker = spawnWorker({
+  const worker = spawnWorkerProcess({
     TEMPORAL_ADDRESS: server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
     AEGISPAY_METRICS_PORT: String(port),

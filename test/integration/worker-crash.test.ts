@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import {
   startTestWorker,
   testClient,
   testTaskQueue,
+  spawnWorkerProcess,
 } from '../helpers';
 
 let server: DevServer;
@@ -21,26 +21,6 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Starts `src/worker.ts` as its own process (one node process, so SIGKILL really kills the worker). */
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.once('exit', (code) =>
-      reject(new Error(`worker exited with ${code} before it was ready:\n${output}`)),
-    );
-  });
-  return { child, ready };
-}
-
 function ledger(file: string): MockLedgerEntry[] {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MockLedgerEntry[]) : [];
 }
@@ -48,7 +28,7 @@ function ledger(file: string): MockLedgerEntry[] {
 test('a worker killed after the gateway charged, but before it answered, is replaced and the payment ends with exactly one charge', async () => {
   const taskQueue = testTaskQueue();
   const ledgerFile = join(mkdtempSync(join(tmpdir(), 'aegispay-crash-')), 'ledger.json');
-  const first = spawnWorker({
+  const first = spawnWorkerProcess({
     TEMPORAL_ADDRESS: server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
     AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
