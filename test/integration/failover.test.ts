@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import {
   testClient,
   testTaskQueue,
   type RunningWorker,
+  spawnWorkerProcess,
 } from '../helpers';
 
 const ADAPTER_TIMEOUT_MS = 1500;
@@ -199,28 +199,16 @@ test('a decline never fails over', async () => {
 
 test('a worker killed with SIGKILL during a charge at the sandbox is replaced and the payment ends with exactly one charge', async () => {
   const taskQueue = testTaskQueue();
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: server.address,
-      AEGISPAY_TASK_QUEUE: taskQueue,
-      AEGISPAY_GATEWAYS: 'STRIPE',
-      STRIPE_API_KEY: 'sk_test_aegispay',
-      STRIPE_BASE_URL: sandbox.url,
-      AEGISPAY_GATEWAY_TIMEOUT_MS: String(ADAPTER_TIMEOUT_MS),
-      AEGISPAY_LOG_LEVEL: 'INFO',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { child, ready } = spawnWorkerProcess({
+    TEMPORAL_ADDRESS: server.address,
+    AEGISPAY_TASK_QUEUE: taskQueue,
+    AEGISPAY_GATEWAYS: 'STRIPE',
+    STRIPE_API_KEY: 'sk_test_aegispay',
+    STRIPE_BASE_URL: sandbox.url,
+    AEGISPAY_GATEWAY_TIMEOUT_MS: String(ADAPTER_TIMEOUT_MS),
+    AEGISPAY_LOG_LEVEL: 'INFO',
   });
-  let output = '';
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      output += c.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}:\n${output}`)));
-  });
+  await ready;
   // The sandbox books the charge and then holds the answer: the worker dies waiting for it.
   sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
   const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 3000 });
