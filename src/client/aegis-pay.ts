@@ -80,7 +80,7 @@ import {
   type ResolvedConnection,
 } from './connection';
 import { createTracing, tracingClientInterceptors, type Tracing } from '../tracing';
-import { isClosedWorkflowError, isUnansweredUpdate, toAegisPayError } from './errors';
+import { isClosedWorkflowError, isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from './errors';
 import {
   listPaymentsQuery,
   listPaymentsRequestSchema,
@@ -101,8 +101,12 @@ function assertProcessedOrProcessable(closed: Payment): void {
   }
 }
 
-/** How often create/process is re-sent when the server dropped it without the workflow's answer. */
-const UNANSWERED_UPDATE_RETRIES = 3;
+/**
+ * How an update is re-sent when it got no answer from the workflow: attempts in all, and the first
+ * backoff (doubled each time, with jitter so a crowd of duplicates does not return in step).
+ */
+const UPDATE_ATTEMPTS = 6;
+const UPDATE_RETRY_BASE_MS = 100;
 
 interface Connected {
   client: Client;
@@ -157,7 +161,9 @@ export class AegisPay {
     const { client } = await this.connect();
     const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
     try {
-      return await handle.executeUpdate(processUpdate, { args: [gatewayType ? { gatewayType } : {}] });
+      return await this.sendUpdate(paymentId, true, () =>
+        handle.executeUpdate(processUpdate, { args: [gatewayType ? { gatewayType } : {}] }),
+      );
     } catch (err) {
       if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
       // A payment whose workflow has closed has settled: its outcome is the workflow's result,
@@ -179,13 +185,19 @@ export class AegisPay {
   /** Captures an AUTHORIZED payment, fully or partially (`amount` in major units); the rest is released. */
   async capturePayment(paymentId: string, request: CaptureRequest = {}): Promise<Payment> {
     const valid = parseOrThrow(capturePaymentRequestSchema, request, 'capture request');
-    return this.updatePayment(paymentId, captureUpdate, valid, (closed) => resolveCapture(closed, valid));
+    return this.updatePayment(
+      paymentId,
+      captureUpdate,
+      valid,
+      (closed) => resolveCapture(closed, valid),
+      false,
+    );
   }
 
   /** Cancels a payment before capture (INITIATED, AUTHORIZED, REQUIRES_ACTION); an authorization is voided. */
   async cancelPayment(paymentId: string, request: CancelRequest = {}): Promise<Payment> {
     const valid = parseOrThrow(cancelPaymentRequestSchema, request, 'cancel request');
-    return this.updatePayment(paymentId, cancelUpdate, valid, assertCancellable);
+    return this.updatePayment(paymentId, cancelUpdate, valid, assertCancellable, false);
   }
 
   /** Refunds all or part (`amount` in major units) of what was captured; `refundId` makes it idempotent. */
@@ -197,13 +209,14 @@ export class AegisPay {
       refundUpdate,
       valid,
       (closed) => resolveRefund(closed, valid, 0).kind === 'existing',
+      valid.refundId !== undefined,
     );
   }
 
   /** Reports the customer's answer to a 3-D Secure (or other) action; the payment then settles. */
   async completePaymentAction(paymentId: string, request: CompleteActionRequest): Promise<Payment> {
     const valid = parseOrThrow(completeActionRequestSchema, request, 'action result');
-    return this.updatePayment(paymentId, completeActionUpdate, valid, () => false);
+    return this.updatePayment(paymentId, completeActionUpdate, valid, () => false, false);
   }
 
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
@@ -323,17 +336,22 @@ export class AegisPay {
   /**
    * Sends an update to the payment. A closed payment cannot take it; `onClosed` applies the same
    * domain rule to its final state, so the caller gets the error the open workflow would have given
-   * (or, returning true, the closed payment itself: an idempotent repeat).
+   * (or, returning true, the closed payment itself: an idempotent repeat). `idempotent` says whether
+   * sending the same update twice gives the same outcome (a refund with a refundId does).
    */
   private async updatePayment<Arg>(
     paymentId: string,
     update: UpdateDefinition<Payment, [Arg]>,
     arg: Arg,
     onClosed: (closed: Payment) => unknown,
+    idempotent: boolean,
   ): Promise<Payment> {
     const { client } = await this.connect();
     try {
-      return await client.workflow.getHandle(paymentId).executeUpdate(update, { args: [arg] });
+      const handle = client.workflow.getHandle(paymentId);
+      return await this.sendUpdate(paymentId, idempotent, () =>
+        handle.executeUpdate(update, { args: [arg] }),
+      );
     } catch (err) {
       if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
       const closed = await this.getPayment(paymentId);
@@ -370,31 +388,44 @@ export class AegisPay {
       ],
       staticSummary: paymentSummary({ amount: payment.amount, paymentMethod: payment.paymentMethod }),
     };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await client.workflow.executeUpdateWithStart(update as typeof processUpdate, {
+    try {
+      return await this.sendUpdate(payment.id, true, () =>
+        client.workflow.executeUpdateWithStart(update as typeof processUpdate, {
           args: [arg as ProcessRequest],
           startWorkflowOperation: new WithStartWorkflowOperation(paymentWorkflow, startOptions),
-        });
+        }),
+      );
+    } catch (err) {
+      if (!isClosedWorkflowError(err)) {
+        throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
+      }
+      // The payment for this key has closed: answer from its final state, if the request is the same.
+      const closed = await this.getPayment(payment.id);
+      if (closed.fingerprint !== payment.fingerprint)
+        throw new IdempotencyConflictError(payment.idempotencyKey);
+      if (update === processUpdate) assertProcessedOrProcessable(closed);
+      return closed;
+    }
+  }
+
+  /**
+   * Sends an update, again when the workflow never answered it (see `isUnansweredUpdate`: no handler
+   * ran, so this is safe for any update) and, for an idempotent update, when the client stopped
+   * waiting for the answer (the update may have run; running it again gives the same outcome).
+   */
+  private async sendUpdate<T>(paymentId: string, idempotent: boolean, send: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await send();
       } catch (err) {
-        // Under many concurrent duplicates the server can drop an update without an answer from the
-        // workflow. create and process are idempotent (same fingerprint, same outcome), so ask again.
-        if (isUnansweredUpdate(err) && attempt < UNANSWERED_UPDATE_RETRIES) {
-          this.logger.warn(
-            { paymentId: payment.id, attempt },
-            'update got no answer from the workflow; retrying',
-          );
-          continue;
-        }
-        if (!isClosedWorkflowError(err)) {
-          throw toAegisPayError(err, { paymentId: payment.id, idempotencyKey: payment.idempotencyKey });
-        }
-        // The payment for this key has closed: answer from its final state, if the request is the same.
-        const closed = await this.getPayment(payment.id);
-        if (closed.fingerprint !== payment.fingerprint)
-          throw new IdempotencyConflictError(payment.idempotencyKey);
-        if (update === processUpdate) assertProcessedOrProcessable(closed);
-        return closed;
+        const retryable = isUnansweredUpdate(err) || (idempotent && isUpdateAnswerLost(err));
+        if (!retryable || attempt >= UPDATE_ATTEMPTS) throw err;
+        const delayMs = UPDATE_RETRY_BASE_MS * 2 ** (attempt - 1) * (0.5 + Math.random());
+        this.logger.warn(
+          { paymentId, attempt, delayMs: Math.round(delayMs), reason: (err as Error).message },
+          'update got no answer from the workflow; sending it again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }

@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import {
   AegisPayError,
@@ -66,15 +67,27 @@ export function isClosedWorkflowError(err: unknown): boolean {
   );
 }
 
+/** The failure type the server gives an update that no worker accepted or rejected. */
+const UNPROCESSED_UPDATE = 'UnprocessedUpdate';
+
 /**
- * True for an update that failed without any answer from the workflow (no application failure in
- * its cause chain): the server gave up on it, the workflow never decided. Only worth retrying for
- * idempotent updates.
+ * True for an update that the workflow never decided: no failure at all, or the server's
+ * `UnprocessedUpdate` (under many concurrent updates on one workflow, a workflow task can complete
+ * without taking every update in it, and the server then drops the rest). No handler ran, so sending
+ * the update again is safe for every update.
  */
 export function isUnansweredUpdate(err: unknown): boolean {
   if (!(err instanceof WorkflowUpdateFailedError)) return false;
-  for (let cause: unknown = err.cause; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {
-    if (cause instanceof ApplicationFailure) return false;
-  }
-  return true;
+  return (
+    err.cause === undefined ||
+    (err.cause instanceof ApplicationFailure && err.cause.type === UNPROCESSED_UPDATE)
+  );
+}
+
+/**
+ * True when the client stopped waiting for an update's answer: the update may or may not have run,
+ * so only an idempotent update may be sent again.
+ */
+export function isUpdateAnswerLost(err: unknown): boolean {
+  return err instanceof WorkflowUpdateRPCTimeoutOrCancelledError;
 }

@@ -1,6 +1,10 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { isUnansweredUpdate, toAegisPayError } from '../../src/client/errors';
+import { isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from '../../src/client/errors';
 import { ValidationError } from '../../src/domain/errors';
 
 type Coded = { code?: unknown; message?: unknown; details?: unknown };
@@ -103,13 +107,31 @@ describe('toAegisPayError', () => {
 });
 
 describe('isUnansweredUpdate', () => {
-  it('is true only for an update failure that carries no answer from the workflow', () => {
+  it('is true for an update the workflow never decided: no cause, or the server UnprocessedUpdate failure', () => {
+    // The shape the server gives an update that a workflow task completed without taking.
+    const unprocessed = ApplicationFailure.create({
+      type: 'UnprocessedUpdate',
+      message: "Workflow Update is rejected because it wasn't processed by worker.",
+      nonRetryable: true,
+    });
+    expect(isUnansweredUpdate(new WorkflowUpdateFailedError('no answer', undefined))).toBe(true);
+    expect(isUnansweredUpdate(new WorkflowUpdateFailedError('dropped', unprocessed))).toBe(true);
+  });
+
+  it('is false for an answer from the workflow and for other errors', () => {
     const answered = new WorkflowUpdateFailedError(
       'rejected',
       ApplicationFailure.create({ type: 'IDEMPOTENCY_CONFLICT', message: 'x' }),
     );
-    expect(isUnansweredUpdate(new WorkflowUpdateFailedError('no answer', undefined))).toBe(true);
     expect(isUnansweredUpdate(answered)).toBe(false);
     expect(isUnansweredUpdate(new Error('other'))).toBe(false);
+    expect(isUnansweredUpdate(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'))).toBe(false);
+  });
+});
+
+describe('isUpdateAnswerLost', () => {
+  it('is true only when the client stopped waiting for the answer', () => {
+    expect(isUpdateAnswerLost(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'))).toBe(true);
+    expect(isUpdateAnswerLost(new WorkflowUpdateFailedError('no answer', undefined))).toBe(false);
   });
 });
