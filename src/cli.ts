@@ -273,7 +273,8 @@ async function dev(g: GlobalOptions): Promise<number> {
   try {
     aegis.registerGatewayInstance(createGateway('MOCK'));
     aegis.registerGatewayInstance(
-      createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl: sandbox.url }),
+      // The sandbox's search has no lag unless a `searchLagMs` fault adds one.
+      createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl: sandbox.url, lookupLagMs: 0 }),
     );
     aegis.registerGatewayInstance(
       createGateway('PAYPAL', { clientId: 'aegispay', clientSecret: 'secret', baseUrl: sandbox.url }),

@@ -197,6 +197,8 @@ export const workerEnvSchema = z.object({
     .pipe(z.array(z.enum(['MOCK', 'STRIPE', 'PAYPAL'])).min(1)),
   STRIPE_API_KEY: z.string().min(1).optional(),
   STRIPE_BASE_URL: z.url().optional(),
+  /** How long Stripe's search may lag (default 60 s); reconciliation waits it out before failing over. */
+  STRIPE_LOOKUP_LAG_MS: intFromEnv.optional(),
   PAYPAL_CLIENT_ID: z.string().min(1).optional(),
   PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
   PAYPAL_BASE_URL: z.url().optional(),
@@ -253,6 +255,9 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
         ? {
             apiKey: config.STRIPE_API_KEY,
             ...(config.STRIPE_BASE_URL ? { baseUrl: config.STRIPE_BASE_URL } : {}),
+            ...(config.STRIPE_LOOKUP_LAG_MS !== undefined
+              ? { lookupLagMs: config.STRIPE_LOOKUP_LAG_MS }
+              : {}),
           }
         : {}),
       ...(type === 'PAYPAL'

@@ -51,6 +51,9 @@ export interface StatusInput {
   gatewayIdempotencyKey: string;
 }
 
+/** A lookup's answer, with how long the gateway's lookups may lag behind its calls. */
+export type StatusAnswer = OperationStatus & { lookupLagMs: number };
+
 /** A follow-up call on an earlier charge (confirm, capture, void, refund). */
 export interface FollowUpInput {
   paymentId: string;
@@ -178,12 +181,13 @@ export function createActivities({ gateways, router, logger, eventBus, metrics }
     },
 
     /** Asks the gateway what became of an earlier call (reconciliation of unknown outcomes). */
-    async getOperationStatus(input: StatusInput): Promise<OperationStatus> {
+    async getOperationStatus(input: StatusInput): Promise<StatusAnswer> {
       const started = Date.now();
       try {
-        const status = await gatewayOf(input.gateway).getStatus(input.gatewayIdempotencyKey);
+        const gateway = gatewayOf(input.gateway);
+        const status = await gateway.getStatus(input.gatewayIdempotencyKey);
         metrics?.gatewayCall(input.gateway, 'status', 'succeeded', Date.now() - started);
-        return status;
+        return { ...status, lookupLagMs: gateway.lookupLagMs };
       } catch (err) {
         metrics?.gatewayCall(input.gateway, 'status', 'failed', Date.now() - started);
         throw err;

@@ -23,6 +23,8 @@ export const faultsSchema = z
     commitThenReset: chance.optional(),
     /** Destroy the socket before processing (nothing committed). */
     resetConnection: chance.optional(),
+    /** Stripe only: search misses PaymentIntents younger than this, as Stripe's own search index lags. */
+    searchLagMs: z.number().int().min(0).optional(),
   })
   .strict();
 

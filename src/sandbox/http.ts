@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SandboxGateway, SandboxStore } from './ledger';
+import type { Faults } from './faults';
 
 /** An API request as the gateway handlers see it: body already read. */
 export interface ApiRequest {
@@ -32,7 +33,7 @@ export interface GatewayApi {
   /** The answer for a stored key: a replay, or a conflict when the request differs. */
   replay(stored: { status: number; body: unknown }, conflict: boolean): ApiResult;
   /** Processes the request; ledger entries written here make it "committed". */
-  handle(req: ApiRequest, store: SandboxStore): ApiResult;
+  handle(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult;
   /** The gateway-shaped answer for an injected fault. */
   faultResponse(kind: 'outage' | 'error' | 'rate_limit'): ApiResult;
 }

@@ -89,7 +89,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (stored) return send(res, api.replay(stored, stored.fingerprint !== fingerprint));
 
     const before = store.entries().length;
-    const result = api.handle(req, store);
+    const result = api.handle(req, store, faults.get(gateway));
     const committed = store.entries().length > before;
     // Like Stripe: answers of requests that ran are kept; validation failures leave the key unused.
     if (key && (result.status < 400 || committed)) {

@@ -8,6 +8,7 @@ import { fromStripeAmount, STRIPE_CURRENCIES } from '../activities/gateways/curr
 import { canonical, header, parseForm, type ApiRequest, type ApiResult, type GatewayApi } from './http';
 import { newId, type SandboxStore } from './ledger';
 import { cardOutcome } from './tokens';
+import type { Faults } from './faults';
 
 interface StripeErrorBody {
   type: string;
@@ -44,7 +45,13 @@ interface PaymentIntent {
   created: number;
   livemode: false;
   /** Sandbox state, never sent: the card token, the 3-D Secure step and what was refunded. */
-  _sandbox: { token?: string; threeDSecure?: 'pending' | 'failed'; refunded: number };
+  _sandbox: {
+    token?: string;
+    threeDSecure?: 'pending' | 'failed';
+    refunded: number;
+    /** When it was created, in ms (search lag is measured from here). */
+    createdAtMs?: number;
+  };
 }
 
 interface Refund {
@@ -109,9 +116,9 @@ export const stripeApi: GatewayApi = {
     return { status: stored.status, body: stored.body, headers: { 'Idempotent-Replayed': 'true' } };
   },
 
-  handle(req, store) {
+  handle(req, store, faults) {
     try {
-      return route(req, store);
+      return route(req, store, faults);
     } catch (err) {
       if (err instanceof StripeFailure) return errorResult(err.status, err.error);
       throw err;
@@ -142,12 +149,14 @@ export function failStripeThreeDSecure(store: SandboxStore, id: string): boolean
   return true;
 }
 
-function route(req: ApiRequest, store: SandboxStore): ApiResult {
+function route(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult {
   const params = req.method === 'POST' ? parseForm(req.body) : Object.fromEntries(req.query);
   const path = req.path;
   let m: RegExpExecArray | null;
   if (req.method === 'POST' && path === '/v1/payment_intents') return ok(createIntent(store, params));
-  if (req.method === 'GET' && path === '/v1/payment_intents/search') return ok(search(store, params));
+  if (req.method === 'GET' && path === '/v1/payment_intents/search') {
+    return ok(search(store, params, faults.searchLagMs ?? 0));
+  }
   if (req.method === 'GET' && (m = /^\/v1\/payment_intents\/([\w]+)$/.exec(path))) {
     return ok(present(intentOf(store, m[1] ?? '')));
   }
@@ -209,7 +218,7 @@ function createIntent(store: SandboxStore, params: Params): PaymentIntent {
     metadata: stringRecord(params.metadata, 'metadata'),
     created: Math.floor(Date.now() / 1000),
     livemode: false,
-    _sandbox: { ...(token ? { token } : {}), refunded: 0 },
+    _sandbox: { ...(token ? { token } : {}), refunded: 0, createdAtMs: Date.now() },
   });
   return params.confirm === 'true' ? runConfirmation(store, intent, undefined) : present(intent);
 }
@@ -378,7 +387,7 @@ function createRefund(store: SandboxStore, params: Params, key?: string): Refund
 }
 
 /** Search supports exactly one clause, `metadata['key']:'value'`: what the adapter's `getStatus` sends. */
-function search(store: SandboxStore, params: Params) {
+function search(store: SandboxStore, params: Params, lagMs: number) {
   const query = typeof params.query === 'string' ? params.query.trim() : '';
   const m = /^metadata\['((?:[^'\\]|\\.)+)'\]:'((?:[^'\\]|\\.)*)'$/.exec(query);
   if (!m) {
@@ -390,6 +399,7 @@ function search(store: SandboxStore, params: Params) {
   const data = store
     .all<PaymentIntent>(INTENTS)
     .filter((pi) => pi.metadata[key] === value)
+    .filter((pi) => Date.now() - (pi._sandbox.createdAtMs ?? pi.created * 1000) >= lagMs)
     .sort((a, b) => b.created - a.created)
     .map(present);
   return {

@@ -159,17 +159,25 @@ export async function paymentWorkflow({
     } catch (err) {
       const failure = failureOf(err);
       if (failure.category !== 'unknown') return { ok: false, ...failure };
+      const unansweredAt = Date.now();
       for (let check = 1; ; check++) {
         const status = await durable.getOperationStatus(input);
         if (status.status !== 'failed' && status.status !== 'not_found') {
           const reconciled = { status: status.status, reference: status.reference };
           return { ok: true, reconciled, errorCode: failure.code, reconciliationChecks: check };
         }
-        // A gateway's lookup may lag behind its writes: ask again before trusting "not found".
-        if (status.status === 'failed' || check >= RECONCILIATION_CHECKS) {
+        if (status.status === 'failed') return { ok: false, ...failure, reconciliationChecks: check };
+        // A gateway's lookup may lag behind its writes (Stripe's search: up to a minute). "Not found"
+        // means "not charged" only after a few looks and once that lag has passed since the call;
+        // trusting it sooner could fail over while the first gateway holds the charge.
+        const lagLeftMs = unansweredAt + status.lookupLagMs - Date.now();
+        if (check >= RECONCILIATION_CHECKS && lagLeftMs <= 0) {
           return { ok: false, ...failure, reconciliationChecks: check };
         }
-        await sleep(backoff(check));
+        // Keep looking while the lag lasts (a charge usually shows well before it ends), a few more
+        // times at most however short the backoff, and the last look after it.
+        const interval = Math.max(backoff(check), status.lookupLagMs / RECONCILIATION_CHECKS);
+        await sleep(check < RECONCILIATION_CHECKS ? backoff(check) : Math.min(interval, lagLeftMs));
       }
     }
   }

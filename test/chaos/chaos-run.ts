@@ -17,6 +17,9 @@ import { startSandbox, type Faults, type LedgerEntry, type Sandbox } from '../..
 import { freePort, startDevServer, type DevServer } from '../../src/toolchain/dev-server';
 import { cardPayment, TEST_CARDS } from '../helpers';
 
+/** How far the sandbox's Stripe search lags behind its writes during the run. */
+const SEARCH_LAG_MS = 1000;
+
 /** Options of {@link runChaos}; every field has a default. */
 export interface ChaosOptions {
   /** Payments with distinct idempotency keys. */
@@ -82,7 +85,13 @@ const DEFAULTS: ChaosOptions = {
   maxKills: Infinity,
   serverRestart: true,
   serverDownMs: 25_000,
-  faults: { errorRate: 0.1, commitThenTimeout: 0.1, latencyMs: { min: 0, max: 300 } },
+  // Stripe's search lags its writes, as the real one does: reconciliation must wait it out.
+  faults: {
+    errorRate: 0.1,
+    commitThenTimeout: 0.1,
+    latencyMs: { min: 0, max: 300 },
+    searchLagMs: SEARCH_LAG_MS,
+  },
   settleTimeoutMs: 180_000,
   log: (line) => console.log(line),
 };
@@ -550,6 +559,8 @@ function workerEnv(address: string, sandboxUrl: string): NodeJS.ProcessEnv {
     AEGISPAY_GATEWAYS: 'STRIPE,PAYPAL',
     STRIPE_API_KEY: 'sk_test_chaos',
     STRIPE_BASE_URL: sandboxUrl,
+    // Set above the sandbox's search lag, as a deployment sets it above Stripe's.
+    STRIPE_LOOKUP_LAG_MS: String(SEARCH_LAG_MS * 2),
     PAYPAL_CLIENT_ID: 'chaos',
     PAYPAL_CLIENT_SECRET: 'chaos-secret',
     PAYPAL_BASE_URL: sandboxUrl,

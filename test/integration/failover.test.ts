@@ -37,8 +37,9 @@ afterAll(async () => {
 });
 afterEach(() => sandbox.reset());
 
-const stripe = (baseUrl = sandbox.url) =>
-  createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl, timeout: ADAPTER_TIMEOUT_MS });
+/** The sandbox's search has no lag unless a test adds one, so the adapter need not wait for it. */
+const stripe = (baseUrl = sandbox.url, lookupLagMs = 0) =>
+  createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl, timeout: ADAPTER_TIMEOUT_MS, lookupLagMs });
 const paypal = (baseUrl = sandbox.url) =>
   createGateway('PAYPAL', {
     clientId: 'aegispay',
@@ -154,6 +155,38 @@ test('commit, then timeout: the payment ends SUCCESS on the first gateway with e
     expect(charges[0]).toMatchObject({ gateway: 'stripe', amount: 4200 });
     expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
     expect(payment.attempts).toHaveLength(1);
+  } finally {
+    await aegis.close();
+    await observer.close();
+    await worker.stop();
+  }
+}, 60_000);
+
+test("a lost answer that Stripe's lagging search cannot show yet is waited out, not failed over", async () => {
+  const GATEWAY_TIMEOUT_MS = 5000; // the charge activity's own timeout (setup's gatewayTimeoutMs)
+  const SEARCH_LAG_MS = GATEWAY_TIMEOUT_MS + 4000;
+  const { worker, aegis, observer } = await setup([stripe(sandbox.url, SEARCH_LAG_MS + 2000), paypal()]);
+  try {
+    // The charge is booked and its answer held back; its same-key retries then meet 5xx until they
+    // are spent, so only a lookup can tell what happened, and the search does not show the charge
+    // until SEARCH_LAG_MS after it was booked.
+    sandbox.setFaults({ commitThenTimeout: { next: 1 }, searchLagMs: SEARCH_LAG_MS }, 'stripe');
+    const paying = aegis.pay(cardPayment({ amount: 43 }));
+    const booked = () => sandbox.ledger({ gateway: 'stripe', kind: 'charge', status: 'succeeded' });
+    const before = booked().length;
+    await eventually(async () => booked().length === before + 1);
+    sandbox.setFaults({ errorRate: 1, searchLagMs: SEARCH_LAG_MS }, 'stripe');
+    await new Promise((r) => setTimeout(r, GATEWAY_TIMEOUT_MS + 1000));
+    sandbox.setFaults({ searchLagMs: SEARCH_LAG_MS }, 'stripe');
+
+    const payment = await paying;
+    // Trusting the first "not found" answers would have failed over and charged PAYPAL as well.
+    expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+    expect(chargesOf(payment)).toEqual([expect.objectContaining({ gateway: 'stripe', amount: 4300 })]);
+    expect(payment.attempts).toEqual([
+      expect.objectContaining({ gateway: 'STRIPE', outcome: 'succeeded', errorCode: expect.any(String) }),
+    ]);
+    expect(payment.attempts[0]!.reconciliationChecks).toBeGreaterThan(1);
   } finally {
     await aegis.close();
     await observer.close();

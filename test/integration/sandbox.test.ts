@@ -183,6 +183,20 @@ describe('sandbox PSP', () => {
     expect(sandbox.ledger({ paymentKey: key })).toHaveLength(1);
   });
 
+  test('searchLagMs hides a new PaymentIntent from search until the lag has passed, as Stripe search does', async () => {
+    const key = randomUUID();
+    sandbox.setFaults({ searchLagMs: 400 }, 'stripe');
+    await createIntent(sandbox, key, intentForm(key));
+    const search = async () => {
+      const query = new URLSearchParams({ query: `metadata['aegispay_key']:'${key}'` });
+      const res = await fetch(`${sandbox.url}/v1/payment_intents/search?${query}`, { headers: STRIPE_AUTH });
+      return ((await res.json()) as { data: { status: string }[] }).data;
+    };
+    expect(await search()).toEqual([]);
+    await new Promise((r) => setTimeout(r, 450));
+    expect(await search()).toEqual([expect.objectContaining({ status: 'succeeded' })]);
+  });
+
   test('latency delays answers by the configured time', async () => {
     sandbox.setFaults({ latencyMs: { min: 200, max: 250 } });
     const started = Date.now();

@@ -93,6 +93,11 @@ export interface Gateway {
   refund(request: RefundRequest): Promise<{ reference: string }>;
   /** Reconciliation: the outcome of an earlier call (any operation) with this idempotency key. */
   getStatus(idempotencyKey: string): Promise<OperationStatus>;
+  /**
+   * How long after a call `getStatus` may still not show it (a search index that lags its writes).
+   * Reconciliation trusts "not found" only once this long has passed since the call.
+   */
+  readonly lookupLagMs: number;
 }
 
 /** Settings common to every gateway (the seed's `registerGateway` config). */
@@ -101,4 +106,6 @@ export interface GatewayConfig {
   environment?: 'sandbox' | 'production';
   timeout?: number;
   baseUrl?: string;
+  /** Overrides the adapter's `Gateway.lookupLagMs` (STRIPE: 60 s, what Stripe documents for search; others: 0). */
+  lookupLagMs?: number;
 }

@@ -111,6 +111,8 @@ interface MockCharge {
 /** A stateful in-process gateway with Stripe-style test cards and a ledger keyed by idempotency key. */
 export class MockGateway implements Gateway {
   readonly type = 'MOCK' as const;
+  /** The ledger answers lookups at once. */
+  readonly lookupLagMs: number;
   readonly capabilities = {
     currencies: 'all',
     methods: ['CARD', 'UPI', 'NET_BANKING', 'WALLET', 'PAY_LATER'],
@@ -121,6 +123,7 @@ export class MockGateway implements Gateway {
   private readonly chargesByReference = new Map<string, MockCharge>();
 
   constructor(private readonly options: MockGatewayOptions = {}) {
+    this.lookupLagMs = options.lookupLagMs ?? 0;
     if (options.ledgerFile && existsSync(options.ledgerFile)) {
       const entries = JSON.parse(readFileSync(options.ledgerFile, 'utf8')) as MockLedgerEntry[];
       for (const e of entries) this.apply(e);

@@ -54,6 +54,8 @@ const BASE_URLS = { sandbox: 'https://api-m.sandbox.paypal.com', production: 'ht
  */
 export class PaypalGateway implements Gateway {
   readonly type = 'PAYPAL' as const;
+  /** Lookups replay the order's creation under its request ID, which PayPal answers consistently. */
+  readonly lookupLagMs: number;
   readonly capabilities;
   private readonly baseUrl: string;
   private readonly credentials: string;
@@ -61,6 +63,7 @@ export class PaypalGateway implements Gateway {
   private token?: { value: string; expiresAt: number } | undefined;
 
   constructor(options: PaypalGatewayOptions) {
+    this.lookupLagMs = options.lookupLagMs ?? 0;
     const [keyId, ...keySecret] = (options.apiKey ?? '').split(':');
     const clientId = options.clientId ?? keyId;
     const clientSecret = options.clientSecret ?? keySecret.join(':');

@@ -22,6 +22,9 @@ export interface StripeGatewayOptions extends GatewayConfig {
   currencies?: readonly CurrencyCode[];
 }
 
+/** How far Stripe's search may lag its writes ("under normal operating conditions, within a minute"). */
+export const STRIPE_SEARCH_LAG_MS = 60_000;
+
 /** The metadata key that ties a PaymentIntent to AegisPay's gateway idempotency key (what `getStatus` searches). */
 export const STRIPE_KEY_METADATA = 'aegispay_key';
 
@@ -33,6 +36,8 @@ type CardParams = Pick<Stripe.PaymentIntentCreateParams, 'payment_method' | 'pay
  */
 export class StripeGateway implements Gateway {
   readonly type = 'STRIPE' as const;
+  /** Lookups use Stripe's search, which Stripe says can take up to a minute to show a new PaymentIntent. */
+  readonly lookupLagMs: number;
   readonly capabilities;
   private readonly stripe: Stripe;
 
@@ -40,6 +45,7 @@ export class StripeGateway implements Gateway {
     if (!options.apiKey)
       throw new ConfigurationError('The STRIPE gateway needs an apiKey (sk_test_… or sk_live_…)');
     this.capabilities = { currencies: options.currencies ?? STRIPE_CURRENCIES, methods: ['CARD'] } as const;
+    this.lookupLagMs = options.lookupLagMs ?? STRIPE_SEARCH_LAG_MS;
     const url = options.baseUrl ? new URL(options.baseUrl) : undefined;
     this.stripe = new Stripe(options.apiKey, {
       ...(url
