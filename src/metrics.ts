@@ -3,6 +3,8 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AttemptOutcome, Money, PaymentState } from './domain/types';
 import type { BreakerState, BreakerTransition } from './activities/circuit-breaker';
 import type { Logger } from './logging';
+import type { InjectedSinks } from '@temporalio/worker';
+import type { PaymentSinks } from './workflows/sinks';
 
 /** Gateway operations as they appear in the `operation` label. */
 export type GatewayOperation = 'charge' | 'confirm' | 'capture' | 'void' | 'refund' | 'status';
@@ -49,7 +51,7 @@ export class PaymentMetrics {
   });
   private readonly payments = new Counter({
     name: 'aegispay_payments_total',
-    help: 'Charge attempts that settled a payment, by the state they settled it in.',
+    help: 'Payments entering each state (INITIATED at creation), by the gateway holding them (none before routing).',
     labelNames: ['state', 'gateway'] as const,
     registers: [this.registry],
   });
@@ -93,8 +95,8 @@ export class PaymentMetrics {
     this.routingDecisions.inc({ gateway, strategy });
   }
 
-  /** Records a charge outcome that settles the payment (SUCCESS, FAILURE, AUTHORIZED, REQUIRES_ACTION). */
-  paymentSettled(state: PaymentState, gateway: string): void {
+  /** Records a payment entering a state (reported by its workflow through the `paymentMetrics` sink). */
+  paymentState(state: PaymentState, gateway: string): void {
     this.payments.inc({ state, gateway });
   }
 
@@ -156,4 +158,16 @@ async function scrape(
     logger.warn({ err: (err as Error).message, temporal }, 'Temporal core metrics unavailable');
     return own;
   }
+}
+
+/** The worker's end of the workflows' `paymentMetrics` sink: counts into `metrics`, or nothing without them. */
+export function paymentMetricsSinks(metrics?: PaymentMetrics): InjectedSinks<PaymentSinks> {
+  return {
+    paymentMetrics: {
+      stateEntered: {
+        fn: (_info, state, gateway) => metrics?.paymentState(state, gateway),
+        callDuringReplay: false,
+      },
+    },
+  };
 }

@@ -23,7 +23,12 @@ import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
-import { PaymentMetrics, startMetricsServer, type MetricsServerOptions } from './metrics';
+import {
+  PaymentMetrics,
+  paymentMetricsSinks,
+  startMetricsServer,
+  type MetricsServerOptions,
+} from './metrics';
 import {
   createTracing,
   TRACING_WORKFLOW_INTERCEPTORS,
@@ -116,6 +121,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
       options.routing?.onTransition?.(t);
     },
   });
+  const tracingOptions = tracing ? tracingWorkerOptions(tracing) : undefined;
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -131,7 +137,8 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
-    ...(tracing ? tracingWorkerOptions(tracing) : {}),
+    ...(tracingOptions?.interceptors ? { interceptors: tracingOptions.interceptors } : {}),
+    sinks: { ...tracingOptions?.sinks, ...paymentMetricsSinks(metrics) },
   });
   if (reporter || metrics || tracing) {
     // Reports, the metrics endpoint and span flushing live exactly as long as the worker runs: from

@@ -7,7 +7,6 @@ import type {
   Metadata,
   Money,
   PaymentMethodType,
-  PaymentState,
   RoutingDecision,
   StoredPaymentMethod,
 } from '../domain/types';
@@ -77,13 +76,6 @@ export interface ActivityDeps {
   metrics?: PaymentMetrics;
 }
 
-/** The charge statuses that settle a payment, as the workflow maps them to payment states. */
-const SETTLED_STATE = {
-  succeeded: 'SUCCESS',
-  authorized: 'AUTHORIZED',
-  requires_action: 'REQUIRES_ACTION',
-} as const satisfies Record<ChargeResult['status'], PaymentState>;
-
 /** The activities of the payment workflow, bound to this worker's gateways. */
 export function createActivities({ gateways, router, logger, eventBus, metrics }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
@@ -136,7 +128,6 @@ export function createActivities({ gateways, router, logger, eventBus, metrics }
         const latencyMs = Date.now() - started;
         router.record(input.gateway, 'succeeded', latencyMs);
         metrics?.gatewayCall(input.gateway, 'charge', 'succeeded', latencyMs);
-        metrics?.paymentSettled(SETTLED_STATE[result.status], input.gateway);
         log.info({ status: result.status, latencyMs }, 'gateway charge completed');
         return { ...result, latencyMs };
       } catch (err) {
@@ -145,10 +136,6 @@ export function createActivities({ gateways, router, logger, eventBus, metrics }
         const latencyMs = Date.now() - started;
         router.record(input.gateway, declined ? 'declined' : 'failed', latencyMs);
         metrics?.gatewayCall(input.gateway, 'charge', declined ? 'declined' : 'failed', latencyMs);
-        // The workflow fails the payment on both of these answers (see chargeAttempt).
-        if (err instanceof GatewayError && (declined || err.category === 'requires-action')) {
-          metrics?.paymentSettled('FAILURE', input.gateway);
-        }
         throw toActivityFailure(err, log);
       }
     },

@@ -5,6 +5,7 @@ import {
   condition,
   proxyActivities,
   proxyLocalActivities,
+  proxySinks,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -35,6 +36,9 @@ import { initialPaymentView, paymentSummary, type PaymentWorkflowInput } from '.
 import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
 import { assertTransition, isSettled, isTerminal } from '../domain/state-machine';
 import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState } from '../domain/types';
+import type { PaymentSinks } from './sinks';
+
+const { paymentMetrics } = proxySinks<PaymentSinks>();
 
 /**
  * One payment, from creation to the end of its refund window. The workflow is the payment's single
@@ -85,7 +89,9 @@ export async function paymentWorkflow({
     patch: Partial<Payment> = {},
   ) {
     if (to) assertTransition(payment.state, to);
+    const entered = to !== undefined && to !== payment.state;
     Object.assign(payment, patch, to ? { state: to } : {});
+    if (entered) paymentMetrics.stateEntered(to, payment.gateway ?? 'none');
     payment.version += 1;
     payment.updatedAt = now();
     events.push({
@@ -447,6 +453,7 @@ export async function paymentWorkflow({
   // First, before any handler is registered: an update delivered with the start (pay) runs as soon
   // as its handler exists, and the payment's first event must stay its first.
   record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
+  paymentMetrics.stateEntered(payment.state, payment.gateway ?? 'none');
   setCurrentDetails(paymentSummary(payment));
 
   setHandler(paymentQuery, () => payment);

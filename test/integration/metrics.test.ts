@@ -104,9 +104,15 @@ test('the standalone worker serves business metrics that match what happened, pl
     expect(sample(samples, 'aegispay_gateway_latency_seconds_count', { ...mock, operation: 'refund' })).toBe(
       1,
     );
+    // Every state each payment entered, as its workflow reported it: created and processing before
+    // routing chose a gateway, then settled at MOCK, and one partly refunded.
+    const none = { gateway: 'none' };
+    expect(sample(samples, 'aegispay_payments_total', { ...none, state: 'INITIATED' })).toBe(5);
+    expect(sample(samples, 'aegispay_payments_total', { ...none, state: 'PROCESSING' })).toBe(5);
     expect(sample(samples, 'aegispay_payments_total', { ...mock, state: 'SUCCESS' })).toBe(3);
     expect(sample(samples, 'aegispay_payments_total', { ...mock, state: 'FAILURE' })).toBe(2);
-    expect(total(samples, 'aegispay_payments_total')).toBe(5);
+    expect(sample(samples, 'aegispay_payments_total', { ...mock, state: 'PARTIALLY_REFUNDED' })).toBe(1);
+    expect(total(samples, 'aegispay_payments_total')).toBe(16);
     expect(sample(samples, 'aegispay_refunds_total', { ...mock, outcome: 'succeeded' })).toBe(1);
     expect(total(samples, 'aegispay_refunds_total')).toBe(1);
     expect(sample(samples, 'aegispay_refunded_amount_minor_total', { currency: 'USD' })).toBe(425);
