@@ -31,6 +31,7 @@ export { startSandbox, type Sandbox } from './sandbox/server';
 export type { HealthSummary, GatewayHealthSummary } from './domain/health';
 export type { RoutingStrategy, DeclarativeRule, FunctionRule, GatewayCost } from './activities/routing';
 export type { CircuitBreakerConfig } from './activities/circuit-breaker';
+export type { RiskCheckConfig, RiskCheckInput, RiskVerdict } from './activities/risk';
 export {
   InMemoryEventBus,
   WebhookEventBus,

@@ -16,6 +16,7 @@ import { GatewayRegistry } from './activities/gateway-registry';
 import { GatewayRouter, type GatewayRouterOptions } from './activities/gateway-router';
 import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
 import { routingConfigSchema } from './activities/routing';
+import { riskCheckSchema, type RiskCheckConfig } from './activities/risk';
 import type { Gateway } from './activities/gateways/gateway';
 import { createGateway } from './activities/gateways';
 import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
@@ -61,6 +62,8 @@ export interface PaymentWorkerOptions {
   metrics?: MetricsServerOptions;
   /** OpenTelemetry spans for workflows and activities, joined to the client's trace. */
   tracing?: TracingConfig;
+  /** A fraud/risk check before each payment's first charge; `deny` fails the payment uncharged. */
+  riskCheck?: RiskCheckConfig;
 }
 
 const workflowBundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -133,6 +136,9 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
       logger: options.logger,
       ...(options.eventBus ? { eventBus: options.eventBus } : {}),
       ...(metrics ? { metrics } : {}),
+      ...(options.riskCheck
+        ? { riskCheck: parseOrThrow(riskCheckSchema, options.riskCheck, 'risk check') }
+        : {}),
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),

@@ -7,10 +7,13 @@ import type {
   Metadata,
   Money,
   PaymentMethodType,
+  RiskAssessment,
   RoutingDecision,
   StoredPaymentMethod,
 } from '../domain/types';
+import { ROUTING_TRIES } from '../domain/payment';
 import type { Logger } from '../logging';
+import { assessRisk, type RiskCheck, type RiskCheckInput } from './risk';
 import type { GatewayOperation, PaymentMetrics } from '../metrics';
 import type { EventBus } from './events';
 import type { GatewayRegistry } from './gateway-registry';
@@ -33,6 +36,8 @@ export interface RouteInput {
   pinned?: GatewayType;
   /** Gateways this payment has already failed over from. */
   exclude?: GatewayType[];
+  /** The payment, for the worker's risk check (sent with the first routing only). */
+  risk?: RiskCheckInput;
 }
 
 export interface ChargeInput {
@@ -74,10 +79,12 @@ export interface ActivityDeps {
   eventBus?: EventBus;
   /** Business metrics; without them, counting is a no-op. */
   metrics?: PaymentMetrics;
+  /** A fraud or risk check made before each payment's first charge. */
+  riskCheck?: RiskCheck;
 }
 
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({ gateways, router, logger, eventBus, metrics }: ActivityDeps) {
+export function createActivities({ gateways, router, logger, eventBus, metrics, riskCheck }: ActivityDeps) {
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
@@ -90,8 +97,21 @@ export function createActivities({ gateways, router, logger, eventBus, metrics }
   }
 
   return {
-    /** Chooses the gateway for one attempt; runs as a local activity, its decision is kept in history. */
-    async routePayment(input: RouteInput): Promise<RoutingDecision> {
+    /**
+     * Chooses the gateway for one attempt; runs as a local activity, its decision is kept in history.
+     * With `input.risk` and a risk check on this worker, the check runs first and its answer comes along.
+     */
+    async routePayment(input: RouteInput): Promise<RoutingDecision & { risk?: RiskAssessment }> {
+      const risk =
+        input.risk && riskCheck
+          ? await assessRisk(riskCheck, input.risk, Context.current().info.attempt >= ROUTING_TRIES)
+          : undefined;
+      if (risk) {
+        const log = logger.child({ paymentId: input.paymentId });
+        if (risk.checkFailed)
+          log.warn({ decision: risk.decision, error: risk.checkFailed }, 'risk check failed');
+        else log.info({ decision: risk.decision, score: risk.score }, 'risk assessed');
+      }
       const decision = router.route(
         {
           paymentId: input.paymentId,
@@ -108,7 +128,7 @@ export function createActivities({ gateways, router, logger, eventBus, metrics }
           candidates: decision.candidates,
         });
       }
-      return decision;
+      return risk ? { ...decision, risk } : decision;
     },
 
     /** Charges (or authorizes) at one gateway under the attempt's idempotency key. */

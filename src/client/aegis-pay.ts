@@ -9,7 +9,12 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import { GatewayRegistry } from '../activities/gateway-registry';
 import type { Gateway } from '../activities/gateways/gateway';
 import { createGateway, type GatewayFactoryConfig } from '../activities/gateways';
-import { ConfigurationError, IdempotencyConflictError, InvalidStateTransitionError } from '../domain/errors';
+import {
+  ConfigurationError,
+  IdempotencyConflictError,
+  InvalidStateTransitionError,
+  ValidationError,
+} from '../domain/errors';
 import { paymentWorkflowId } from '../domain/ids';
 import {
   gatewayHealthWorkflowId,
@@ -362,6 +367,9 @@ export class AegisPay {
 
   private async prepare(request: CreatePaymentRequest): Promise<NewPayment> {
     const validated = validateCreatePaymentRequest(request);
+    // The caller's own rules see a request that already passed AegisPay's.
+    const issues = this.config.validate?.(request) ?? [];
+    if (issues.length > 0) throw new ValidationError(issues, 'payment request');
     return preparePayment(validated, this.config.tokenizer, this.config.merchantScope);
   }
 
@@ -505,6 +513,7 @@ export class AegisPay {
       },
       dataConverter: createDataConverter(this.config.encryption),
       ...(this.config.metrics ? { metrics: this.config.metrics } : {}),
+      ...(this.config.riskCheck ? { riskCheck: this.config.riskCheck } : {}),
       // The worker shares the client's provider, which this instance flushes and stops on close().
       ...(connected.tracing ? { tracing: { tracerProvider: connected.tracing.provider } } : {}),
     });

@@ -2,9 +2,11 @@ import type { DestinationStream } from 'pino';
 import type { EventBus } from '../activities/events';
 import { z } from 'zod';
 import { circuitBreakerConfigSchema } from '../activities/circuit-breaker';
+import { riskCheckSchema } from '../activities/risk';
+import type { ValidationIssue } from '../domain/errors';
 import type { GatewayRouterOptions } from '../activities/gateway-router';
 import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
-import { GatewayType } from '../domain/types';
+import { GatewayType, type CreatePaymentRequest } from '../domain/types';
 import type { PaymentSettings } from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
@@ -106,6 +108,18 @@ export const aegisPayConfigSchema = z.strictObject({
   tracing: tracingConfigSchema.optional(),
   /** Circuit breakers of the embedded worker (the original's names plus a failure-rate threshold). */
   circuitBreaker: circuitBreakerConfigSchema.optional(),
+  /** The embedded worker's fraud/risk check before each payment's first charge (fails closed by default). */
+  riskCheck: riskCheckSchema.optional(),
+  /**
+   * Your own checks of a payment request, run in this process after AegisPay's: return the problems
+   * (`{ path, message }`), all of them, and the request fails with one `ValidationError` before anything starts.
+   */
+  validate: z
+    .custom<(request: CreatePaymentRequest) => ValidationIssue[] | undefined>(
+      (v) => typeof v === 'function',
+      'validate must be a function',
+    )
+    .optional(),
   /** `publish`: hand every domain event to the worker's event bus (delivered at least once, in order). */
   events: z
     .looseObject({

@@ -24,6 +24,9 @@ export interface PaymentSettings {
   publishEvents: boolean;
 }
 
+/** Tries of the routing local activity (which also runs the worker's risk check); its last try applies the check's `onError`. */
+export const ROUTING_TRIES = 3;
+
 /** The payment workflow's one input. */
 export interface PaymentWorkflowInput {
   payment: NewPayment;

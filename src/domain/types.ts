@@ -152,6 +152,16 @@ export interface RoutingDecision {
   candidates: RoutingCandidate[];
 }
 
+/** The worker's risk (fraud) check of a payment, made once before its first charge attempt. */
+export interface RiskAssessment {
+  decision: 'allow' | 'deny';
+  /** The check's own score, if it gives one (its scale, not ours). */
+  score?: number;
+  reason?: string;
+  /** Set when the check failed and the worker's `onError` policy decided instead of it. */
+  checkFailed?: string;
+}
+
 export interface Refund {
   id: string;
   amount: number;
@@ -180,6 +190,8 @@ export interface Payment {
   /** The gateway's ID of the charge that succeeded (or awaits action or capture). */
   gatewayReference?: string;
   routing?: RoutingDecision;
+  /** Present when the worker runs a risk check; a `deny` fails the payment before any charge. */
+  risk?: RiskAssessment;
   attempts: PaymentAttempt[];
   amounts: { authorized: number; captured: number; refunded: number };
   refunds: Refund[];
@@ -202,6 +214,7 @@ export type DomainEventType =
   | 'PAYMENT_RETRY_ATTEMPTED'
   | 'PAYMENT_CANCELLED'
   | 'PAYMENT_ROUTED'
+  | 'RISK_ASSESSED'
   | 'PAYMENT_REQUIRES_ACTION'
   | 'PAYMENT_CAPTURED'
   | 'REFUND_SUCCEEDED'

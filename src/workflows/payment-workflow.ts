@@ -32,7 +32,12 @@ import {
   type ProcessRequest,
   type RefundRequest,
 } from '../domain/messages';
-import { initialPaymentView, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import {
+  initialPaymentView,
+  paymentSummary,
+  ROUTING_TRIES,
+  type PaymentWorkflowInput,
+} from '../domain/payment';
 import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
 import { assertTransition, isSettled, isTerminal } from '../domain/state-machine';
 import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState } from '../domain/types';
@@ -58,8 +63,13 @@ export async function paymentWorkflow({
 
   const routing = proxyLocalActivities<PaymentActivities>({
     startToCloseTimeout: '10s',
-    retry: { maximumAttempts: 3 },
+    retry: { maximumAttempts: ROUTING_TRIES },
   });
+
+  function riskCheckInput() {
+    const { id: paymentId, amount, paymentMethod, customer, metadata } = payment;
+    return { paymentId, amount, paymentMethod, customer, metadata };
+  }
   const gateway = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
@@ -205,9 +215,9 @@ export async function paymentWorkflow({
     const exclude: GatewayType[] = [];
     let last: { code: string; message: string; gateway: GatewayType } | undefined;
     for (;;) {
-      let chosen: GatewayType;
+      let decision: Awaited<ReturnType<typeof routing.routePayment>>;
       try {
-        const decision = await routing.routePayment({
+        decision = await routing.routePayment({
           paymentId: payment.id,
           amount: payment.amount,
           method: payment.paymentMethod.type,
@@ -215,11 +225,8 @@ export async function paymentWorkflow({
           exclude,
           ...(payment.customer.country ? { country: payment.customer.country } : {}),
           ...(pinned ? { pinned } : {}),
-        });
-        chosen = decision.gateway;
-        record('PAYMENT_ROUTED', { gateway: chosen, reason: decision.reason }, undefined, {
-          gateway: chosen,
-          routing: decision,
+          // The worker's risk check (if it has one) runs once, before the first charge.
+          ...(payment.risk ? {} : { risk: riskCheckInput() }),
         });
       } catch (err) {
         const routingFailure = failureOf(err);
@@ -227,6 +234,18 @@ export async function paymentWorkflow({
         if (last) return fail(last.code, `${last.message} (${routingFailure.message})`, last.gateway);
         return fail(routingFailure.code, routingFailure.message);
       }
+      const { risk, ...route } = decision;
+      if (risk) {
+        record('RISK_ASSESSED', { ...risk }, undefined, { risk });
+        if (risk.decision === 'deny') {
+          return fail(RISK_DENIED, risk.reason ?? 'The risk check denied the payment');
+        }
+      }
+      const chosen = route.gateway;
+      record('PAYMENT_ROUTED', { gateway: chosen, reason: route.reason }, undefined, {
+        gateway: chosen,
+        routing: route,
+      });
 
       for (let retry = 1; ; retry++) {
         const outcome = await chargeAttempt(chosen);
@@ -572,6 +591,9 @@ export async function paymentWorkflow({
     }
   }
 }
+
+/** The failure code of a payment the worker's risk check denied. */
+const RISK_DENIED = 'risk_denied';
 
 /** How many times an unknown outcome is looked up at the gateway before it counts as not charged. */
 const RECONCILIATION_CHECKS = 3;

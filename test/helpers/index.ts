@@ -56,7 +56,10 @@ export async function startTestWorker(
   taskQueue: string,
   gateways: Gateway[],
   options: { encryption?: EncryptionConfig } & Partial<
-    Pick<PaymentWorkerOptions, 'eventBus' | 'routing' | 'healthReporting' | 'metrics' | 'tracing'>
+    Pick<
+      PaymentWorkerOptions,
+      'eventBus' | 'routing' | 'healthReporting' | 'metrics' | 'tracing' | 'riskCheck'
+    >
   > = {},
 ): Promise<RunningWorker> {
   const connection = await connectWorker({ address: server.address, namespace: server.namespace });
@@ -73,6 +76,7 @@ export async function startTestWorker(
     ...(options.healthReporting ? { healthReporting: options.healthReporting } : {}),
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
   });
   const running = worker.run();
   return {
@@ -160,17 +164,27 @@ export interface MockHarness {
   aegis: AegisPay;
 }
 
+/** One dev server for the test file: started before its first test, stopped after its last. */
+export function useTestServer(): { readonly server: DevServer } {
+  const t = {} as { server: DevServer };
+  beforeAll(async () => {
+    t.server = await startTestServer();
+  });
+  afterAll(async () => {
+    await t.server?.stop();
+  });
+  return t;
+}
+
 /**
  * The common test setup: one dev server per file; per test, a fresh MOCK gateway (its ledger is
  * what the test counts), a worker on the test's own task queue, and a client for it.
  */
 export function useMockHarness(): MockHarness {
   const h = {} as MockHarness;
-  beforeAll(async () => {
-    h.server = await startTestServer();
-  });
-  afterAll(async () => {
-    await h.server?.stop();
+  const t = useTestServer();
+  beforeAll(() => {
+    h.server = t.server;
   });
   beforeEach(async () => {
     const taskQueue = testTaskQueue();

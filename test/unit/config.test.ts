@@ -75,6 +75,8 @@ describe('AegisPay config', () => {
       retry: { maxRetries: -1, backoffMultiplier: 0.5 },
       gatewayTimeoutMs: 0,
       circuitBreaker: { failureThreshold: 0 },
+      riskCheck: { assess: 'score it', onError: 'maybe', timeoutMs: 60_000 },
+      validate: true,
     };
     const err = thrownBy(() => new AegisPay(bad as unknown as AegisPayConfig));
     expect(err).toBeDefined();
@@ -90,6 +92,10 @@ describe('AegisPay config', () => {
         'retry.backoffMultiplier',
         'gatewayTimeoutMs',
         'circuitBreaker.failureThreshold',
+        'riskCheck.assess',
+        'riskCheck.onError',
+        'riskCheck.timeoutMs',
+        'validate',
       ]),
     );
     expect((err as Error).message).toMatch(/AegisPay config/);
