@@ -43,6 +43,9 @@ function request(
   };
 }
 
+/** What the demo's risk check lets through: 10,000.00 in minor units. */
+const RISK_LIMIT_MINOR = 1_000_000;
+
 interface Row {
   scenario: string;
   outcome: string;
@@ -61,6 +64,13 @@ async function main(): Promise<void> {
     routing: {
       strategy: 'cost-optimized',
       costs: { STRIPE: { fixed: 30, percentage: 2.9 }, PAYPAL: { fixed: 49, percentage: 3.49 } },
+    },
+    // A stand-in for a fraud service: the worker asks it once per payment, before the first charge.
+    riskCheck: {
+      assess: ({ amount }) =>
+        amount.amount > RISK_LIMIT_MINOR
+          ? { decision: 'deny', reason: 'over the 10,000.00 limit for this merchant' }
+          : { decision: 'allow', score: 1 },
     },
   });
   aegis.registerGateway(GatewayType.STRIPE, { apiKey: 'sk_test_demo', baseUrl: sandbox.url, timeout: 5000 });
@@ -104,6 +114,9 @@ async function main(): Promise<void> {
     await step('pay, declined card', () => aegis.pay(request('declined', '4000000000000002')));
     await step('pay, insufficient funds', () => aegis.pay(request('funds', '4000000000009995')));
     await step('pay, processing error', () => aegis.pay(request('processing', '4000000000000119')));
+    await step('pay, over the risk limit', () =>
+      aegis.pay(request('risky', '4242424242424242', { amount: 15_000 })),
+    );
     await step('duplicate of success', () => aegis.pay(request('success', '4242424242424242')));
     await step('same key, other amount', () =>
       aegis.pay(request('success', '4242424242424242', { amount: 5 })),
