@@ -5,6 +5,7 @@ import { createGateway } from '../../src/activities/gateways';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import type { Payment } from '../../src/domain/types';
+import { paymentWorkflowId } from '../../src/domain/ids';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server';
 import { freePort, type DevServer } from '../../src/toolchain/dev-server';
 import {
@@ -163,20 +164,27 @@ test('commit, then timeout: the payment ends SUCCESS on the first gateway with e
 }, 60_000);
 
 test("a lost answer that Stripe's lagging search cannot show yet is waited out, not failed over", async () => {
-  const GATEWAY_TIMEOUT_MS = 5000; // the charge activity's own timeout (setup's gatewayTimeoutMs)
-  const SEARCH_LAG_MS = GATEWAY_TIMEOUT_MS + 4000;
+  const SEARCH_LAG_MS = 15_000;
   const { worker, aegis, observer } = await setup([stripe(sandbox.url, SEARCH_LAG_MS + 2000), paypal()]);
+  const client = await rawClient(server);
   try {
     // The charge is booked and its answer held back; its same-key retries then meet 5xx until they
     // are spent, so only a lookup can tell what happened, and the search does not show the charge
     // until SEARCH_LAG_MS after it was booked.
     sandbox.setFaults({ commitThenTimeout: { next: 1 }, searchLagMs: SEARCH_LAG_MS }, 'stripe');
-    const paying = aegis.pay(cardPayment({ amount: 43 }));
+    const request = cardPayment({ amount: 43 });
+    const paying = aegis.pay(request);
     const booked = () => sandbox.ledger({ gateway: 'stripe', kind: 'charge', status: 'succeeded' });
     const before = booked().length;
     await eventually(async () => booked().length === before + 1);
     sandbox.setFaults({ errorRate: 1, searchLagMs: SEARCH_LAG_MS }, 'stripe');
-    await new Promise((r) => setTimeout(r, GATEWAY_TIMEOUT_MS + 1000));
+    const history = client.workflow.getHandle(paymentWorkflowId(request.idempotencyKey));
+    await eventually(async () =>
+      (await history.fetchHistory()).events?.some(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'getOperationStatus',
+      ),
+    );
+    // Lookups now answer, but "not found" for a while.
     sandbox.setFaults({ searchLagMs: SEARCH_LAG_MS }, 'stripe');
 
     const payment = await paying;
@@ -188,11 +196,12 @@ test("a lost answer that Stripe's lagging search cannot show yet is waited out, 
     ]);
     expect(payment.attempts[0]!.reconciliationChecks).toBeGreaterThan(1);
   } finally {
+    await client.connection.close();
     await aegis.close();
     await observer.close();
     await worker.stop();
   }
-}, 60_000);
+}, 90_000);
 
 test('a gateway that refuses connections is failed over at once, with no reconciliation', async () => {
   const closedPort = await freePort();
