@@ -4,8 +4,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import { createDataConverter } from '../../src/codec/data-converter';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
-import type { DevServer } from '../../src/toolchain/dev-server';
-import { rawClient, startTestServer, testTaskQueue } from '../helpers';
+import { rawClient, useTestServer, testTaskQueue } from '../helpers';
 
 const ENCRYPTION: EncryptionConfig = { keys: { k1: randomBytes(32).toString('base64') }, activeKeyId: 'k1' };
 const TOKEN = randomBytes(24).toString('hex');
@@ -158,19 +157,13 @@ test('a payload under a key the server does not have is a 422 naming the key ID'
 });
 
 describe('with a Temporal server', () => {
-  let server: DevServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const testServer = useTestServer();
 
   test('decodes the payloads of a real encrypted workflow history, as the Web UI would', async () => {
-    const writer = await rawClient(server);
+    const writer = await rawClient(testServer.server);
     const encrypted = new Client({
       connection: writer.connection,
-      namespace: server.namespace,
+      namespace: testServer.server.namespace,
       dataConverter: createDataConverter(ENCRYPTION),
     });
     // No worker is needed: the start event alone holds the encrypted input.
@@ -180,7 +173,7 @@ describe('with a Temporal server', () => {
       args: [{ customer: { email: 'zelda@example.com' } }],
     });
     const { history } = await writer.workflowService.getWorkflowExecutionHistory({
-      namespace: server.namespace,
+      namespace: testServer.server.namespace,
       execution: { workflowId: handle.workflowId },
     });
     await handle.terminate();

@@ -5,13 +5,12 @@ import { MockGateway } from '../../src/activities/gateways/mock';
 import { AegisPay } from '../../src/client/aegis-pay';
 import { EncryptionCodec, type EncryptionConfig } from '../../src/codec/encryption-codec';
 import { processUpdate } from '../../src/domain/messages';
-import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
   expectAegisError,
   rawClient,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   TEST_CARDS,
   testClient,
@@ -28,20 +27,14 @@ const AFTER_ROTATION: EncryptionConfig = {
 };
 const NEW_KEY_ONLY: EncryptionConfig = { keys: { [KEY_2.id]: KEY_2.key }, activeKeyId: KEY_2.id };
 
-let server: DevServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const testServer = useTestServer();
 
 /** The workflow's history as stored by the server, read without any codec. */
 async function rawHistory(paymentId: string): Promise<Buffer> {
-  const client = await rawClient(server);
+  const client = await rawClient(testServer.server);
   try {
     const { history } = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: server.namespace,
+      namespace: testServer.server.namespace,
       execution: { workflowId: paymentId },
     });
     return Buffer.from(temporal.api.history.v1.History.encode(history!).finish());
@@ -52,8 +45,8 @@ async function rawHistory(paymentId: string): Promise<Buffer> {
 
 /** Starts an encrypted worker and client on a fresh task queue; `close` stops both. */
 async function encryptedSetup(encryption: EncryptionConfig, taskQueue = testTaskQueue()) {
-  const worker = await startTestWorker(server, taskQueue, [new MockGateway()], { encryption });
-  const aegis = testClient(server, taskQueue, { encryption });
+  const worker = await startTestWorker(testServer.server, taskQueue, [new MockGateway()], { encryption });
+  const aegis = testClient(testServer.server, taskQueue, { encryption });
   return {
     aegis,
     taskQueue,
@@ -102,7 +95,7 @@ test('with encryption on, the raw history of a paid card payment holds no card, 
     expect({ secret, found: raw.includes(secret) }).toEqual({ secret, found: false });
 
   // A client with the same keys (a fresh instance, so nothing is cached) sees the payment in full.
-  const reader = testClient(server, taskQueue, { encryption: BEFORE_ROTATION });
+  const reader = testClient(testServer.server, taskQueue, { encryption: BEFORE_ROTATION });
   const read = await reader.getPayment(paid.id);
   expect(read).toMatchObject({
     id: paid.id,
@@ -114,7 +107,7 @@ test('with encryption on, the raw history of a paid card payment holds no card, 
   await reader.close();
 
   // Without the keys, the payment cannot be read at all (rather than read as garbage).
-  const keyless = testClient(server, taskQueue);
+  const keyless = testClient(testServer.server, taskQueue);
   await expect(keyless.getPayment(paid.id)).rejects.toThrow();
   await keyless.close();
   await close();
@@ -153,7 +146,7 @@ test('after key rotation, payments written under the old key are still read and 
   await after.close();
 
   // Dropping the old key too early fails clearly, naming the missing key ID and never a key.
-  const newKeyOnly = testClient(server, before.taskQueue, { encryption: NEW_KEY_ONLY });
+  const newKeyOnly = testClient(testServer.server, before.taskQueue, { encryption: NEW_KEY_ONLY });
   const err = await expectAegisError(newKeyOnly.getPayment(declined.id), 'CONFIGURATION_ERROR');
   expect(err.message).toContain(`"${KEY_1.id}"`);
   expect(err.message).not.toContain(KEY_1.key);
@@ -166,7 +159,7 @@ test('an unencrypted payload (plain JSON from the CLI or Web UI) reaches an encr
   const created = await aegis.createPayment(cardPayment());
 
   // A client without the codec sends the update's argument as plain json/plain.
-  const plain = await rawClient(server);
+  const plain = await rawClient(testServer.server);
   await plain.workflow
     .getHandle(created.id)
     .startUpdate(processUpdate, { args: [{}], waitForStage: 'ACCEPTED' });

@@ -14,7 +14,7 @@ import {
   useTestServer,
 } from '../helpers';
 
-const temporal = useTestServer();
+const testServer = useTestServer();
 
 /** A worker with a MOCK gateway and the given risk check, a client for it, and what the check was asked. */
 async function withRiskCheck(
@@ -24,7 +24,7 @@ async function withRiskCheck(
   const taskQueue = testTaskQueue();
   const gateway = new MockGateway();
   const seen: RiskCheckInput[] = [];
-  const worker: RunningWorker = await startTestWorker(temporal.server, taskQueue, [gateway], {
+  const worker: RunningWorker = await startTestWorker(testServer.server, taskQueue, [gateway], {
     riskCheck: {
       ...check,
       assess: (payment) => {
@@ -33,7 +33,7 @@ async function withRiskCheck(
       },
     },
   });
-  const aegis = testClient(temporal.server, taskQueue);
+  const aegis = testClient(testServer.server, taskQueue);
   try {
     await run({ aegis, gateway, seen });
   } finally {
@@ -176,7 +176,7 @@ describe('risk check on the worker', () => {
 describe('validate hook in the client', () => {
   test("the caller's rules add to AegisPay's: every problem named, no workflow started", async () => {
     const taskQueue = testTaskQueue();
-    const aegis = testClient(temporal.server, taskQueue, {
+    const aegis = testClient(testServer.server, taskQueue, {
       validate: (request) => [
         ...(request.customer.email?.endsWith('@example.com')
           ? [{ path: 'customer.email', message: 'test addresses are not accepted' }]
@@ -184,7 +184,7 @@ describe('validate hook in the client', () => {
         ...(request.metadata?.orderId ? [] : [{ path: 'metadata.orderId', message: 'is required' }]),
       ],
     });
-    const client = await rawClient(temporal.server);
+    const client = await rawClient(testServer.server);
     try {
       const request = cardPayment({ metadata: {} });
       const err = await expectAegisError(aegis.pay(request), 'VALIDATION_ERROR');

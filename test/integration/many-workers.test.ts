@@ -7,20 +7,17 @@ import { temporal } from '@temporalio/proto';
 import type { MockLedgerEntry } from '../../src/activities/gateways/mock';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import type { Payment } from '../../src/domain/types';
-import type { DevServer } from '../../src/toolchain/dev-server';
-import { cardPayment, eventually, rawClient, startTestServer, testClient, testTaskQueue } from '../helpers';
+import { cardPayment, eventually, rawClient, useTestServer, testClient, testTaskQueue } from '../helpers';
 
 const PAYMENTS = 40;
 
-let server: DevServer;
+const testServer = useTestServer();
 let raw: Client;
 beforeAll(async () => {
-  server = await startTestServer();
-  raw = await rawClient(server);
+  raw = await rawClient(testServer.server);
 });
 afterAll(async () => {
   await raw?.connection.close();
-  await server?.stop();
 });
 
 interface WorkerProcess {
@@ -38,7 +35,7 @@ function spawnWorker(taskQueue: string, latencyMs: number): WorkerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '../../src/worker.ts')], {
     env: {
       ...process.env,
-      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_ADDRESS: testServer.server.address,
       AEGISPAY_TASK_QUEUE: taskQueue,
       AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
       AEGISPAY_MOCK_LATENCY_MS: String(latencyMs),
@@ -94,7 +91,7 @@ test('two worker processes share one task queue; SIGTERM drains one of them and 
   // A's gateway is slower, so the charges seen running on it are still running when it gets SIGTERM,
   // however long it takes this (possibly busy) machine to look.
   const [a, b] = [spawnWorker(taskQueue, 1500), spawnWorker(taskQueue, 200)];
-  const aegis = testClient(server, taskQueue);
+  const aegis = testClient(testServer.server, taskQueue);
   try {
     await Promise.all([a.ready, b.ready]);
 

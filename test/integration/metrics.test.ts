@@ -1,8 +1,8 @@
-import { freePort, type DevServer } from '../../src/toolchain/dev-server';
+import { freePort } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   TEST_CARDS,
   testClient,
@@ -11,13 +11,7 @@ import {
 } from '../helpers';
 import { createGateway } from '../../src/activities/gateways';
 
-let server: DevServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const testServer = useTestServer();
 
 /** Prometheus text format → `name{a="x",b="y"}` (labels sorted) → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -66,12 +60,12 @@ test('the standalone worker serves business metrics that match what happened, pl
   const taskQueue = testTaskQueue();
   const port = await freePort();
   const worker = spawnWorkerProcess({
-    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_ADDRESS: testServer.server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
     AEGISPAY_METRICS_PORT: String(port),
     AEGISPAY_LOG_LEVEL: 'INFO',
   });
-  const aegis = testClient(server, taskQueue);
+  const aegis = testClient(testServer.server, taskQueue);
   try {
     await worker.ready;
     const successes = await Promise.all([10, 20, 30].map((amount) => aegis.pay(cardPayment({ amount }))));
@@ -146,8 +140,10 @@ test('an AegisPay worker started with a metrics port serves them too, counting e
   const taskQueue = testTaskQueue();
   const port = await freePort();
   // In this process the Temporal runtime is already installed (test setup), so only AegisPay's own metrics show.
-  const worker = await startTestWorker(server, taskQueue, [createGateway('MOCK')], { metrics: { port } });
-  const aegis = testClient(server, taskQueue);
+  const worker = await startTestWorker(testServer.server, taskQueue, [createGateway('MOCK')], {
+    metrics: { port },
+  });
+  const aegis = testClient(testServer.server, taskQueue);
   try {
     await aegis.pay(cardPayment({ cardNumber: TEST_CARDS.insufficientFunds }));
     const { samples } = await scrape(port);

@@ -12,26 +12,23 @@ import type { AegisPay } from '../../src/client/aegis-pay';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import { cancelSignal, refundSignal } from '../../src/domain/messages';
 import type { CreatePaymentRequest, Payment, PaymentState } from '../../src/domain/types';
-import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   rawClient,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   testClient,
   TEST_CARDS,
   type RunningWorker,
 } from '../helpers';
 
-let server: DevServer;
+const testServer = useTestServer();
 let raw: Client;
 beforeAll(async () => {
-  server = await startTestServer();
-  raw = await rawClient(server);
+  raw = await rawClient(testServer.server);
 });
 afterAll(async () => {
   await raw?.connection.close();
-  await server?.stop();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -458,7 +455,7 @@ class RestartWorker implements Command {
   check = () => true;
   async run(m: Model, r: Real) {
     await r.worker.stop();
-    r.worker = await startTestWorker(server, r.taskQueue, [r.gateway]);
+    r.worker = await startTestWorker(testServer.server, r.taskQueue, [r.gateway]);
     await compare(m, r);
   }
   toString = () => 'restartWorker()';
@@ -514,7 +511,7 @@ async function setup(ts: Template[]): Promise<{ model: Model; real: Real }> {
   const run = randomUUID().slice(0, 8);
   const taskQueue = `model-based-${run}`;
   const gateway = new MockGateway();
-  const worker = await startTestWorker(server, taskQueue, [gateway]);
+  const worker = await startTestWorker(testServer.server, taskQueue, [gateway]);
   const payments = ts.map((t, i): ModelPayment => {
     const request = cardPayment({
       idempotencyKey: `mbt_${run}_p${i}`,
@@ -536,7 +533,10 @@ async function setup(ts: Template[]): Promise<{ model: Model; real: Real }> {
       voided: false,
     };
   });
-  return { model: { payments }, real: { aegis: testClient(server, taskQueue), gateway, taskQueue, worker } };
+  return {
+    model: { payments },
+    real: { aegis: testClient(testServer.server, taskQueue), gateway, taskQueue, worker },
+  };
 }
 
 test(

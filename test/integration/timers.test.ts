@@ -2,13 +2,12 @@ import { createServer, type Server } from 'node:http';
 import { WebhookEventBus, signWebhookBody } from '../../src/activities/events';
 import { MockGateway } from '../../src/activities/gateways/mock';
 import type { DomainEvent } from '../../src/domain/types';
-import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
   expectAegisError,
   rawClient,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   testClient,
   testTaskQueue,
@@ -18,21 +17,15 @@ import {
 // (temporal-test-server) cannot run workflow updates (temporalio/sdk-java#1903) nor register custom
 // search attributes, and the payment workflow needs both before any of its timers can start.
 describe('payment timers (dev server, short settings)', () => {
-  let server: DevServer;
-  beforeAll(async () => {
-    server = await startTestServer();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const testServer = useTestServer();
 
   test('a payment created and never processed is cancelled as abandoned when its pending timer fires', async () => {
     const taskQueue = testTaskQueue();
-    const worker = await startTestWorker(server, taskQueue, [new MockGateway()]);
-    const aegis = testClient(server, taskQueue, { pendingTimeoutMs: 1000 });
+    const worker = await startTestWorker(testServer.server, taskQueue, [new MockGateway()]);
+    const aegis = testClient(testServer.server, taskQueue, { pendingTimeoutMs: 1000 });
     try {
       const created = await aegis.createPayment(cardPayment());
-      const client = await rawClient(server);
+      const client = await rawClient(testServer.server);
       await eventually(
         async () => (await client.workflow.getHandle(created.id).describe()).status.name === 'COMPLETED',
       );
@@ -51,8 +44,8 @@ describe('payment timers (dev server, short settings)', () => {
   test('an uncaptured authorization is voided when it expires, and the payment ends CANCELLED', async () => {
     const taskQueue = testTaskQueue();
     const gateway = new MockGateway();
-    const worker = await startTestWorker(server, taskQueue, [gateway]);
-    const aegis = testClient(server, taskQueue, { authorizationExpiryMs: 1500 });
+    const worker = await startTestWorker(testServer.server, taskQueue, [gateway]);
+    const aegis = testClient(testServer.server, taskQueue, { authorizationExpiryMs: 1500 });
     try {
       const authorized = await aegis.pay(cardPayment({ captureMethod: 'manual' }));
       expect(authorized.state).toBe('AUTHORIZED');
@@ -72,8 +65,8 @@ describe('payment timers (dev server, short settings)', () => {
   test('a 3-D Secure payment nobody completes fails with action_timeout and is voided', async () => {
     const taskQueue = testTaskQueue();
     const gateway = new MockGateway();
-    const worker = await startTestWorker(server, taskQueue, [gateway]);
-    const aegis = testClient(server, taskQueue, { actionTimeoutMs: 1000 });
+    const worker = await startTestWorker(testServer.server, taskQueue, [gateway]);
+    const aegis = testClient(testServer.server, taskQueue, { actionTimeoutMs: 1000 });
     try {
       const pending = await aegis.pay(cardPayment({ cardNumber: '4000002760003184' }));
       expect(pending.state).toBe('REQUIRES_ACTION');
@@ -91,11 +84,11 @@ describe('payment timers (dev server, short settings)', () => {
 
   test('after the refund window the workflow completes; the payment still answers with no worker, and refunds are refused', async () => {
     const taskQueue = testTaskQueue();
-    const worker = await startTestWorker(server, taskQueue, [new MockGateway()]);
-    const aegis = testClient(server, taskQueue, { refundWindowMs: 1500 });
+    const worker = await startTestWorker(testServer.server, taskQueue, [new MockGateway()]);
+    const aegis = testClient(testServer.server, taskQueue, { refundWindowMs: 1500 });
     const paid = await aegis.pay(cardPayment({ amount: 20 }));
     await aegis.refundPayment(paid.id, { amount: 5, refundId: 'in_window' });
-    const client = await rawClient(server);
+    const client = await rawClient(testServer.server);
     await eventually(
       async () => (await client.workflow.getHandle(paid.id).describe()).status.name === 'COMPLETED',
     );
@@ -142,8 +135,13 @@ describe('payment timers (dev server, short settings)', () => {
 
     const taskQueue = testTaskQueue();
     const bus = new WebhookEventBus({ url: `http://127.0.0.1:${port}/hooks`, secret });
-    const worker = await startTestWorker(server, taskQueue, [new MockGateway()], { eventBus: bus });
-    const aegis = testClient(server, taskQueue, { events: { publish: true }, refundWindowMs: 1000 });
+    const worker = await startTestWorker(testServer.server, taskQueue, [new MockGateway()], {
+      eventBus: bus,
+    });
+    const aegis = testClient(testServer.server, taskQueue, {
+      events: { publish: true },
+      refundWindowMs: 1000,
+    });
     try {
       const paid = await aegis.pay(cardPayment({ amount: 10 }));
       await aegis.refundPayment(paid.id, { amount: 10 });
@@ -157,7 +155,7 @@ describe('payment timers (dev server, short settings)', () => {
       );
       expect(badSignatures).toBe(0);
       // The workflow waits for delivery before it completes.
-      const client = await rawClient(server);
+      const client = await rawClient(testServer.server);
       await eventually(
         async () => (await client.workflow.getHandle(paid.id).describe()).status.name === 'COMPLETED',
       );

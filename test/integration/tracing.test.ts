@@ -5,34 +5,27 @@ import {
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { createGateway } from '../../src/activities/gateways';
-import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   TEST_CARDS,
   testClient,
   testTaskQueue,
 } from '../helpers';
 
-let server: DevServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const testServer = useTestServer();
 
 test('one pay is one trace: from the client call through the workflow to the gateway activity', async () => {
   const exporter = new InMemorySpanExporter();
   // A simple processor hands each span over as it ends, so the test reads them without a flush.
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
   const taskQueue = testTaskQueue();
-  const worker = await startTestWorker(server, taskQueue, [createGateway('MOCK')], {
+  const worker = await startTestWorker(testServer.server, taskQueue, [createGateway('MOCK')], {
     tracing: { tracerProvider },
   });
-  const aegis = testClient(server, taskQueue, { tracing: { tracerProvider } });
+  const aegis = testClient(testServer.server, taskQueue, { tracing: { tracerProvider } });
   try {
     // A successful payment's workflow stays open for refunds, so its RunWorkflow span has not ended
     // yet; a declined one closes at once and shows that span too.

@@ -2,24 +2,17 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockGateway, type MockLedgerEntry } from '../../src/activities/gateways/mock';
-import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
-  startTestServer,
+  useTestServer,
   startTestWorker,
   testClient,
   testTaskQueue,
   spawnWorkerProcess,
 } from '../helpers';
 
-let server: DevServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+const testServer = useTestServer();
 
 function ledger(file: string): MockLedgerEntry[] {
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as MockLedgerEntry[]) : [];
@@ -29,7 +22,7 @@ test('a worker killed after the gateway charged, but before it answered, is repl
   const taskQueue = testTaskQueue();
   const ledgerFile = join(mkdtempSync(join(tmpdir(), 'aegispay-crash-')), 'ledger.json');
   const first = spawnWorkerProcess({
-    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_ADDRESS: testServer.server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
     AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
     // The charge is recorded, then the worker hangs before answering: the window a crash hurts most.
@@ -38,14 +31,14 @@ test('a worker killed after the gateway charged, but before it answered, is repl
   });
   await first.ready;
 
-  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 3000 });
+  const aegis = testClient(testServer.server, taskQueue, { gatewayTimeoutMs: 3000 });
   const paying = aegis.pay(cardPayment({ amount: 42 }));
   await eventually(async () => ledger(ledgerFile).length === 1, 30_000);
   first.child.kill('SIGKILL');
   await new Promise((resolve) => first.child.once('exit', resolve));
 
   const gateway = new MockGateway({ ledgerFile });
-  const replacement = await startTestWorker(server, taskQueue, [gateway]);
+  const replacement = await startTestWorker(testServer.server, taskQueue, [gateway]);
   try {
     const payment = await paying;
     expect(payment.state).toBe('SUCCESS');
