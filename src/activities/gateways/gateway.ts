@@ -8,15 +8,25 @@ import type {
 import type { CurrencyCode } from '../../domain/currencies';
 
 /**
- * What a gateway error means for the payment (DESIGN section 4):
- * - `retry-same-gateway`: transient, definitely not charged; retry the same gateway.
- * - `failover`: definitely not charged; another gateway may take it.
- * - `decline`: a business answer; never retried, never failed over.
- * - `requires-action`: the customer must act (3-D Secure).
- * - `unknown`: the request may have been processed; reconcile with `getStatus` before anything else.
+ * What a gateway's answer that is not "done" means for the payment. Together with a successful result
+ * ("done") these are the one outcome model of every call, charge and follow-up alike:
+ * - definitely not done: `retry-same-gateway` (transient; the same gateway may take a new attempt),
+ *   `failover` (another gateway may take it), `decline` (a business answer: never retried, never
+ *   failed over, however it was learned), `requires-action` (the customer must act first);
+ * - `in-progress`: the gateway took the request and has no final answer yet (PayPal `PENDING`, Stripe
+ *   `processing`): money may be in motion, so nothing else may be tried; look it up later;
+ * - `unknown`: the request may or may not have been processed; look it up before anything else.
  */
 export type GatewayErrorCategory =
-  'retry-same-gateway' | 'failover' | 'decline' | 'requires-action' | 'unknown';
+  'retry-same-gateway' | 'failover' | 'decline' | 'requires-action' | 'in-progress' | 'unknown';
+
+/** The categories that say the operation definitely did not happen. */
+export const NOT_DONE_CATEGORIES: readonly GatewayErrorCategory[] = [
+  'retry-same-gateway',
+  'failover',
+  'decline',
+  'requires-action',
+];
 
 /** An error a gateway adapter raises, already classified. `code` is the gateway's code (`card_declined`). */
 export class GatewayError extends Error {
@@ -65,11 +75,28 @@ export interface RefundRequest extends FollowUpRequest {
   reason?: string;
 }
 
-/** What the gateway knows of an operation, looked up by its idempotency key. */
+/**
+ * What the gateway knows of a charge, looked up by its idempotency key: the same outcome model as a
+ * call's answer. `failed` is definite and keeps the gateway's code and category (a decline found by a
+ * lookup is still a decline); `in_progress` means money may be in motion; `not_found` means no trace
+ * (trusted as "not charged" only after `lookupLagMs`).
+ */
 export type OperationStatus =
   | { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string; amount: Money }
-  | { status: 'failed'; code: string }
+  | { status: 'failed'; code: string; category: 'decline' | 'failover' }
+  | { status: 'in_progress'; code: string; reference?: string }
   | { status: 'not_found' };
+
+/** One row of an adapter's status table: how a status its API documents maps to the outcome model. */
+export interface StatusRule {
+  /** The API object (`PaymentIntent`, `Refund`, `capture`, …). */
+  object: string;
+  /** The documented status value. */
+  status: string;
+  outcome: 'done' | 'not-done' | 'in-progress' | 'unknown';
+  /** Why: read this before changing a row. */
+  why: string;
+}
 
 /** Which payments a gateway can take at all; routing never chooses a gateway that cannot. */
 export interface GatewayCapabilities {

@@ -96,8 +96,13 @@ export interface MockLedgerEntry {
   /** For follow-up operations: the charge they act on. */
   chargeReference?: string;
   amount: Money;
-  outcome: OperationStatus;
+  outcome: MockOutcome;
 }
+
+/** What the MOCK ledger records of one call: done, or refused with a code. */
+type MockOutcome =
+  | { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string; amount: Money }
+  | { status: 'failed'; code: string };
 
 /** What the MOCK gateway knows of one charge, by its reference. */
 interface MockCharge {
@@ -188,7 +193,11 @@ export class MockGateway implements Gateway {
   }
 
   async getStatus(idempotencyKey: string): Promise<OperationStatus> {
-    return this.ledger.get(idempotencyKey)?.outcome ?? { status: 'not_found' };
+    const outcome = this.ledger.get(idempotencyKey)?.outcome;
+    if (!outcome) return { status: 'not_found' };
+    if (outcome.status !== 'failed') return outcome;
+    const category = Object.values(TOKEN_OUTCOMES).find((o) => o?.code === outcome.code)?.category;
+    return { ...outcome, category: category === 'failover' ? 'failover' : 'decline' };
   }
 
   /** Every successful charge or authorization in the ledger (for tests and the demo). */
@@ -209,8 +218,8 @@ export class MockGateway implements Gateway {
     key: { idempotencyKey: string; paymentId: string; reference?: string },
     operation: MockLedgerEntry['operation'],
     amount: Money,
-    decide: () => OperationStatus,
-  ): Promise<OperationStatus> {
+    decide: () => MockOutcome,
+  ): Promise<MockOutcome> {
     const { idempotencyKey, paymentId, reference } = key;
     await sleep(this.options.latencyMs);
     let entry = this.ledger.get(idempotencyKey);
@@ -241,7 +250,7 @@ export class MockGateway implements Gateway {
   private apply(entry: MockLedgerEntry): void {
     this.ledger.set(entry.idempotencyKey, entry);
     const { outcome } = entry;
-    if (outcome.status === 'failed' || outcome.status === 'not_found') return;
+    if (outcome.status === 'failed') return;
     if (entry.operation === 'charge') {
       this.chargesByReference.set(outcome.reference, {
         status: outcome.status,
@@ -283,7 +292,7 @@ export class MockGateway implements Gateway {
   }
 }
 
-function asChargeResult(outcome: OperationStatus): ChargeResult {
+function asChargeResult(outcome: MockOutcome): ChargeResult {
   const { status, reference } = outcome as { status: ChargeResult['status']; reference: string };
   return { status, reference };
 }
