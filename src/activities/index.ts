@@ -88,10 +88,13 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
-      throw ApplicationFailure.nonRetryable(
-        `Gateway ${type} is not registered on this worker`,
-        ErrorCode.GATEWAY_NOT_REGISTERED,
-      );
+      // Retryable, so that the retry can land on a worker that has it; the category is `unknown`
+      // because an earlier try of the same call, on another worker, may have reached the gateway.
+      throw ApplicationFailure.create({
+        message: `Gateway ${type} is not registered on this worker`,
+        type: ErrorCode.GATEWAY_NOT_REGISTERED,
+        details: ['unknown'],
+      });
     }
     return gateway;
   }
@@ -156,7 +159,7 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
         const latencyMs = Date.now() - started;
         router.record(input.gateway, declined ? 'declined' : 'failed', latencyMs);
         metrics?.gatewayCall(input.gateway, 'charge', declined ? 'declined' : 'failed', latencyMs);
-        throw toActivityFailure(err, log);
+        throw toActivityFailure(err, log, 'charge');
       }
     },
 
@@ -197,7 +200,13 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
         return { ...status, lookupLagMs: gateway.lookupLagMs };
       } catch (err) {
         metrics?.gatewayCall(input.gateway, 'status', 'failed', Date.now() - started);
-        throw err;
+        if (err instanceof ApplicationFailure) throw err;
+        // A lookup reads and never moves money: any failure of one is worth another try.
+        throw ApplicationFailure.create({
+          message: err instanceof Error ? err.message : String(err),
+          type: err instanceof GatewayError ? err.code : 'lookup_failed',
+          details: ['unknown'],
+        });
       }
     },
   };
@@ -233,7 +242,7 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
       if (name === 'refund' && err instanceof GatewayError && err.category !== 'unknown') {
         metrics?.refund(input.gateway, outcome);
       }
-      throw toActivityFailure(err, log);
+      throw toActivityFailure(err, log, 'follow-up');
     }
   }
 }
@@ -244,13 +253,16 @@ export type PaymentActivities = ReturnType<typeof createActivities>;
  * The one place gateway errors become Temporal failures. The failure `type` is the gateway's code
  * and the first detail its category, which the workflow reads to decide what happens next.
  */
-function toActivityFailure(err: unknown, log: Logger): Error {
+function toActivityFailure(err: unknown, log: Logger, kind: 'charge' | 'follow-up'): Error {
   if (err instanceof GatewayError) {
     log.warn({ code: err.code, category: err.category }, 'gateway call failed');
-    // Only unknown outcomes are retried here, under the same idempotency key, which is what makes
-    // the retry safe. A gateway may replay a stored error for that key (Stripe does), so a transient
-    // "not processed" error gets a new attempt, with a new key, from the workflow instead.
-    const retryable = err.category === 'unknown';
+    // Unknown outcomes are retried here, under the same idempotency key, which is what makes the
+    // retry safe. A gateway may replay a stored error for a charge's key (Stripe does), so a transient
+    // "not processed" charge error gets a new attempt, with a new key, from the workflow instead; a
+    // follow-up has no attempts of its own, and a rate limit or lock is never stored, so it retries
+    // here. In-progress answers are not retried: the same call would only repeat "in progress".
+    const retryable =
+      err.category === 'unknown' || (kind === 'follow-up' && err.category === 'retry-same-gateway');
     return ApplicationFailure.create({
       message: err.message,
       type: err.code,

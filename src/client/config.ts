@@ -7,7 +7,7 @@ import type { ValidationIssue } from '../domain/errors';
 import type { GatewayRouterOptions } from '../activities/gateway-router';
 import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
 import { GatewayType, type CreatePaymentRequest } from '../domain/types';
-import type { PaymentSettings } from '../domain/payment';
+import { DEFAULT_REVIEW_RECHECK_INTERVAL_MS, type PaymentSettings } from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
@@ -89,6 +89,8 @@ export const aegisPayConfigSchema = z.strictObject({
   healthLiveWithinMs: ms(DAY_MS).default(30_000),
   /** How long a customer has to complete a 3-D Secure (or other) action. */
   actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
+  /** How often a payment in REQUIRES_REVIEW (outcome unknown at the gateway) asks the gateway again. */
+  reviewRecheckIntervalMs: ms(DAY_MS).default(DEFAULT_REVIEW_RECHECK_INTERVAL_MS),
   /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
   encryption: encryptionConfigSchema.optional(),
   /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
@@ -152,5 +154,6 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
     authorizationExpiryMs: config.authorizationExpiryMs,
     actionTimeoutMs: config.actionTimeoutMs,
     publishEvents: config.events?.publish ?? false,
+    reviewRecheckIntervalMs: config.reviewRecheckIntervalMs,
   };
 }

@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { HealthState, WorkerHealthReport } from './health';
+import type { ResolveReviewRequest } from './review';
 import type { DomainEvent, GatewayType, Payment } from './types';
 
 /**
@@ -19,20 +20,26 @@ export interface ProcessRequest {
   gatewayType?: GatewayType;
 }
 
-/** Captures an authorized payment; `amount` in major units, default: all of it. */
+/** Captures an authorized payment; `amount` in major units, default (no `amount`): all of it. */
 export interface CaptureRequest {
   amount?: number | string;
 }
 
-/** Cancels before capture. Also the `cancel` signal's plain JSON payload. */
+/** Cancels before capture. Also the `cancel` signal's plain JSON payload (which may be absent or `null`). */
 export interface CancelRequest {
   reason?: string;
 }
 
-/** Refunds part or all of what was captured. Also the `refund` signal's plain JSON payload. */
+/**
+ * Refunds part or all of what was captured. Also the `refund` signal's plain JSON payload. On the wire a
+ * request names exactly one of `amount` and `full: true`; `AegisPay.refundPayment` adds `full: true`
+ * when application code names neither.
+ */
 export interface RefundRequest {
-  /** Major units of the payment's currency; default: everything still refundable. */
+  /** Major units of the payment's currency. */
   amount?: number | string;
+  /** Refunds everything still refundable; the only way to ask for that. */
+  full?: true;
   reason?: string;
   /** Makes the refund idempotent: a second request with this ID returns the first refund. */
   refundId?: string;
@@ -52,6 +59,9 @@ export const completeActionUpdate = defineUpdate<Payment, [CompleteActionRequest
 /** For operators (Web UI, `temporal workflow signal`): rejected requests become events, never failures. */
 export const cancelSignal = defineSignal<[CancelRequest?]>('cancel');
 export const refundSignal = defineSignal<[RefundRequest?]>('refund');
+/** Settles a payment in REQUIRES_REVIEW: the update answers the caller, the signal is for the Web UI and CLI. */
+export const resolveReviewUpdate = defineUpdate<Payment, [ResolveReviewRequest]>('resolveReview');
+export const resolveReviewSignal = defineSignal<[ResolveReviewRequest]>('resolveReview');
 export const paymentQuery = defineQuery<Payment>('payment');
 export const eventsQuery = defineQuery<DomainEvent[]>('events');
 

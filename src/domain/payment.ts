@@ -22,7 +22,15 @@ export interface PaymentSettings {
   actionTimeoutMs: number;
   /** Publish domain events through the worker's event bus. */
   publishEvents: boolean;
+  /**
+   * How often a payment in REQUIRES_REVIEW asks the gateway again. Optional: payments started before
+   * the review state existed carry no value and use the default.
+   */
+  reviewRecheckIntervalMs?: number;
 }
+
+/** How often a payment in review asks the gateway again, unless its settings say otherwise. */
+export const DEFAULT_REVIEW_RECHECK_INTERVAL_MS = 15 * 60_000;
 
 /** Tries of the routing local activity (which also runs the worker's risk check); its last try applies the check's `onError`. */
 export const ROUTING_TRIES = 3;

@@ -35,6 +35,11 @@ export const PaymentState = {
   CANCELLED: 'CANCELLED',
   PARTIALLY_REFUNDED: 'PARTIALLY_REFUNDED',
   REFUNDED: 'REFUNDED',
+  /**
+   * A gateway outcome stayed unknown (or in progress) after reconciliation's bounded looks, or something
+   * unexpected happened: the workflow keeps looking on a timer, and an operator can settle it.
+   */
+  REQUIRES_REVIEW: 'REQUIRES_REVIEW',
 } as const;
 export type PaymentState = (typeof PaymentState)[keyof typeof PaymentState];
 
@@ -124,7 +129,8 @@ export interface PaymentAttempt {
   number: number;
   gateway: GatewayType;
   gatewayIdempotencyKey: string;
-  outcome: AttemptOutcome;
+  /** `unknown`: no definite answer yet (the payment went to REQUIRES_REVIEW). */
+  outcome: AttemptOutcome | 'unknown';
   gatewayReference?: string;
   errorCode?: string;
   latencyMs: number;
@@ -170,6 +176,31 @@ export interface Refund {
   at: string;
 }
 
+/** The gateway operations of a payment, each under its own idempotency key. */
+export type GatewayOperationName = 'charge' | 'confirm' | 'capture' | 'void' | 'refund';
+
+/** Why a payment is in REQUIRES_REVIEW and what settles it. */
+export interface PaymentReview {
+  /** The operation whose outcome is open; absent when review follows an unexpected error outside a call. */
+  operation?: GatewayOperationName;
+  gateway?: GatewayType;
+  gatewayIdempotencyKey?: string;
+  /** The gateway's last code (`CAPTURE_PENDING`, `gateway_timeout`, `unexpected_error`, …). */
+  code: string;
+  message: string;
+  /** The state the payment was in when the operation started: where "not done" returns it. */
+  from: PaymentState;
+  /** Capture and refund amounts (minor units), refund ID and reason: what "done" applies. */
+  amount?: number;
+  refundId?: string;
+  reason?: string;
+  /** What a void was for: the state it leads to once done. */
+  afterVoid?: { state: 'CANCELLED' | 'FAILURE'; code: string; message: string };
+  since: string;
+  /** Lookups made while in review. */
+  checks: number;
+}
+
 export interface PaymentFailure {
   code: string;
   message: string;
@@ -197,6 +228,8 @@ export interface Payment {
   refunds: Refund[];
   failure?: PaymentFailure;
   cancellationReason?: string;
+  /** Present while the payment is in REQUIRES_REVIEW. */
+  review?: PaymentReview;
   /** Hash of the creating request's identity; duplicates must match it (never includes card data). */
   fingerprint: string;
   createdAt: string;
@@ -219,7 +252,10 @@ export type DomainEventType =
   | 'PAYMENT_CAPTURED'
   | 'REFUND_SUCCEEDED'
   | 'REFUND_FAILED'
-  | 'REQUEST_REJECTED';
+  | 'REQUEST_REJECTED'
+  | 'REVIEW_REQUIRED'
+  | 'REVIEW_RESOLVED'
+  | 'CANCELLATION_REQUESTED';
 
 /** An entry of a payment's audit trail, appended by the workflow in order. */
 export interface DomainEvent {

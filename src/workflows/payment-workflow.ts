@@ -2,7 +2,9 @@ import {
   ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   proxyActivities,
   proxyLocalActivities,
   proxySinks,
@@ -13,7 +15,7 @@ import {
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
-import type { FollowUpInput, PaymentActivities } from '../activities';
+import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
 import { AegisPayError, ErrorCode } from '../domain/errors';
 import { gatewayIdempotencyKey } from '../domain/ids';
 import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
@@ -28,19 +30,32 @@ import {
   processUpdate,
   refundSignal,
   refundUpdate,
-  type CancelRequest,
+  resolveReviewSignal,
+  resolveReviewUpdate,
+  type CaptureRequest,
   type ProcessRequest,
   type RefundRequest,
 } from '../domain/messages';
+import { parseMajorAmount } from '../domain/money';
 import {
+  DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
   initialPaymentView,
   paymentSummary,
   ROUTING_TRIES,
   type PaymentWorkflowInput,
 } from '../domain/payment';
+import { checkResolveReviewRequest, type ResolveReviewRequest } from '../domain/review';
 import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
 import { assertTransition, isSettled, isTerminal } from '../domain/state-machine';
-import type { DomainEvent, DomainEventType, GatewayType, Payment, PaymentState } from '../domain/types';
+import type {
+  DomainEvent,
+  DomainEventType,
+  GatewayOperationName,
+  GatewayType,
+  Payment,
+  PaymentReview,
+  PaymentState,
+} from '../domain/types';
 import type { PaymentSinks } from './sinks';
 
 const { paymentMetrics } = proxySinks<PaymentSinks>();
@@ -60,16 +75,16 @@ export async function paymentWorkflow({
   const pendingRefunds = new Map<string, number>();
   /** Gateway calls run one at a time: two handlers never act on the same charge at once. */
   let gatewayBusy = false;
+  /** The gateway call under way, so that an unexpected error can say which outcome is open. */
+  let callInFlight: Omit<PaymentReview, 'code' | 'message' | 'since' | 'checks'> | undefined;
+  const reviewRecheckMs = settings.reviewRecheckIntervalMs ?? DEFAULT_REVIEW_RECHECK_INTERVAL_MS;
 
   const routing = proxyLocalActivities<PaymentActivities>({
     startToCloseTimeout: '10s',
     retry: { maximumAttempts: ROUTING_TRIES },
   });
-
-  function riskCheckInput() {
-    const { id: paymentId, amount, paymentMethod, customer, metadata } = payment;
-    return { paymentId, amount, paymentMethod, customer, metadata };
-  }
+  // Gateway calls and lookups retry an unknown outcome under the same idempotency key a bounded number
+  // of times; what is still open after that is looked up a few more times, then goes to review.
   const gateway = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
@@ -79,11 +94,8 @@ export async function paymentWorkflow({
       backoffCoefficient: settings.retry.backoffCoefficient,
     },
   });
-  // Reconciliation, follow-up calls on a charge (confirm, capture, void, refund) and event delivery
-  // retry until they get a definite answer: giving up would mean guessing whether money moved, or
-  // losing an event. A follow-up is retried under its own idempotency key, so the gateway replays
-  // what it already did instead of doing it twice; definite refusals are not retried.
-  const durable = proxyActivities<PaymentActivities>({
+  // Event delivery retries until it succeeds: giving up would lose an event.
+  const delivery = proxyActivities<PaymentActivities>({
     startToCloseTimeout: settings.gatewayCallTimeoutMs,
     retry: {
       initialInterval: settings.retry.initialIntervalMs,
@@ -101,6 +113,7 @@ export async function paymentWorkflow({
     if (to) assertTransition(payment.state, to);
     const entered = to !== undefined && to !== payment.state;
     Object.assign(payment, patch, to ? { state: to } : {});
+    if (entered && payment.state !== 'REQUIRES_REVIEW') delete payment.review;
     if (entered) paymentMetrics.stateEntered(to, payment.gateway ?? 'none');
     payment.version += 1;
     payment.updatedAt = now();
@@ -126,14 +139,20 @@ export async function paymentWorkflow({
     record('PAYMENT_FAILED', failure, 'FAILURE', { failure });
   }
 
+  /**
+   * Runs gateway work one call at a time, shielded from workflow cancellation: once a call may have
+   * reached the gateway, its outcome must be learned, whatever the Web UI asked for meanwhile.
+   */
   async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !gatewayBusy);
-    gatewayBusy = true;
-    try {
-      return await fn();
-    } finally {
-      gatewayBusy = false;
-    }
+    return CancellationScope.nonCancellable(async () => {
+      await condition(() => !gatewayBusy);
+      gatewayBusy = true;
+      try {
+        return await fn();
+      } finally {
+        gatewayBusy = false;
+      }
+    });
   }
 
   function assertSameRequest(fingerprint: string | undefined) {
@@ -147,7 +166,7 @@ export async function paymentWorkflow({
 
   /** A follow-up call on the charge (confirm, capture, void, refund) with its own idempotency key. */
   function followUp(
-    operation: string,
+    operation: GatewayOperationName,
     attempt: string | number,
     extra: Partial<FollowUpInput> = {},
   ): FollowUpInput {
@@ -160,41 +179,116 @@ export async function paymentWorkflow({
     };
   }
 
+  /** Sends one follow-up call, mapped onto the outcome model. */
+  async function sendFollowUp(operation: Exclude<GatewayOperationName, 'charge'>, input: FollowUpInput) {
+    const send = {
+      confirm: () => gateway.confirmCharge(input),
+      capture: () => gateway.capturePayment(input),
+      void: () => gateway.voidPayment(input).then(() => ({ reference: input.reference })),
+      refund: () => gateway.refundPayment(input),
+    }[operation];
+    return answerOf<{ reference: string; status?: ChargedStatus }>(send);
+  }
+
   /**
-   * Runs a gateway call. Only an unknown outcome (a timeout or 5xx after the request left, once the
-   * activity's own same-key retries are spent) is reconciled: the gateway is asked, under the same
-   * idempotency key, whether the operation happened, a few times with a growing pause, before the
-   * workflow concludes it did not. Declines and definite "not processed" answers are taken as given.
+   * A follow-up call with the outcome model: done and definitely-not-done answers are final; an unknown
+   * or in-progress answer is asked again under the same key (the gateway replays what it did), a few
+   * times with a growing pause, and what stays open sends the payment to review.
    */
-  async function callGateway<T>(
-    input: { gateway: GatewayType; gatewayIdempotencyKey: string },
-    call: () => Promise<T>,
-  ): Promise<GatewayOutcome<T>> {
+  async function callFollowUp(
+    operation: Exclude<GatewayOperationName, 'charge'>,
+    input: FollowUpInput,
+    review: Omit<PaymentReview, 'code' | 'message' | 'since' | 'checks' | 'from'>,
+  ): Promise<Answer<{ reference: string; status?: ChargedStatus }>> {
+    callInFlight = { ...review, from: payment.state };
     try {
-      return { ok: true, value: await call() };
+      let answer = await sendFollowUp(operation, input);
+      for (let check = 1; answer.kind === 'open' && check <= RECONCILIATION_CHECKS; check++) {
+        await sleep(backoff(check));
+        answer = await sendFollowUp(operation, input);
+      }
+      if (answer.kind === 'open')
+        enterReview({ ...callInFlight, code: answer.code, message: answer.message });
+      return answer;
     } catch (err) {
-      const failure = failureOf(err);
-      if (failure.category !== 'unknown') return { ok: false, ...failure };
+      throw new UnexpectedInCall(callInFlight, err);
+    } finally {
+      callInFlight = undefined;
+    }
+  }
+
+  /** What the gateway's lookup says of a charge, mapped onto the outcome model. */
+  async function lookUpCharge(input: { gateway: GatewayType; gatewayIdempotencyKey: string }) {
+    const answer = await answerOf(() => gateway.getOperationStatus(input));
+    if (answer.kind !== 'done') return { answer, notFound: false, lookupLagMs: 0 };
+    return {
+      answer: lookupAnswer(answer.value),
+      notFound: answer.value.status === 'not_found',
+      lookupLagMs: answer.value.lookupLagMs,
+    };
+  }
+
+  /**
+   * Charges under one attempt key. An unknown or in-progress answer (a timeout or 5xx after the
+   * request left, once the activity's own same-key retries are spent; a PENDING capture) is reconciled:
+   * the gateway is asked, by the same key, what became of it. A lookup's definite answer is taken as
+   * the call's (a decline found by a lookup stays a decline); "not found" means "not charged" only after
+   * a few looks and once the gateway's lookup lag has passed; anything still open goes to review.
+   */
+  async function callCharge(
+    chosen: GatewayType,
+    key: string,
+  ): Promise<Answer<{ status: ChargedStatus; reference: string; latencyMs?: number }> & { checks?: number }> {
+    callInFlight = { operation: 'charge', gateway: chosen, gatewayIdempotencyKey: key, from: payment.state };
+    try {
+      const first = await answerOf(() =>
+        gateway.chargePayment({
+          paymentId: payment.id,
+          gateway: chosen,
+          gatewayIdempotencyKey: key,
+          amount: payment.amount,
+          paymentMethod: payment.paymentMethod,
+          captureMethod: payment.captureMethod,
+          customerId: payment.customer.id,
+        }),
+      );
+      if (first.kind !== 'open') return first;
       const unansweredAt = Date.now();
       for (let check = 1; ; check++) {
-        const status = await durable.getOperationStatus(input);
-        if (status.status !== 'failed' && status.status !== 'not_found') {
-          const reconciled = { status: status.status, reference: status.reference };
-          return { ok: true, reconciled, errorCode: failure.code, reconciliationChecks: check };
+        const { answer, notFound, lookupLagMs } = await lookUpCharge({
+          gateway: chosen,
+          gatewayIdempotencyKey: key,
+        });
+        if (answer.kind === 'done') return { ...answer, errorCode: first.code, checks: check };
+        if (answer.kind === 'not_done') return { ...answer, checks: check };
+        if (!notFound && check >= RECONCILIATION_CHECKS) {
+          enterReview({ ...callInFlight, code: answer.code, message: answer.message });
+          return { ...answer, checks: check };
         }
-        if (status.status === 'failed') return { ok: false, ...failure, reconciliationChecks: check };
         // A gateway's lookup may lag behind its writes (Stripe's search: up to a minute). "Not found"
         // means "not charged" only after a few looks and once that lag has passed since the call;
         // trusting it sooner could fail over while the first gateway holds the charge.
-        const lagLeftMs = unansweredAt + status.lookupLagMs - Date.now();
-        if (check >= RECONCILIATION_CHECKS && lagLeftMs <= 0) {
-          return { ok: false, ...failure, reconciliationChecks: check };
+        const lagLeftMs = unansweredAt + lookupLagMs - Date.now();
+        if (notFound && check >= RECONCILIATION_CHECKS && lagLeftMs <= 0) {
+          return {
+            kind: 'not_done',
+            category: 'failover',
+            code: first.code,
+            message: first.message,
+            checks: check,
+          };
         }
         // Keep looking while the lag lasts (a charge usually shows well before it ends), a few more
         // times at most however short the backoff, and the last look after it.
-        const interval = Math.max(backoff(check), status.lookupLagMs / RECONCILIATION_CHECKS);
-        await sleep(check < RECONCILIATION_CHECKS ? backoff(check) : Math.min(interval, lagLeftMs));
+        const interval = Math.max(backoff(check), lookupLagMs / RECONCILIATION_CHECKS);
+        await sleep(
+          check < RECONCILIATION_CHECKS ? backoff(check) : Math.min(interval, Math.max(lagLeftMs, 1)),
+        );
       }
+    } catch (err) {
+      throw new UnexpectedInCall(callInFlight, err);
+    } finally {
+      callInFlight = undefined;
     }
   }
 
@@ -203,11 +297,31 @@ export async function paymentWorkflow({
     return Math.min(initialIntervalMs * backoffCoefficient ** (retry - 1), maximumIntervalMs);
   }
 
+  /** Moves the payment to REQUIRES_REVIEW: the outcome of a gateway call is open, or something unexpected happened. */
+  function enterReview(review: Omit<PaymentReview, 'since' | 'checks'>) {
+    if (payment.state === 'REQUIRES_REVIEW' || isTerminal(payment.state)) return;
+    const open: PaymentReview = { ...review, from: review.from, since: now(), checks: 0 };
+    record(
+      'REVIEW_REQUIRED',
+      { operation: open.operation, code: open.code, message: open.message },
+      'REQUIRES_REVIEW',
+      { review: open },
+    );
+  }
+
+  /** An error no rule expected: the payment goes to review instead of waiting silently. */
+  function unexpected(err: unknown) {
+    const call = err instanceof UnexpectedInCall ? err.call : undefined;
+    const cause = err instanceof UnexpectedInCall ? err.cause : err;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    enterReview({ ...(call ?? { from: payment.state }), code: 'unexpected_error', message });
+  }
+
   /**
    * Routes and charges until the payment settles: a transient "not processed" error is retried on the
    * same gateway with a new attempt (and key); a definite "not charged" fails over to another gateway
-   * unless the caller pinned one; a decline ends it. Two gateways never both hold a charge, because a
-   * gateway is left only once it has definitely not charged.
+   * unless the caller pinned one; a decline ends it; an open outcome goes to review. Two gateways never
+   * both hold a charge, because a gateway is left only once it has definitely not charged.
    */
   async function processOnce(req: ProcessRequest): Promise<void> {
     record('PAYMENT_PROCESSING', {}, 'PROCESSING');
@@ -261,33 +375,35 @@ export async function paymentWorkflow({
     }
   }
 
-  /** One charge attempt at one gateway under its own idempotency key; settles the payment unless it must go on. */
+  function riskCheckInput() {
+    const { id: paymentId, amount, paymentMethod, customer, metadata } = payment;
+    return { paymentId, amount, paymentMethod, customer, metadata };
+  }
+
+  /** One charge attempt at one gateway under its own idempotency key; settles the payment unless it may go on. */
   async function chargeAttempt(
     chosen: GatewayType,
-  ): Promise<'settled' | { category: string; code: string; message: string }> {
+  ): Promise<'settled' | { category: NotDoneCategory; code: string; message: string }> {
     const number = payment.attempts.length + 1;
     const key = gatewayIdempotencyKey(payment.id, 'charge', number);
     const startedAt = Date.now();
-    const result = await callGateway({ gateway: chosen, gatewayIdempotencyKey: key }, () =>
-      gateway.chargePayment({
-        paymentId: payment.id,
-        gateway: chosen,
-        gatewayIdempotencyKey: key,
-        amount: payment.amount,
-        paymentMethod: payment.paymentMethod,
-        captureMethod: payment.captureMethod,
-        customerId: payment.customer.id,
-      }),
-    );
+    const result = await callCharge(chosen, key);
     const attempt = {
       number,
       gateway: chosen,
       gatewayIdempotencyKey: key,
       at: new Date(startedAt).toISOString(),
-      latencyMs: result.ok && result.value ? result.value.latencyMs : Date.now() - startedAt,
-      ...(result.reconciliationChecks ? { reconciliationChecks: result.reconciliationChecks } : {}),
+      latencyMs:
+        result.kind === 'done' && result.value.latencyMs !== undefined
+          ? result.value.latencyMs
+          : Date.now() - startedAt,
+      ...(result.checks ? { reconciliationChecks: result.checks } : {}),
     };
-    if (!result.ok) {
+    if (result.kind === 'open') {
+      payment.attempts.push({ ...attempt, outcome: 'unknown', errorCode: result.code });
+      return 'settled';
+    }
+    if (result.kind === 'not_done') {
       const declined = result.category === 'decline' || result.category === 'requires-action';
       payment.attempts.push({
         ...attempt,
@@ -298,18 +414,17 @@ export async function paymentWorkflow({
       fail(result.code, result.message, chosen);
       return 'settled';
     }
-    const charged = result.value ?? result.reconciled;
     payment.attempts.push({
       ...attempt,
       outcome: 'succeeded',
-      gatewayReference: charged.reference,
+      gatewayReference: result.value.reference,
       ...(result.errorCode ? { errorCode: result.errorCode } : {}),
     });
-    settleCharged(charged.status, charged.reference);
+    settleCharged(result.value.status, result.value.reference);
     return 'settled';
   }
 
-  function settleCharged(status: 'succeeded' | 'authorized' | 'requires_action', reference: string) {
+  function settleCharged(status: ChargedStatus, reference: string) {
     const amount = payment.amount.amount;
     const patch = { gatewayReference: reference };
     if (status === 'requires_action') {
@@ -327,29 +442,40 @@ export async function paymentWorkflow({
     }
   }
 
-  async function capture(amount: number): Promise<Payment> {
+  function captured(amount: number) {
+    record('PAYMENT_CAPTURED', { amount, released: payment.amounts.authorized - amount }, 'SUCCESS', {
+      amounts: { ...payment.amounts, captured: amount },
+    });
+  }
+
+  /** True when this capture request repeats the capture already made (same amount): it is answered, not refused. */
+  function repeatsCapture(req: CaptureRequest | undefined): boolean {
+    if (!events.some((e) => e.type === 'PAYMENT_CAPTURED')) return false;
+    if (req?.amount === undefined) return payment.amounts.captured === payment.amounts.authorized;
+    const parsed = parseMajorAmount(req.amount, payment.amount.currency);
+    return parsed.ok && parsed.minor === payment.amounts.captured;
+  }
+
+  async function capture(req: CaptureRequest): Promise<Payment> {
     return exclusive(async () => {
-      if (payment.state !== 'AUTHORIZED')
-        throw toFailure(
-          new AegisPayError(
-            ErrorCode.INVALID_STATE_TRANSITION,
-            `Payment is ${payment.state}, not AUTHORIZED`,
-          ),
-        );
+      if (repeatsCapture(req)) return payment;
+      const amount = guard(() => resolveCapture(payment, req));
       const input = followUp('capture', 1, { amount: { amount, currency: payment.amount.currency } });
-      const result = await callGateway(input, () => durable.capturePayment(input));
-      if (!result.ok) {
+      const answer = await callFollowUp('capture', input, {
+        operation: 'capture',
+        gateway: input.gateway,
+        gatewayIdempotencyKey: input.gatewayIdempotencyKey,
+        amount,
+      });
+      if (answer.kind === 'open') return payment;
+      if (answer.kind === 'not_done') {
         throw ApplicationFailure.nonRetryable(
-          `Capture failed at the gateway: ${result.message}`,
+          `Capture failed at the gateway: ${answer.message}`,
           ErrorCode.GATEWAY_ERROR,
-          {
-            gatewayCode: result.code,
-          },
+          { gatewayCode: answer.code },
         );
       }
-      record('PAYMENT_CAPTURED', { amount, released: payment.amounts.authorized - amount }, 'SUCCESS', {
-        amounts: { ...payment.amounts, captured: amount },
-      });
+      captured(amount);
       return payment;
     });
   }
@@ -361,40 +487,50 @@ export async function paymentWorkflow({
       return payment;
     }
     return exclusive(async () => {
-      assertCancellableOrFail();
-      await voidOrThrow();
+      if (payment.state === 'CANCELLED') return payment;
+      guard(() => assertCancellableNow());
+      const refused = await voidAtGateway({ state: 'CANCELLED', code: reason, message: reason });
+      if (refused === 'open') return payment;
+      if (refused) {
+        throw ApplicationFailure.nonRetryable(
+          `Void failed at the gateway (${refused})`,
+          ErrorCode.GATEWAY_ERROR,
+          {
+            gatewayCode: refused,
+          },
+        );
+      }
       record('PAYMENT_CANCELLED', { reason }, 'CANCELLED', { cancellationReason: reason });
       return payment;
     });
   }
 
-  /** Releases the authorization; returns the gateway's error code when it refused. */
-  async function voidAtGateway(): Promise<string | undefined> {
-    const input = followUp('void', 1);
-    const result = await callGateway(input, () => durable.voidPayment(input));
-    return result.ok ? undefined : result.code;
-  }
-
-  /** A void the caller asked for: when the gateway refuses, the payment stays as it is and the caller hears why. */
-  async function voidOrThrow(): Promise<void> {
-    const refused = await voidAtGateway();
-    if (refused) {
-      throw ApplicationFailure.nonRetryable(
-        `Void failed at the gateway (${refused})`,
-        ErrorCode.GATEWAY_ERROR,
-        {
-          gatewayCode: refused,
-        },
+  /** Cancellation is for payments not yet captured, and never while an outcome is under review. */
+  function assertCancellableNow() {
+    if (payment.state === 'REQUIRES_REVIEW') {
+      throw new AegisPayError(
+        ErrorCode.INVALID_STATE_TRANSITION,
+        'The payment is under review: settle the review before cancelling',
       );
     }
+    assertCancellable(payment);
   }
 
-  function assertCancellableOrFail() {
-    try {
-      assertCancellable(payment);
-    } catch (err) {
-      throw toFailure(err);
-    }
+  /**
+   * Releases the authorization (or an unfinished 3-D Secure charge). Returns undefined when done, the
+   * gateway's code when it refused, or 'open' when the outcome is open and the payment went to review.
+   */
+  async function voidAtGateway(
+    afterVoid: NonNullable<PaymentReview['afterVoid']>,
+  ): Promise<string | undefined> {
+    const input = followUp('void', 1);
+    const answer = await callFollowUp('void', input, {
+      operation: 'void',
+      gateway: input.gateway,
+      gatewayIdempotencyKey: input.gatewayIdempotencyKey,
+      afterVoid,
+    });
+    return answer.kind === 'done' ? undefined : answer.kind === 'open' ? 'open' : answer.code;
   }
 
   async function refund(req: RefundRequest): Promise<Payment> {
@@ -403,34 +539,29 @@ export async function paymentWorkflow({
     const refundId = req.refundId ?? `re_${uuid4().replace(/-/g, '')}`;
     if (pendingRefunds.has(refundId)) {
       // The same refund is already under way: wait for it and answer with its outcome.
-      await condition(() => !pendingRefunds.has(refundId));
+      await CancellationScope.nonCancellable(() => condition(() => !pendingRefunds.has(refundId)));
       return payment;
     }
     pendingRefunds.set(refundId, decision.amount);
     try {
       return await exclusive(async () => {
         const amount = { amount: decision.amount, currency: payment.amount.currency };
-        const input = followUp('refund', refundId, { amount, ...(req.reason ? { reason: req.reason } : {}) });
-        const result = await callGateway(input, () => durable.refundPayment(input));
-        const entry = {
-          id: refundId,
+        const reason = req.reason;
+        const input = followUp('refund', refundId, { amount, ...(reason ? { reason } : {}) });
+        const answer = await callFollowUp('refund', input, {
+          operation: 'refund',
+          gateway: input.gateway,
+          gatewayIdempotencyKey: input.gatewayIdempotencyKey,
           amount: decision.amount,
-          at: now(),
-          ...(req.reason ? { reason: req.reason } : {}),
-        };
-        if (!result.ok) {
-          payment.refunds.push({ ...entry, status: 'failed' });
-          record('REFUND_FAILED', {
-            refundId,
-            amount: decision.amount,
-            code: result.code,
-            message: result.message,
-          });
+          refundId,
+          ...(reason ? { reason } : {}),
+        });
+        if (answer.kind === 'open') {
+          // Stays reserved until the review settles it: the money may be on its way back.
+          pendingRefunds.delete(refundId);
           return payment;
         }
-        payment.refunds.push({ ...entry, status: 'succeeded' });
-        payment.amounts = { ...payment.amounts, refunded: payment.amounts.refunded + decision.amount };
-        record('REFUND_SUCCEEDED', { refundId, amount: decision.amount }, stateAfterRefund(payment));
+        refunded(refundId, decision.amount, reason, answer.kind === 'done' ? undefined : answer);
         return payment;
       });
     } finally {
@@ -438,35 +569,254 @@ export async function paymentWorkflow({
     }
   }
 
+  /** Records a refund's definite outcome: succeeded, or refused with the gateway's code. */
+  function refunded(
+    refundId: string,
+    amount: number,
+    reason: string | undefined,
+    refusal?: { code: string; message: string },
+  ) {
+    const entry = { id: refundId, amount, at: now(), ...(reason ? { reason } : {}) };
+    if (refusal) {
+      payment.refunds.push({ ...entry, status: 'failed' });
+      const back = payment.state === 'REQUIRES_REVIEW' ? payment.review!.from : undefined;
+      record('REFUND_FAILED', { refundId, amount, code: refusal.code, message: refusal.message }, back);
+      return;
+    }
+    payment.refunds.push({ ...entry, status: 'succeeded' });
+    payment.amounts = { ...payment.amounts, refunded: payment.amounts.refunded + amount };
+    record('REFUND_SUCCEEDED', { refundId, amount }, stateAfterRefund(payment));
+  }
+
   async function completeAction(succeeded: boolean): Promise<Payment> {
     return exclusive(async () => {
       if (payment.state !== 'REQUIRES_ACTION') return payment;
       if (!succeeded) {
-        await voidOrThrow();
-        fail('authentication_failed', 'The customer did not complete the required action', payment.gateway);
+        const failure = {
+          state: 'FAILURE' as const,
+          code: 'authentication_failed',
+          message: 'The customer did not complete the required action',
+        };
+        const refused = await voidAtGateway(failure);
+        if (refused === 'open') return payment;
+        if (refused) {
+          throw ApplicationFailure.nonRetryable(
+            `Void failed at the gateway (${refused})`,
+            ErrorCode.GATEWAY_ERROR,
+            {
+              gatewayCode: refused,
+            },
+          );
+        }
+        fail(failure.code, failure.message, payment.gateway);
         return payment;
       }
       const input = followUp('confirm', 1);
-      const result = await callGateway(input, () => durable.confirmCharge(input));
-      if (!result.ok) {
-        fail(result.code, result.message, payment.gateway);
+      const answer = await callFollowUp('confirm', input, {
+        operation: 'confirm',
+        gateway: input.gateway,
+        gatewayIdempotencyKey: input.gatewayIdempotencyKey,
+      });
+      if (answer.kind === 'open') return payment;
+      if (answer.kind === 'not_done') {
+        fail(answer.code, answer.message, payment.gateway);
         return payment;
       }
-      const status = (result.value ?? result.reconciled!).status;
+      const status = answer.value.status ?? 'succeeded';
       settleCharged(status === 'requires_action' ? 'succeeded' : status, payment.gatewayReference!);
       return payment;
     });
   }
 
+  /** Asks the gateway again about the operation under review; settles the review on a definite answer. */
+  async function recheckReview(): Promise<void> {
+    const review = payment.review;
+    if (
+      payment.state !== 'REQUIRES_REVIEW' ||
+      !review?.operation ||
+      !review.gateway ||
+      !review.gatewayIdempotencyKey
+    ) {
+      return;
+    }
+    review.checks += 1;
+    const key = { gateway: review.gateway, gatewayIdempotencyKey: review.gatewayIdempotencyKey };
+    let answer: Answer<{ status?: ChargedStatus; reference: string }>;
+    if (review.operation === 'charge') {
+      answer = (await lookUpCharge(key)).answer;
+      // In review, "not found" after the lag is as definite as it ever gets: nothing was charged.
+      if (answer.kind === 'open' && answer.code === 'not_found') {
+        answer = { kind: 'not_done', category: 'failover', code: review.code, message: review.message };
+      }
+    } else {
+      const input: FollowUpInput = {
+        ...key,
+        paymentId: payment.id,
+        reference: payment.gatewayReference!,
+        ...(review.amount !== undefined
+          ? { amount: { amount: review.amount, currency: payment.amount.currency } }
+          : {}),
+        ...(review.reason ? { reason: review.reason } : {}),
+      };
+      answer = await sendFollowUp(review.operation, input);
+    }
+    if (answer.kind === 'open') {
+      review.code = answer.code;
+      review.message = answer.message;
+      return;
+    }
+    settleReview(answer, { by: 'gateway' });
+  }
+
+  /** Applies the definite outcome of the operation under review, learned from the gateway or an operator. */
+  function settleReview(
+    answer:
+      | { kind: 'done'; value?: { status?: ChargedStatus; reference?: string } }
+      | { kind: 'not_done'; code: string; message: string },
+    by: { by: 'gateway' } | { by: 'operator'; operator: string; note?: string },
+  ) {
+    const review = payment.review!;
+    record('REVIEW_RESOLVED', { operation: review.operation, outcome: answer.kind, ...by });
+    const attempt = payment.attempts.find((a) => a.gatewayIdempotencyKey === review.gatewayIdempotencyKey);
+    if (answer.kind === 'not_done') {
+      if (attempt) Object.assign(attempt, { outcome: 'failed', errorCode: answer.code });
+      switch (review.operation) {
+        case 'refund':
+          return refunded(review.refundId!, review.amount!, review.reason, answer);
+        case 'charge':
+        case 'confirm':
+          return fail(answer.code, answer.message, review.gateway);
+        case 'capture':
+        case 'void':
+          return record(
+            'REVIEW_RESOLVED',
+            { operation: review.operation, returnedTo: review.from },
+            review.from,
+          );
+        default:
+          // An unexpected error outside any call: nothing moved at a gateway.
+          return review.from === 'PROCESSING'
+            ? fail(review.code, review.message, review.gateway)
+            : record('REVIEW_RESOLVED', { returnedTo: review.from }, review.from);
+      }
+    }
+    const reference = answer.value?.reference ?? payment.gatewayReference;
+    switch (review.operation) {
+      case 'charge':
+      case 'confirm': {
+        const status =
+          answer.value?.status ?? (payment.captureMethod === 'manual' ? 'authorized' : 'succeeded');
+        if (attempt) Object.assign(attempt, { outcome: 'succeeded', gatewayReference: reference });
+        return settleCharged(
+          review.operation === 'confirm' && status === 'requires_action' ? 'succeeded' : status,
+          reference!,
+        );
+      }
+      case 'capture':
+        return captured(review.amount!);
+      case 'void': {
+        const after = review.afterVoid!;
+        return after.state === 'CANCELLED'
+          ? record('PAYMENT_CANCELLED', { reason: after.code }, 'CANCELLED', {
+              cancellationReason: after.code,
+            })
+          : fail(after.code, after.message, payment.gateway);
+      }
+      case 'refund':
+        return refunded(review.refundId!, review.amount!, review.reason);
+      default:
+        return record('REVIEW_RESOLVED', { returnedTo: review.from }, review.from);
+    }
+  }
+
+  /** An operator's decision on a payment in review (the gateway's dashboard or a settlement report says). */
+  function resolveReview(req: ResolveReviewRequest): Payment {
+    const review = payment.review!;
+    const chargeLike = review.operation === 'charge' || review.operation === 'confirm';
+    const by = { by: 'operator' as const, operator: req.operator, ...(req.note ? { note: req.note } : {}) };
+    if (req.outcome === 'done') {
+      settleReview(
+        {
+          kind: 'done',
+          value: chargeLike ? { reference: req.reference ?? payment.gatewayReference ?? '' } : {},
+        },
+        by,
+      );
+    } else {
+      settleReview(
+        {
+          kind: 'not_done',
+          code: 'resolved_not_done',
+          message: req.note ?? `Settled by ${req.operator}: not done at the gateway`,
+        },
+        by,
+      );
+    }
+    return payment;
+  }
+
+  function resolveReviewProblem(req: unknown): ResolveReviewRequest {
+    const checked = checkResolveReviewRequest(req);
+    if (payment.state !== 'REQUIRES_REVIEW') {
+      throw new AegisPayError(
+        ErrorCode.INVALID_STATE_TRANSITION,
+        `Payment is ${payment.state}, not REQUIRES_REVIEW`,
+      );
+    }
+    const review = payment.review!;
+    const chargeLike = review.operation === 'charge' || review.operation === 'confirm';
+    if (checked.outcome === 'done' && chargeLike && !checked.reference && !payment.gatewayReference) {
+      throw new AegisPayError(
+        ErrorCode.VALIDATION_ERROR,
+        'reference: the gateway reference of the charge is required to declare it done',
+        {
+          issues: [{ path: 'reference', message: 'required when a charge is declared done' }],
+        },
+      );
+    }
+    if (checked.outcome === 'done' && !review.operation && review.from === 'PROCESSING') {
+      throw new AegisPayError(
+        ErrorCode.VALIDATION_ERROR,
+        'outcome: no gateway call is open, so nothing can be declared done',
+        {
+          issues: [{ path: 'outcome', message: 'only not_done settles this review' }],
+        },
+      );
+    }
+    return checked;
+  }
+
   /** Operator signals never fail the workflow: what is not allowed is recorded as a rejected request. */
   function rejectRequest(kind: string, req: unknown, err: unknown) {
     const { code, message } = err instanceof AegisPayError ? err : failureOf(err);
-    record('REQUEST_REJECTED', {
-      request: kind,
-      code,
-      message,
-      ...(isPlainRecord(req) ? { payload: req } : {}),
+    record('REQUEST_REJECTED', { request: kind, code, message, payload: summarizePayload(req) });
+  }
+
+  /**
+   * Runs a handler's work shielded from workflow cancellation. Failures the caller must hear
+   * (validation, state, gateway refusals) pass through; anything else sends the payment to review.
+   */
+  async function handled(fn: () => Promise<Payment>): Promise<Payment> {
+    return CancellationScope.nonCancellable(async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ApplicationFailure || err instanceof AegisPayError) throw toFailure(err);
+        unexpected(err);
+        return payment;
+      }
     });
+  }
+
+  /** Temporal's own cancellation (Web UI "Request Cancellation", `temporal workflow cancel`). */
+  async function onCancellationRequested(): Promise<void> {
+    record('CANCELLATION_REQUESTED', { source: 'temporal' });
+    try {
+      assertCancellableNow();
+      await cancel('cancellation_requested');
+    } catch (err) {
+      rejectRequest('workflow-cancel', undefined, err);
+    }
   }
 
   // First, before any handler is registered: an update delivered with the start (pay) runs as soon
@@ -477,18 +827,25 @@ export async function paymentWorkflow({
 
   setHandler(paymentQuery, () => payment);
   setHandler(eventsQuery, () => events);
-  setHandler(createUpdate, () => payment, { validator: ({ fingerprint }) => assertSameRequest(fingerprint) });
+  setHandler(createUpdate, () => payment, { validator: (req) => assertSameRequest(req?.fingerprint) });
   setHandler(
     processUpdate,
-    async (req) => {
-      // The state changes before the first await, so a concurrent duplicate only waits for the outcome.
-      if (payment.state === 'INITIATED') await processOnce(req);
-      await condition(() => isSettled(payment.state));
-      return payment;
-    },
+    (req) =>
+      handled(async () => {
+        // The state changes before the first await, so a concurrent duplicate only waits for the outcome.
+        if (payment.state === 'INITIATED') {
+          try {
+            await processOnce(req ?? {});
+          } catch (err) {
+            unexpected(err);
+          }
+        }
+        await condition(() => isSettled(payment.state));
+        return payment;
+      }),
     {
       validator: (req) => {
-        assertSameRequest(req.fingerprint);
+        assertSameRequest(req?.fingerprint);
         if (payment.state === 'CANCELLED' && payment.attempts.length === 0) {
           throw ApplicationFailure.nonRetryable(
             `Payment ${payment.id} was cancelled before processing`,
@@ -498,16 +855,20 @@ export async function paymentWorkflow({
       },
     },
   );
-  setHandler(captureUpdate, (req) => capture(resolveCapture(payment, req)), {
-    validator: (req) => guard(() => resolveCapture(payment, req)),
+  setHandler(captureUpdate, (req) => handled(() => capture(req)), {
+    validator: (req) => {
+      if (!repeatsCapture(req)) guard(() => resolveCapture(payment, req));
+    },
   });
-  setHandler(cancelUpdate, (req) => cancel(req?.reason ?? 'requested_by_customer'), {
-    validator: (_req) => guard(() => assertCancellable(payment)),
+  setHandler(cancelUpdate, (req) => handled(() => cancel(req?.reason ?? 'requested_by_customer')), {
+    validator: (_req) => {
+      if (payment.state !== 'CANCELLED') guard(() => assertCancellableNow());
+    },
   });
-  setHandler(refundUpdate, (req) => refund(req ?? {}), {
-    validator: (req) => guard(() => resolveRefund(payment, req ?? {}, sum(pendingRefunds.values()))),
+  setHandler(refundUpdate, (req) => handled(() => refund(req)), {
+    validator: (req) => guard(() => resolveRefund(payment, req, sum(pendingRefunds.values()))),
   });
-  setHandler(completeActionUpdate, (req) => completeAction(req?.succeeded === true), {
+  setHandler(completeActionUpdate, (req) => handled(() => completeAction(req?.succeeded === true)), {
     validator: (_req) => {
       if (payment.state !== 'REQUIRES_ACTION') {
         throw toFailure(
@@ -519,96 +880,218 @@ export async function paymentWorkflow({
       }
     },
   });
-  setHandler(cancelSignal, async (req?: CancelRequest) => {
-    try {
-      assertCancellable(payment);
-      await cancel(typeof req?.reason === 'string' ? req.reason : 'cancelled_by_operator');
-    } catch (err) {
-      rejectRequest('cancel', req, err);
-    }
-  });
-  setHandler(refundSignal, async (req?: RefundRequest) => {
-    try {
-      await refund(req ?? {});
-    } catch (err) {
-      rejectRequest('refund', req, err);
-    }
-  });
-
-  if (settings.publishEvents) void publishEvents();
-
-  if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {
-    record('PAYMENT_CANCELLED', { reason: 'abandoned' }, 'CANCELLED', { cancellationReason: 'abandoned' });
-  }
-  await condition(() => isSettled(payment.state));
-  await waitOutLifecycle();
-  await condition(
-    () => allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
+  setHandler(
+    resolveReviewUpdate,
+    (req) => handled(() => exclusive(async () => resolveReview(resolveReviewProblem(req)))),
+    {
+      validator: (req) => guard(() => resolveReviewProblem(req)),
+    },
   );
+  setHandler(cancelSignal, (req?: unknown) =>
+    CancellationScope.nonCancellable(async () => {
+      try {
+        const reason = guard(() => cancelReasonOf(req));
+        assertCancellableNow();
+        await cancel(reason);
+      } catch (err) {
+        rejectRequest('cancel', req, err);
+      }
+    }),
+  );
+  setHandler(refundSignal, (req?: unknown) =>
+    CancellationScope.nonCancellable(async () => {
+      try {
+        await refund(req as RefundRequest);
+      } catch (err) {
+        rejectRequest('refund', req, err);
+      }
+    }),
+  );
+  setHandler(resolveReviewSignal, (req?: unknown) =>
+    CancellationScope.nonCancellable(async () => {
+      try {
+        const checked = resolveReviewProblem(req);
+        await exclusive(async () => resolveReview(checked));
+      } catch (err) {
+        rejectRequest('resolveReview', req, err);
+      }
+    }),
+  );
+
+  if (settings.publishEvents) void CancellationScope.nonCancellable(publishEvents);
+
+  try {
+    await lifecycle();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // A cancellation request is an operator's wish, handled like the `cancel` signal: the payment is
+    // cancelled (with a void) where its state allows, otherwise the request is refused and recorded.
+    // Either way the payment stays readable and usable, so the rest runs shielded from it.
+    await CancellationScope.nonCancellable(async () => {
+      await onCancellationRequested();
+      await lifecycle();
+    });
+  }
   return payment;
 
-  /** Delivers events in order, in batches, at least once; the workflow does not end before all are delivered. */
+  /** The payment's life after creation: processing, the timers of waiting states, review, the refund window. */
+  async function lifecycle(): Promise<void> {
+    if (payment.state === 'INITIATED') {
+      if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {
+        record('PAYMENT_CANCELLED', { reason: 'abandoned' }, 'CANCELLED', {
+          cancellationReason: 'abandoned',
+        });
+      }
+    }
+    await condition(() => isSettled(payment.state));
+    await waitOutLifecycle();
+    await condition(
+      () => allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
+    );
+  }
+
+  /** Delivers events in order, in batches bounded in size, at least once; the workflow does not end before all are delivered. */
   async function publishEvents(): Promise<void> {
     for (;;) {
       await condition(() => published < events.length);
-      const batch = events.slice(published);
-      await durable.publishEvents({ events: batch });
+      const batch = boundedBatch(events.slice(published));
+      await delivery.publishEvents({ events: batch });
       published += batch.length;
     }
   }
 
-  /** Timers of the states that wait for someone: customer action, capture, refunds. */
+  /** Timers of the states that wait for someone: customer action, capture, review, refunds. */
   async function waitOutLifecycle(): Promise<void> {
     while (!isTerminal(payment.state)) {
       const state = payment.state;
+      if (state === 'REQUIRES_REVIEW') {
+        if (await condition(() => payment.state !== state, reviewRecheckMs)) continue;
+        await exclusive(async () => {
+          try {
+            await recheckReview();
+          } catch (err) {
+            // A failed recheck is tried again at the next tick; the review stays open meanwhile.
+            if (payment.review) payment.review.message = err instanceof Error ? err.message : String(err);
+          }
+        });
+        continue;
+      }
       if (state === 'REQUIRES_ACTION' || state === 'AUTHORIZED') {
         const timeout =
           state === 'REQUIRES_ACTION' ? settings.actionTimeoutMs : settings.authorizationExpiryMs;
         if (await condition(() => payment.state !== state, timeout)) continue;
         await exclusive(async () => {
           if (payment.state !== state) return;
-          // A timer must never fail the workflow: if the gateway refuses the void, the authorization
-          // lapses there on its own, and the refusal is kept in the event.
-          const voidRefused = await voidAtGateway();
-          const data = voidRefused ? { voidRefused } : {};
-          if (state === 'AUTHORIZED') {
-            record('PAYMENT_CANCELLED', { reason: 'authorization_expired', ...data }, 'CANCELLED', {
-              cancellationReason: 'authorization_expired',
-            });
-          } else {
-            fail(
-              'action_timeout',
-              'The customer did not complete the required action in time',
-              payment.gateway,
-            );
+          try {
+            await expire(state);
+          } catch (err) {
+            unexpected(err);
           }
         });
         continue;
       }
       // SUCCESS or PARTIALLY_REFUNDED: open for refunds until the window closes or all is refunded.
-      await condition(() => payment.state === 'REFUNDED', settings.refundWindowMs);
-      return;
+      if (!(await condition(() => payment.state !== state, settings.refundWindowMs))) return;
     }
+  }
+
+  /** An authorization or a customer action that ran out of time: void it and end the payment. */
+  async function expire(state: 'AUTHORIZED' | 'REQUIRES_ACTION'): Promise<void> {
+    const after =
+      state === 'AUTHORIZED'
+        ? { state: 'CANCELLED' as const, code: 'authorization_expired', message: 'The authorization expired' }
+        : {
+            state: 'FAILURE' as const,
+            code: 'action_timeout',
+            message: 'The customer did not complete the required action in time',
+          };
+    const refused = await voidAtGateway(after);
+    if (refused === 'open') return;
+    // A timer must never fail the workflow: if the gateway refuses the void, the authorization
+    // lapses there on its own, and the refusal is kept in the event.
+    const data = refused ? { voidRefused: refused } : {};
+    if (after.state === 'CANCELLED') {
+      record('PAYMENT_CANCELLED', { reason: after.code, ...data }, 'CANCELLED', {
+        cancellationReason: after.code,
+      });
+    } else {
+      fail(after.code, after.message, payment.gateway);
+    }
+  }
+}
+
+/** An error no rule expected, thrown while a gateway call was open: review must know which call. */
+class UnexpectedInCall extends Error {
+  constructor(
+    readonly call: Omit<PaymentReview, 'code' | 'message' | 'since' | 'checks'> | undefined,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+    this.name = 'UnexpectedInCall';
   }
 }
 
 /** The failure code of a payment the worker's risk check denied. */
 const RISK_DENIED = 'risk_denied';
 
-/** How many times an unknown outcome is looked up at the gateway before it counts as not charged. */
+/** How many times an open outcome is looked up (or asked again) before the payment goes to review. */
 const RECONCILIATION_CHECKS = 3;
 
-type GatewayOutcome<T> =
-  | { ok: true; value: T; reconciled?: undefined; errorCode?: undefined; reconciliationChecks?: undefined }
-  | {
-      ok: true;
-      value?: undefined;
-      /** The call failed without a definite answer, and the gateway says it happened after all. */
-      reconciled: { status: 'succeeded' | 'authorized' | 'requires_action'; reference: string };
-      errorCode: string;
-      reconciliationChecks: number;
-    }
-  | { ok: false; category: string; code: string; message: string; reconciliationChecks?: number };
+/** Largest batch of events handed to the event bus at once, in bytes of JSON (well under Temporal's payload limit). */
+const EVENT_BATCH_BYTES = 256 * 1024;
+
+/** Largest rejected request copied into history, in characters of JSON. */
+const REJECTED_PAYLOAD_CHARS = 1024;
+
+type ChargedStatus = 'succeeded' | 'authorized' | 'requires_action';
+type NotDoneCategory = 'retry-same-gateway' | 'failover' | 'decline' | 'requires-action';
+const NOT_DONE: readonly string[] = ['retry-same-gateway', 'failover', 'decline', 'requires-action'];
+
+/** The outcome model of one gateway answer, as the workflow sees it. */
+type Answer<T> =
+  | { kind: 'done'; value: T; errorCode?: string }
+  | { kind: 'not_done'; category: NotDoneCategory; code: string; message: string }
+  /** In progress or unknown: money may be in motion, so nothing else may be tried yet. */
+  | { kind: 'open'; code: string; message: string };
+
+/** Calls an activity and maps its result or failure onto the outcome model; never throws for a gateway's answer. */
+async function answerOf<T>(call: () => Promise<T>): Promise<Answer<T>> {
+  try {
+    return { kind: 'done', value: await call() };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    const failure = failureOf(err);
+    return NOT_DONE.includes(failure.category)
+      ? {
+          kind: 'not_done',
+          category: failure.category as NotDoneCategory,
+          code: failure.code,
+          message: failure.message,
+        }
+      : { kind: 'open', code: failure.code, message: failure.message };
+  }
+}
+
+/** A lookup's answer as an outcome: definite statuses are final, `in_progress` and `not_found` are open. */
+function lookupAnswer(status: StatusAnswer): Answer<{ status: ChargedStatus; reference: string }> {
+  switch (status.status) {
+    case 'succeeded':
+    case 'authorized':
+    case 'requires_action':
+      return { kind: 'done', value: { status: status.status, reference: status.reference } };
+    case 'failed':
+      return {
+        kind: 'not_done',
+        category: status.category,
+        code: status.code,
+        message: `The gateway's lookup found the charge ${status.category === 'decline' ? 'declined' : 'not made'} (${status.code})`,
+      };
+    case 'in_progress':
+      return { kind: 'open', code: status.code, message: 'The gateway has the charge in progress' };
+    default:
+      return { kind: 'open', code: 'not_found', message: 'The gateway has no trace of the charge yet' };
+  }
+}
 
 /** Turns a domain error into the failure a validator or handler throws, keeping its code. */
 function toFailure(err: unknown): Error {
@@ -618,12 +1101,58 @@ function toFailure(err: unknown): Error {
 }
 
 /** Runs a validator's check, rethrowing domain errors as failures the client maps back. */
-function guard(check: () => unknown): void {
+function guard<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     throw toFailure(err);
   }
+}
+
+/** The `cancel` signal's reason: no payload (the Web UI sends none) or `{ reason? }`. */
+function cancelReasonOf(req: unknown): string {
+  if (req === undefined || req === null) return 'cancelled_by_operator';
+  if (typeof req !== 'object' || Array.isArray(req)) {
+    throw new AegisPayError(
+      ErrorCode.VALIDATION_ERROR,
+      'Invalid cancel request: (root): request must be an object',
+    );
+  }
+  const { reason, ...rest } = req as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0 || (reason !== undefined && (typeof reason !== 'string' || reason.length > 500))) {
+    throw new AegisPayError(
+      ErrorCode.VALIDATION_ERROR,
+      `Invalid cancel request: ${unknown.length > 0 ? 'unknown field(s); ' : ''}reason must be a string of at most 500 characters`,
+    );
+  }
+  return reason ?? 'cancelled_by_operator';
+}
+
+/** What of a rejected request goes into history: a bounded excerpt, never an unbounded payload. */
+function summarizePayload(req: unknown): unknown {
+  if (req === undefined) return undefined;
+  let json: string;
+  try {
+    json = JSON.stringify(req) ?? String(req);
+  } catch {
+    return { unreadable: true };
+  }
+  return json.length <= REJECTED_PAYLOAD_CHARS
+    ? req
+    : { excerpt: json.slice(0, REJECTED_PAYLOAD_CHARS), truncated: true, size: json.length };
+}
+
+/** The longest prefix of `events` within EVENT_BATCH_BYTES (at least one event). */
+function boundedBatch(events: DomainEvent[]): DomainEvent[] {
+  let size = 0;
+  let count = 0;
+  for (const event of events) {
+    size += JSON.stringify(event).length;
+    if (count > 0 && size > EVENT_BATCH_BYTES) break;
+    count += 1;
+  }
+  return events.slice(0, count);
 }
 
 function sum(values: Iterable<number>): number {
@@ -632,16 +1161,12 @@ function sum(values: Iterable<number>): number {
   return total;
 }
 
-function isPlainRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function now(): string {
   // Workflow time: deterministic on replay.
   return new Date().toISOString();
 }
 
-/** Reads the code, message and gateway error category out of an activity failure. */
+/** Reads the code, message and gateway outcome category out of an activity failure. */
 function failureOf(err: unknown): { code: string; message: string; category: string } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure) {
