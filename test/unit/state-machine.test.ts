@@ -51,9 +51,9 @@ function namesState(message: string, state: string): boolean {
 }
 
 describe('payment state machine', () => {
-  it('covers all nine payment states', () => {
-    expect(STATES).toHaveLength(9);
-    expect(PAIRS).toHaveLength(81);
+  it('covers all ten payment states', () => {
+    expect(STATES).toHaveLength(10);
+    expect(PAIRS).toHaveLength(100);
     expect([...STATES].sort()).toEqual(Object.keys(EXPECTED_ALLOWED).sort());
   });
 
