@@ -1,7 +1,7 @@
 /**
- * The subset of Stripe's API the STRIPE adapter uses: PaymentIntents (create, confirm, capture, cancel,
- * retrieve, search by metadata) and refunds, form-encoded like the real API, with Stripe's errors and
- * idempotency rules.
+ * The subset of Stripe's API the STRIPE adapter uses: PaymentMethods from a card token, PaymentIntents
+ * (create, confirm, capture, cancel, retrieve, search by metadata) and refunds, form-encoded like the
+ * real API, with Stripe's errors and idempotency rules.
  */
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
 import { fromStripeAmount, STRIPE_CURRENCIES } from '../activities/gateways/currency-rules';
@@ -67,8 +67,22 @@ interface Refund {
   created: number;
 }
 
+/** A card PaymentMethod made from a test token (`card[token]`), the way the adapter charges a token. */
+interface PaymentMethod {
+  id: string;
+  object: 'payment_method';
+  type: 'card';
+  customer: null;
+  metadata: Record<string, string>;
+  created: number;
+  livemode: false;
+  /** Sandbox state, never sent: the test token whose outcome a charge of this PaymentMethod has. */
+  _sandbox: { token: string };
+}
+
 const INTENTS = 'stripe.payment_intents';
 const REFUNDS = 'stripe.refunds';
+const PAYMENT_METHODS = 'stripe.payment_methods';
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
 
 /** A Stripe error answer, thrown inside handlers. */
@@ -153,6 +167,7 @@ function route(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult 
   const params = req.method === 'POST' ? parseForm(req.body) : Object.fromEntries(req.query);
   const path = req.path;
   let m: RegExpExecArray | null;
+  if (req.method === 'POST' && path === '/v1/payment_methods') return ok(createPaymentMethod(store, params));
   if (req.method === 'POST' && path === '/v1/payment_intents') return ok(createIntent(store, params));
   if (req.method === 'GET' && path === '/v1/payment_intents/search') {
     return ok(search(store, params, faults.searchLagMs ?? 0));
@@ -178,6 +193,36 @@ function route(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult 
   return fail(404, 'invalid_request_error', `Unrecognized request URL (${req.method}: ${path}).`);
 }
 
+/** `type=card&card[token]=tok_…` only: the sandbox never takes card numbers, not even test ones. */
+function createPaymentMethod(store: SandboxStore, params: Params): Omit<PaymentMethod, '_sandbox'> {
+  allowOnly(params, ['type', 'card', 'metadata', 'expand']);
+  if (params.type !== 'card') {
+    fail(400, 'invalid_request_error', 'The sandbox only makes card PaymentMethods.', { param: 'type' });
+  }
+  const card = params.card as Params | undefined;
+  if (typeof card !== 'object' || card === null || typeof card.token !== 'string') {
+    fail(400, 'invalid_request_error', 'Missing required param: card[token].', { param: 'card[token]' });
+  }
+  // Anything but the token (a number, a CVC) is refused by name only, never echoed.
+  allowOnly(card, ['token']);
+  const { token } = card;
+  if (!cardOutcome(token)) {
+    fail(400, 'invalid_request_error', 'No such token.', { code: 'resource_missing', param: 'card[token]' });
+  }
+  const method = store.put<PaymentMethod>(PAYMENT_METHODS, {
+    id: newId('pm_'),
+    object: 'payment_method',
+    type: 'card',
+    customer: null,
+    metadata: stringRecord(params.metadata, 'metadata'),
+    created: Math.floor(Date.now() / 1000),
+    livemode: false,
+    _sandbox: { token },
+  });
+  const { _sandbox: _internal, ...visible } = method;
+  return visible;
+}
+
 function createIntent(store: SandboxStore, params: Params): PaymentIntent {
   allowOnly(params, [
     'amount',
@@ -200,7 +245,7 @@ function createIntent(store: SandboxStore, params: Params): PaymentIntent {
   ) {
     fail(400, 'invalid_request_error', 'Invalid capture_method.', { param: 'capture_method' });
   }
-  const token = paymentMethodToken(params);
+  const token = paymentMethodToken(store, params);
   const intent = store.put<PaymentIntent>(INTENTS, {
     id: newId('pi_'),
     object: 'payment_intent',
@@ -210,7 +255,7 @@ function createIntent(store: SandboxStore, params: Params): PaymentIntent {
     currency: currency.toLowerCase(),
     status: token ? 'requires_confirmation' : 'requires_payment_method',
     capture_method: captureMethod,
-    payment_method: token ? newId('pm_') : null,
+    payment_method: token ? paymentMethodId(params) : null,
     latest_charge: null,
     last_payment_error: null,
     next_action: null,
@@ -230,10 +275,10 @@ function confirmIntent(
   key?: string,
 ): PaymentIntent {
   allowOnly(params, ['payment_method', 'payment_method_data', 'expand', 'return_url']);
-  const token = paymentMethodToken(params);
+  const token = paymentMethodToken(store, params);
   if (token) {
     intent._sandbox = { token, refunded: 0 };
-    intent.payment_method = newId('pm_');
+    intent.payment_method = paymentMethodId(params);
   }
   const confirmable = ['requires_confirmation', 'requires_action'].includes(intent.status);
   if (!confirmable && !(intent.status === 'requires_payment_method' && token)) {
@@ -437,11 +482,16 @@ function record(
   });
 }
 
-function paymentMethodToken(params: Params): string | undefined {
+/**
+ * The test token behind `payment_method` (a PaymentMethod made here, or pm_card_visa and the like) or
+ * behind `payment_method_data[card][token]`.
+ */
+function paymentMethodToken(store: SandboxStore, params: Params): string | undefined {
   const data = params.payment_method_data as { type?: unknown; card?: { token?: unknown } } | undefined;
   const token =
     typeof params.payment_method === 'string'
-      ? params.payment_method
+      ? (store.get<PaymentMethod>(PAYMENT_METHODS, params.payment_method)?._sandbox.token ??
+        params.payment_method)
       : data?.type === 'card' && typeof data.card?.token === 'string'
         ? data.card.token
         : undefined;
@@ -459,6 +509,12 @@ function paymentMethodToken(params: Params): string | undefined {
     });
   }
   return token;
+}
+
+/** The PaymentMethod a PaymentIntent shows: the one it was given, or a new one made from a token. */
+function paymentMethodId(params: Params): string {
+  const given = params.payment_method;
+  return typeof given === 'string' && given.startsWith('pm_') ? given : newId('pm_');
 }
 
 function currencyParam(value: unknown): CurrencyCode {

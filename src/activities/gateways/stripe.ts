@@ -28,8 +28,6 @@ export const STRIPE_SEARCH_LAG_MS = 60_000;
 /** The metadata key that ties a PaymentIntent to AegisPay's gateway idempotency key (what `getStatus` searches). */
 export const STRIPE_KEY_METADATA = 'aegispay_key';
 
-type CardParams = Pick<Stripe.PaymentIntentCreateParams, 'payment_method' | 'payment_method_data'>;
-
 /**
  * STRIPE through the official `stripe` package: a charge is a PaymentIntent created with `confirm=true`,
  * every call carries the AegisPay idempotency key, and the SDK never retries (Temporal does).
@@ -64,6 +62,7 @@ export class StripeGateway implements Gateway {
 
   async charge(request: ChargeRequest): Promise<ChargeResult> {
     const amount = this.amountOf(request.amount);
+    const paymentMethod = await this.paymentMethodOf(request);
     const intent = await this.call(() =>
       this.stripe.paymentIntents.create(
         {
@@ -72,7 +71,7 @@ export class StripeGateway implements Gateway {
           confirm: true,
           capture_method: request.captureMethod,
           payment_method_types: ['card'],
-          ...cardParams(request.paymentMethod),
+          payment_method: paymentMethod,
           metadata: { [STRIPE_KEY_METADATA]: request.idempotencyKey, aegispay_payment_id: request.paymentId },
         },
         { idempotencyKey: request.idempotencyKey },
@@ -180,6 +179,24 @@ export class StripeGateway implements Gateway {
     }
   }
 
+  /**
+   * The PaymentMethod to charge. `pm_…` already is one (pm_card_visa); a card token (tok_visa) becomes one
+   * first, through `card[token]`, the documented way to use a token with PaymentIntents. Its key derives
+   * from the charge's, so a retried charge gets the same PaymentMethod back and never spends the
+   * single-use token twice.
+   */
+  private async paymentMethodOf(request: ChargeRequest): Promise<string> {
+    const token = cardToken(request.paymentMethod);
+    if (token.startsWith('pm_')) return token;
+    const method = await this.call(() =>
+      this.stripe.paymentMethods.create(
+        { type: 'card', card: { token } },
+        { idempotencyKey: stripePaymentMethodKey(request.idempotencyKey) },
+      ),
+    );
+    return method.id;
+  }
+
   private amountOf(money: Money): number {
     const amount = toStripeAmount(money);
     // Refused before any request: Stripe could only take a rounded amount, and another gateway may take it exactly.
@@ -202,7 +219,7 @@ export class StripeGateway implements Gateway {
   }
 }
 
-function cardParams(method: StoredPaymentMethod): CardParams {
+function cardToken(method: StoredPaymentMethod): string {
   if (method.type !== 'CARD') {
     throw new GatewayError(
       'failover',
@@ -210,11 +227,12 @@ function cardParams(method: StoredPaymentMethod): CardParams {
       `The STRIPE adapter takes cards, not ${method.type}`,
     );
   }
-  const { token } = method.card;
-  // `pm_…` is a PaymentMethod (pm_card_visa); anything else is a card token (tok_visa).
-  if (token.startsWith('pm_')) return { payment_method: token };
-  // `payment_method_data[card][token]` is valid API that the typings leave out.
-  return { payment_method_data: { type: 'card', card: { token } } } as unknown as CardParams;
+  return method.card.token;
+}
+
+/** The idempotency key of the PaymentMethod made from a charge's card token: one per charge key. */
+export function stripePaymentMethodKey(chargeKey: string): string {
+  return `${chargeKey}:payment_method`;
 }
 
 function chargeResult(intent: Stripe.PaymentIntent): ChargeResult {
