@@ -7,7 +7,11 @@ import type { ValidationIssue } from '../domain/errors';
 import type { GatewayRouterOptions } from '../activities/gateway-router';
 import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
 import { GatewayType, type CreatePaymentRequest } from '../domain/types';
-import { DEFAULT_REVIEW_RECHECK_INTERVAL_MS, type PaymentSettings } from '../domain/payment';
+import {
+  DEFAULT_RECONCILIATION_WINDOW_MS,
+  DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
+  type PaymentSettings,
+} from '../domain/payment';
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
@@ -91,6 +95,8 @@ export const aegisPayConfigSchema = z.strictObject({
   actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
   /** How often a payment in REQUIRES_REVIEW (outcome unknown at the gateway) asks the gateway again. */
   reviewRecheckIntervalMs: ms(DAY_MS).default(DEFAULT_REVIEW_RECHECK_INTERVAL_MS),
+  /** How long an unknown or in-progress gateway outcome is looked up, with backoff, before REQUIRES_REVIEW. */
+  reconciliationWindowMs: ms(DAY_MS).default(DEFAULT_RECONCILIATION_WINDOW_MS),
   /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
   encryption: encryptionConfigSchema.optional(),
   /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
@@ -155,5 +161,6 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
     actionTimeoutMs: config.actionTimeoutMs,
     publishEvents: config.events?.publish ?? false,
     reviewRecheckIntervalMs: config.reviewRecheckIntervalMs,
+    reconciliationWindowMs: config.reconciliationWindowMs,
   };
 }

@@ -27,7 +27,15 @@ export interface PaymentSettings {
    * the review state existed carry no value and use the default.
    */
   reviewRecheckIntervalMs?: number;
+  /**
+   * How long an open outcome (unknown, in progress) is looked up at the gateway, with backoff, before
+   * the payment goes to review. Optional for the same reason.
+   */
+  reconciliationWindowMs?: number;
 }
+
+/** How long open outcomes are looked up before review, unless the payment's settings say otherwise. */
+export const DEFAULT_RECONCILIATION_WINDOW_MS = 10 * 60_000;
 
 /** How often a payment in review asks the gateway again, unless its settings say otherwise. */
 export const DEFAULT_REVIEW_RECHECK_INTERVAL_MS = 15 * 60_000;

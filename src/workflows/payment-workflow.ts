@@ -38,6 +38,7 @@ import {
 } from '../domain/messages';
 import { parseMajorAmount } from '../domain/money';
 import {
+  DEFAULT_RECONCILIATION_WINDOW_MS,
   DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
   initialPaymentView,
   paymentSummary,
@@ -78,6 +79,8 @@ export async function paymentWorkflow({
   /** The gateway call under way, so that an unexpected error can say which outcome is open. */
   let callInFlight: Omit<PaymentReview, 'code' | 'message' | 'since' | 'checks'> | undefined;
   const reviewRecheckMs = settings.reviewRecheckIntervalMs ?? DEFAULT_REVIEW_RECHECK_INTERVAL_MS;
+  // Payments started before the review state existed looked up open outcomes until they were answered.
+  const reconciliationWindowMs = settings.reconciliationWindowMs ?? DEFAULT_RECONCILIATION_WINDOW_MS;
 
   const routing = proxyLocalActivities<PaymentActivities>({
     startToCloseTimeout: '10s',
@@ -202,8 +205,9 @@ export async function paymentWorkflow({
   ): Promise<Answer<{ reference: string; status?: ChargedStatus }>> {
     callInFlight = { ...review, from: payment.state };
     try {
+      const unansweredAt = Date.now();
       let answer = await sendFollowUp(operation, input);
-      for (let check = 1; answer.kind === 'open' && check <= RECONCILIATION_CHECKS; check++) {
+      for (let check = 1; answer.kind === 'open' && stillLooking(check, unansweredAt); check++) {
         await sleep(backoff(check));
         answer = await sendFollowUp(operation, input);
       }
@@ -261,7 +265,7 @@ export async function paymentWorkflow({
         });
         if (answer.kind === 'done') return { ...answer, errorCode: first.code, checks: check };
         if (answer.kind === 'not_done') return { ...answer, checks: check };
-        if (!notFound && check >= RECONCILIATION_CHECKS) {
+        if (!notFound && !stillLooking(check, unansweredAt)) {
           enterReview({ ...callInFlight, code: answer.code, message: answer.message });
           return { ...answer, checks: check };
         }
@@ -290,6 +294,11 @@ export async function paymentWorkflow({
     } finally {
       callInFlight = undefined;
     }
+  }
+
+  /** Whether an open outcome is looked up again before review: a few looks, and through the reconciliation window. */
+  function stillLooking(check: number, unansweredAt: number): boolean {
+    return check < RECONCILIATION_CHECKS || Date.now() - unansweredAt < reconciliationWindowMs;
   }
 
   function backoff(retry: number): number {
@@ -1034,7 +1043,7 @@ class UnexpectedInCall extends Error {
 /** The failure code of a payment the worker's risk check denied. */
 const RISK_DENIED = 'risk_denied';
 
-/** How many times an open outcome is looked up (or asked again) before the payment goes to review. */
+/** How many times at least an open outcome is looked up (or asked again) before the payment goes to review. */
 const RECONCILIATION_CHECKS = 3;
 
 /** Largest batch of events handed to the event bus at once, in bytes of JSON (well under Temporal's payload limit). */
