@@ -10,7 +10,9 @@ import { AegisPay } from './client/aegis-pay';
 import type { AegisPayConfig } from './client/config';
 import type { ValidationIssue } from './domain/errors';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
+import type { RefundRequest } from './domain/messages';
 import type { CreatePaymentRequest, Payment } from './domain/types';
+import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
@@ -208,8 +210,14 @@ async function list(
 }
 
 async function capture(g: GlobalOptions & { amount?: string }, paymentId: string): Promise<number> {
+  // Checked before connecting: `--amount ""` is a mistake to report, never "capture everything".
+  const request = parseOrThrow(
+    capturePaymentRequestSchema,
+    g.amount === undefined ? {} : { amount: g.amount },
+    'capture request',
+  );
   return withClient(g, async (aegis) => {
-    print(g, await aegis.capturePayment(paymentId, g.amount ? { amount: g.amount } : {}), fmt.formatPayment);
+    print(g, await aegis.capturePayment(paymentId, request), fmt.formatPayment);
     return EXIT.OK;
   });
 }
@@ -221,16 +229,35 @@ async function cancel(g: GlobalOptions & { reason?: string }, paymentId: string)
   });
 }
 
-async function refund(
-  g: GlobalOptions & { amount?: string; reason?: string; refundId?: string },
-  paymentId: string,
-): Promise<number> {
+interface RefundOptions {
+  amount?: string;
+  full?: boolean;
+  reason?: string;
+  refundId?: string;
+}
+
+/** The refund the options ask for: exactly one of --amount and --full, checked before anything is sent. */
+function refundRequest(o: RefundOptions): RefundRequest {
+  if (o.full && o.amount !== undefined) {
+    throw new CliError('refund: give either --amount or --full, not both', EXIT.USAGE);
+  }
+  if (!o.full && o.amount === undefined) {
+    throw new CliError(
+      'refund: give --amount <major> for a partial refund, or --full to refund everything still refundable',
+      EXIT.USAGE,
+    );
+  }
+  const request: RefundRequest = {
+    ...(o.full ? { full: true as const } : { amount: o.amount }),
+    ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    ...(o.refundId !== undefined ? { refundId: o.refundId } : {}),
+  };
+  return parseOrThrow(refundPaymentRequestSchema, request, 'refund request');
+}
+
+async function refund(g: GlobalOptions & RefundOptions, paymentId: string): Promise<number> {
+  const request = refundRequest(g);
   return withClient(g, async (aegis) => {
-    const request = {
-      ...(g.amount ? { amount: g.amount } : {}),
-      ...(g.reason ? { reason: g.reason } : {}),
-      ...(g.refundId ? { refundId: g.refundId } : {}),
-    };
     print(g, await aegis.refundPayment(paymentId, request), fmt.formatPayment);
     return EXIT.OK;
   });
@@ -436,8 +463,9 @@ function buildProgram(result: { code: number }): Command {
     .action(action(cancel));
   program
     .command('refund <paymentId>')
-    .description('refund a payment, fully or partially')
-    .option('--amount <major>', 'partial amount in major units (default: the rest)')
+    .description('refund a payment: --amount <major> or --full (one of them is required)')
+    .option('--amount <major>', 'amount to refund, in major units')
+    .option('--full', 'refund everything still refundable')
     .option('--reason <text>', 'why')
     .option('--refund-id <id>', 'makes the refund idempotent')
     .action(action(refund));

@@ -15,6 +15,7 @@ import {
   InvalidStateTransitionError,
   ValidationError,
 } from '../domain/errors';
+import { withFullRefundByDefault } from '../domain/follow-up-requests';
 import { paymentWorkflowId } from '../domain/ids';
 import {
   gatewayHealthWorkflowId,
@@ -187,7 +188,7 @@ export class AegisPay {
     return this.updateWithStart(payment, processUpdate, process);
   }
 
-  /** Captures an AUTHORIZED payment, fully or partially (`amount` in major units); the rest is released. */
+  /** Captures an AUTHORIZED payment, fully (no `amount`) or partially (`amount` in major units); the rest is released. */
   async capturePayment(paymentId: string, request: CaptureRequest = {}): Promise<Payment> {
     const valid = parseOrThrow(capturePaymentRequestSchema, request, 'capture request');
     return this.updatePayment(
@@ -205,9 +206,17 @@ export class AegisPay {
     return this.updatePayment(paymentId, cancelUpdate, valid, assertCancellable, false);
   }
 
-  /** Refunds all or part (`amount` in major units) of what was captured; `refundId` makes it idempotent. */
+  /**
+   * Refunds part (`amount` in major units) or all (`full: true`) of what was captured; `refundId` makes it
+   * idempotent. Naming neither refunds everything, sent as `full: true`; an `amount` that is present but
+   * `undefined`, `null` or `""` is refused, never read as "everything".
+   */
   async refundPayment(paymentId: string, request: RefundRequest = {}): Promise<Payment> {
-    const valid = parseOrThrow(refundPaymentRequestSchema, request, 'refund request');
+    const valid = parseOrThrow(
+      refundPaymentRequestSchema,
+      withFullRefundByDefault(request),
+      'refund request',
+    );
     // A repeated refundId on a closed payment returns it; anything else gets the open workflow's error.
     return this.updatePayment(
       paymentId,

@@ -3,11 +3,16 @@
  * workflow's update validators, its signal handlers and the tests all apply exactly the same rules.
  */
 import { InvalidStateTransitionError, RefundExceedsCapturedError, ValidationError } from './errors';
-import type { CaptureRequest, RefundRequest } from './messages';
+import {
+  checkCancelRequest,
+  checkCaptureRequest,
+  checkRefundRequest,
+  REFUND_AMOUNT_REQUIRED,
+} from './follow-up-requests';
+import type { CancelRequest } from './messages';
 import { parseMajorAmount } from './money';
 import { canTransition } from './state-machine';
 import type { Payment, Refund } from './types';
-import { checkCaptureRequest, checkRefundRequest } from './follow-up-requests';
 
 /** Converts a caller's major-unit amount in the payment's currency to minor units, or throws ValidationError. */
 function toMinor(payment: Payment, amount: number | string, field: string): number {
@@ -16,8 +21,11 @@ function toMinor(payment: Payment, amount: number | string, field: string): numb
   return parsed.minor;
 }
 
-/** The amount (minor units) a capture request takes: all of the authorization unless it names less. */
-export function resolveCapture(payment: Payment, request: CaptureRequest): number {
+/**
+ * The amount (minor units) a capture request takes: all of the authorization unless it names less.
+ * `request` is anything a caller sent (no payload means "capture everything", `null` is refused).
+ */
+export function resolveCapture(payment: Payment, request: unknown): number {
   const { amount } = checkCaptureRequest(request);
   if (payment.state !== 'AUTHORIZED') {
     throw new InvalidStateTransitionError(
@@ -38,6 +46,13 @@ export function resolveCapture(payment: Payment, request: CaptureRequest): numbe
   return minor;
 }
 
+/** The checked cancel request (no payload or `null` is `{}`), if the payment can be cancelled now; else throws. */
+export function resolveCancel(payment: Payment, request: unknown): CancelRequest {
+  const checked = checkCancelRequest(request);
+  assertCancellable(payment);
+  return checked;
+}
+
 /** Throws unless the payment can be cancelled now (before capture). */
 export function assertCancellable(payment: Payment): void {
   if (!canTransition(payment.state, 'CANCELLED')) {
@@ -49,14 +64,23 @@ export function assertCancellable(payment: Payment): void {
   }
 }
 
+/** Never a default: checkRefundRequest already refused a refund naming no amount, and this keeps it so. */
+function requiredAmount(amount: number | string | undefined): number | string {
+  if (amount === undefined) {
+    throw new ValidationError([{ path: 'amount', message: REFUND_AMOUNT_REQUIRED }], 'refund request');
+  }
+  return amount;
+}
+
 export type RefundDecision = { kind: 'existing'; refund: Refund } | { kind: 'new'; amount: number };
 
 /**
- * Decides a refund request: an earlier refund with the same `refundId` is returned as is; otherwise the
- * amount (default: all that is left) must fit within captured − refunded − `pending` (refunds under way).
+ * Decides a refund request (anything a caller sent): an earlier refund with the same `refundId` is
+ * returned as is; otherwise the amount (`full: true`: all that is left) must fit within
+ * captured − refunded − `pending` (refunds under way). A request naming neither is refused.
  */
-export function resolveRefund(payment: Payment, request: RefundRequest, pending: number): RefundDecision {
-  const { amount, refundId } = checkRefundRequest(request);
+export function resolveRefund(payment: Payment, request: unknown, pending: number): RefundDecision {
+  const { amount, full, refundId } = checkRefundRequest(request);
   const existing = refundId === undefined ? undefined : payment.refunds.find((r) => r.id === refundId);
   if (existing) return { kind: 'existing', refund: existing };
   // A fully refunded payment has nothing left: that is an over-refund, not a wrong state.
@@ -68,7 +92,7 @@ export function resolveRefund(payment: Payment, request: RefundRequest, pending:
     );
   }
   const available = payment.amounts.captured - payment.amounts.refunded - pending;
-  const minor = amount === undefined ? available : toMinor(payment, amount, 'amount');
+  const minor = full === true ? available : toMinor(payment, requiredAmount(amount), 'amount');
   if (minor > available || minor <= 0) throw new RefundExceedsCapturedError(minor, Math.max(available, 0));
   return { kind: 'new', amount: minor };
 }

@@ -16,7 +16,9 @@ import { ValidationError, type ValidationIssue } from './errors';
 import {
   followUpRequestIssues,
   IDEMPOTENCY_KEY_PATTERN,
+  parseFollowUpRequest,
   positiveMajorAmountProblem,
+  type FollowUpKind,
 } from './follow-up-requests';
 import type { CancelRequest, CaptureRequest, RefundRequest } from './messages';
 import { isPlainObject, metadataSchema } from './metadata';
@@ -323,12 +325,14 @@ export const positiveMajorAmountSchema = z.unknown().superRefine((v, ctx) => {
 }) as z.ZodType<number | string>;
 
 /** The client's zod face of a follow-up request's rules, which live in follow-up-requests.ts. */
-function followUpSchema<T>(kind: Parameters<typeof followUpRequestIssues>[0]) {
+function followUpSchema<T>(kind: FollowUpKind) {
   return z.unknown().transform((input, ctx): T => {
-    for (const issue of followUpRequestIssues(kind, input)) {
+    const issues = followUpRequestIssues(kind, input);
+    for (const issue of issues) {
       ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path ? [issue.path] : [] });
     }
-    return { ...((input ?? {}) as object) } as T;
+    // The checked copy holds the known fields only, exactly as the workflow reads them.
+    return issues.length > 0 ? z.NEVER : (parseFollowUpRequest(kind, input) as T);
   });
 }
 
@@ -341,13 +345,13 @@ export const processPaymentRequestSchema = z.strictObject({
   gatewayType: gatewayTypeSchema.optional(),
 });
 
-/** Schema of a capture request: an optional partial amount in major units. */
+/** Schema of a capture request: an optional partial amount in major units (none: capture everything). */
 export const capturePaymentRequestSchema = followUpSchema<CaptureRequest>('capture');
 
-/** Schema of a cancel request: an optional reason. */
+/** Schema of a cancel request: an optional reason; no payload or `null` is a plain cancel. */
 export const cancelPaymentRequestSchema = followUpSchema<CancelRequest>('cancel');
 
-/** Schema of a refund request: optional partial amount, reason and caller-chosen refund ID. */
+/** Schema of a refund request: `amount` or `full: true`, an optional reason and caller-chosen refund ID. */
 export const refundPaymentRequestSchema = followUpSchema<RefundRequest>('refund');
 
 /** Schema of the customer's answer to a required action (3-D Secure). */

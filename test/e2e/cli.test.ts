@@ -122,6 +122,30 @@ test('refund, then events --json shows REFUND_SUCCEEDED', async () => {
   expect(events.map((e) => e.type)).toContain('REFUND_SUCCEEDED');
 });
 
+test('refund --amount "" exits 2 naming the amount, and nothing is refunded', async () => {
+  const before = await aegis.getPayment(paid.id);
+  const empty = await cli('refund', paid.id, '--amount', '', '--json');
+  expect(empty.code).toBe(2);
+  expect(empty.stderr).toMatch(/^\s+amount: amount or full: true is required/m);
+  expect(JSON.parse(empty.stdout)).toMatchObject({ error: { code: 'VALIDATION_ERROR' } });
+
+  const neither = await cli('refund', paid.id);
+  expect(neither.code).toBe(2);
+  expect(neither.stderr).toContain('--full');
+  const both = await cli('refund', paid.id, '--amount', '1', '--full');
+  expect(both.code).toBe(2);
+
+  const after = await aegis.getPayment(paid.id);
+  expect(after.amounts).toEqual(before.amounts);
+  expect(after.version).toBe(before.version);
+});
+
+test('refund --full refunds what is left', async () => {
+  const result = await cli('refund', paid.id, '--full', '--json');
+  expect(result.code).toBe(0);
+  expect(JSON.parse(result.stdout)).toMatchObject({ state: 'REFUNDED', amounts: { refunded: 9999 } });
+});
+
 test('pay --count runs several payments and prints a summary', async () => {
   const result = await cli('pay', '--amount', '1', '--count', '3', '--concurrency', '2', '--json');
   expect(result.code).toBe(0);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { ValidationError } from '../../src/domain/errors';
+import { followUpRequestIssues } from '../../src/domain/follow-up-requests';
 import {
   METADATA_MAX_BYTES,
   METADATA_MAX_KEYS,
@@ -686,25 +687,45 @@ describe('other request schemas', () => {
     expect(paths(processPaymentRequestSchema, { paymentId: 'p', x: 1 })).toEqual(['']);
   });
 
-  it('capture: optional positive amount, strict', () => {
+  it('capture: optional positive amount (none: everything), strict; null and empty amounts refused', () => {
     expect(parseOrThrow(capturePaymentRequestSchema, {})).toEqual({});
+    expect(parseOrThrow(capturePaymentRequestSchema, undefined)).toEqual({});
     expect(parseOrThrow(capturePaymentRequestSchema, { amount: '10.50' })).toEqual({ amount: '10.50' });
-    for (const amount of [0, -1, NaN, Infinity, '0', '-1', 'abc', '1e3', 1_000_000_000, true]) {
+    for (const amount of [
+      0,
+      -1,
+      NaN,
+      Infinity,
+      '0',
+      '-1',
+      'abc',
+      '1e3',
+      1_000_000_000,
+      true,
+      null,
+      '',
+      undefined,
+    ]) {
       expect(paths(capturePaymentRequestSchema, { amount })).toEqual(['amount']);
     }
     expect(paths(capturePaymentRequestSchema, { amount: 1, currency: 'USD' })).toEqual(['']);
+    expect(paths(capturePaymentRequestSchema, null)).toEqual(['']);
+    expect(paths(capturePaymentRequestSchema, [])).toEqual(['']);
   });
 
-  it('cancel: optional reason ≤ 500 chars, strict', () => {
+  it('cancel: optional reason ≤ 500 chars, strict; no payload and null are a plain cancel', () => {
     expect(parseOrThrow(cancelPaymentRequestSchema, { reason: 'customer asked' })).toEqual({
       reason: 'customer asked',
     });
+    expect(parseOrThrow(cancelPaymentRequestSchema, null)).toEqual({});
+    expect(parseOrThrow(cancelPaymentRequestSchema, undefined)).toEqual({});
     expect(paths(cancelPaymentRequestSchema, { reason: 'r'.repeat(501) })).toEqual(['reason']);
     expect(paths(cancelPaymentRequestSchema, { reason: 5 })).toEqual(['reason']);
     expect(paths(cancelPaymentRequestSchema, { why: 'x' })).toEqual(['']);
+    expect(paths(cancelPaymentRequestSchema, 'x')).toEqual(['']);
   });
 
-  it('refund: optional amount, reason and refundId, strict, all issues at once', () => {
+  it('refund: amount or full: true (never both, never neither), reason and refundId, strict, all issues at once', () => {
     expect(
       parseOrThrow(refundPaymentRequestSchema, { amount: 5, reason: 'dup', refundId: 'rf_1-a' }),
     ).toEqual({
@@ -712,6 +733,7 @@ describe('other request schemas', () => {
       reason: 'dup',
       refundId: 'rf_1-a',
     });
+    expect(parseOrThrow(refundPaymentRequestSchema, { full: true })).toEqual({ full: true });
     expect(
       paths(refundPaymentRequestSchema, {
         amount: -1,
@@ -720,13 +742,56 @@ describe('other request schemas', () => {
         extra: 1,
       }).sort(),
     ).toEqual(['', 'amount', 'reason', 'refundId'].sort());
-    expect(paths(refundPaymentRequestSchema, { refundId: 'r'.repeat(256) })).toEqual(['refundId']);
-    expect(paths(refundPaymentRequestSchema, { refundId: '' })).toEqual(['refundId']);
+    expect(paths(refundPaymentRequestSchema, { full: true, refundId: 'r'.repeat(256) })).toEqual([
+      'refundId',
+    ]);
+    expect(paths(refundPaymentRequestSchema, { full: true, refundId: '' })).toEqual(['refundId']);
+    expect(paths(refundPaymentRequestSchema, { amount: 5, full: true })).toEqual(['full']);
+    for (const input of [undefined, null, {}, { amount: null }, { amount: '' }, { refundId: 'a' }]) {
+      expect(() => parseOrThrow(refundPaymentRequestSchema, input, 'refund request')).toThrow(
+        /amount or full: true is required/,
+      );
+    }
+  });
+
+  it('the client schemas and the workflow rules accept and refuse exactly the same requests', () => {
+    const field = fc.oneof(
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.constantFrom(true, '5', 5, '', 'rf_1', 'r'.repeat(501)),
+    );
+    const request = fc.oneof(
+      fc.record(
+        { amount: field, full: field, reason: field, refundId: field, other: field },
+        { requiredKeys: [] },
+      ),
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom(undefined, null),
+    );
+    const schemas = {
+      capture: capturePaymentRequestSchema,
+      cancel: cancelPaymentRequestSchema,
+      refund: refundPaymentRequestSchema,
+    } as const;
+    fc.assert(
+      fc.property(
+        request,
+        fc.constantFrom('capture', 'cancel', 'refund') as fc.Arbitrary<keyof typeof schemas>,
+        (input, kind) => {
+          const domain = followUpRequestIssues(kind, input);
+          const client = schemas[kind].safeParse(input);
+          expect(client.success).toBe(domain.length === 0);
+          if (!client.success) {
+            expect(zodIssuesToValidationIssues(client.error.issues)).toEqual(domain);
+          }
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 
   it('parseOrThrow rejects non-objects and unreadable input with a ValidationError naming what was parsed', () => {
-    expect(() => parseOrThrow(cancelPaymentRequestSchema, null, 'cancel request')).toThrow(
-      /Invalid cancel request/,
+    expect(() => parseOrThrow(refundPaymentRequestSchema, null, 'refund request')).toThrow(
+      /Invalid refund request/,
     );
     const proxy = new Proxy(
       {},
