@@ -29,6 +29,7 @@ import {
   cancelUpdate,
   captureUpdate,
   completeActionUpdate,
+  resolveReviewUpdate,
   refundUpdate,
   type CancelRequest,
   type CaptureRequest,
@@ -42,6 +43,7 @@ import {
   type ProcessRequest,
 } from '../domain/messages';
 import { paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import { checkResolveReviewRequest, type ResolveReviewRequest } from '../domain/review';
 import {
   PAYMENT_AMOUNT,
   PAYMENT_CURRENCY,
@@ -203,7 +205,14 @@ export class AegisPay {
   /** Cancels a payment before capture (INITIATED, AUTHORIZED, REQUIRES_ACTION); an authorization is voided. */
   async cancelPayment(paymentId: string, request: CancelRequest = {}): Promise<Payment> {
     const valid = parseOrThrow(cancelPaymentRequestSchema, request, 'cancel request');
-    return this.updatePayment(paymentId, cancelUpdate, valid, assertCancellable, false);
+    // A cancelled payment answers a repeated cancel with itself: the same operation, not an error.
+    return this.updatePayment(
+      paymentId,
+      cancelUpdate,
+      valid,
+      (closed) => closed.state === 'CANCELLED' || assertCancellable(closed),
+      false,
+    );
   }
 
   /**
@@ -231,6 +240,16 @@ export class AegisPay {
   async completePaymentAction(paymentId: string, request: CompleteActionRequest): Promise<Payment> {
     const valid = parseOrThrow(completeActionRequestSchema, request, 'action result');
     return this.updatePayment(paymentId, completeActionUpdate, valid, () => false, false);
+  }
+
+  /**
+   * Settles a payment in REQUIRES_REVIEW with an operator's decision: `done` when the open operation
+   * happened at the gateway (a charge needs its `reference`), `not_done` when it did not. The decision and
+   * `operator` are kept in the payment's events.
+   */
+  async resolveReview(paymentId: string, request: ResolveReviewRequest): Promise<Payment> {
+    const valid = checkResolveReviewRequest(request);
+    return this.updatePayment(paymentId, resolveReviewUpdate, valid, () => false, false);
   }
 
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */

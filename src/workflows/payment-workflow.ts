@@ -17,6 +17,7 @@ import {
 } from '@temporalio/workflow';
 import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
 import { AegisPayError, ErrorCode } from '../domain/errors';
+import { checkCancelRequest, summarizeRejectedPayload } from '../domain/follow-up-requests';
 import { gatewayIdempotencyKey } from '../domain/ids';
 import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
 import {
@@ -798,7 +799,7 @@ export async function paymentWorkflow({
   /** Operator signals never fail the workflow: what is not allowed is recorded as a rejected request. */
   function rejectRequest(kind: string, req: unknown, err: unknown) {
     const { code, message } = err instanceof AegisPayError ? err : failureOf(err);
-    record('REQUEST_REJECTED', { request: kind, code, message, payload: summarizePayload(req) });
+    record('REQUEST_REJECTED', { request: kind, code, message, payload: summarizeRejectedPayload(req) });
   }
 
   /**
@@ -869,11 +870,16 @@ export async function paymentWorkflow({
       if (!repeatsCapture(req)) guard(() => resolveCapture(payment, req));
     },
   });
-  setHandler(cancelUpdate, (req) => handled(() => cancel(req?.reason ?? 'requested_by_customer')), {
-    validator: (_req) => {
-      if (payment.state !== 'CANCELLED') guard(() => assertCancellableNow());
+  setHandler(
+    cancelUpdate,
+    (req) => handled(() => cancel(checkCancelRequest(req).reason ?? 'requested_by_customer')),
+    {
+      validator: (req) => {
+        guard(() => checkCancelRequest(req));
+        if (payment.state !== 'CANCELLED') guard(() => assertCancellableNow());
+      },
     },
-  });
+  );
   setHandler(refundUpdate, (req) => handled(() => refund(req)), {
     validator: (req) => guard(() => resolveRefund(payment, req, sum(pendingRefunds.values()))),
   });
@@ -899,7 +905,8 @@ export async function paymentWorkflow({
   setHandler(cancelSignal, (req?: unknown) =>
     CancellationScope.nonCancellable(async () => {
       try {
-        const reason = guard(() => cancelReasonOf(req));
+        const reason = checkCancelRequest(req).reason ?? 'cancelled_by_operator';
+        if (payment.state === 'CANCELLED') return; // already what was asked
         assertCancellableNow();
         await cancel(reason);
       } catch (err) {
@@ -1049,9 +1056,6 @@ const RECONCILIATION_CHECKS = 3;
 /** Largest batch of events handed to the event bus at once, in bytes of JSON (well under Temporal's payload limit). */
 const EVENT_BATCH_BYTES = 256 * 1024;
 
-/** Largest rejected request copied into history, in characters of JSON. */
-const REJECTED_PAYLOAD_CHARS = 1024;
-
 type ChargedStatus = 'succeeded' | 'authorized' | 'requires_action';
 type NotDoneCategory = 'retry-same-gateway' | 'failover' | 'decline' | 'requires-action';
 const NOT_DONE: readonly string[] = ['retry-same-gateway', 'failover', 'decline', 'requires-action'];
@@ -1116,40 +1120,6 @@ function guard<T>(check: () => T): T {
   } catch (err) {
     throw toFailure(err);
   }
-}
-
-/** The `cancel` signal's reason: no payload (the Web UI sends none) or `{ reason? }`. */
-function cancelReasonOf(req: unknown): string {
-  if (req === undefined || req === null) return 'cancelled_by_operator';
-  if (typeof req !== 'object' || Array.isArray(req)) {
-    throw new AegisPayError(
-      ErrorCode.VALIDATION_ERROR,
-      'Invalid cancel request: (root): request must be an object',
-    );
-  }
-  const { reason, ...rest } = req as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0 || (reason !== undefined && (typeof reason !== 'string' || reason.length > 500))) {
-    throw new AegisPayError(
-      ErrorCode.VALIDATION_ERROR,
-      `Invalid cancel request: ${unknown.length > 0 ? 'unknown field(s); ' : ''}reason must be a string of at most 500 characters`,
-    );
-  }
-  return reason ?? 'cancelled_by_operator';
-}
-
-/** What of a rejected request goes into history: a bounded excerpt, never an unbounded payload. */
-function summarizePayload(req: unknown): unknown {
-  if (req === undefined) return undefined;
-  let json: string;
-  try {
-    json = JSON.stringify(req) ?? String(req);
-  } catch {
-    return { unreadable: true };
-  }
-  return json.length <= REJECTED_PAYLOAD_CHARS
-    ? req
-    : { excerpt: json.slice(0, REJECTED_PAYLOAD_CHARS), truncated: true, size: json.length };
 }
 
 /** The longest prefix of `events` within EVENT_BATCH_BYTES (at least one event). */

@@ -98,6 +98,8 @@ function modelCapture(p: ModelPayment, kind: CaptureKind): Expected {
 
 function modelCancel(p: ModelPayment): Expected {
   if (p.state === 'NONE') return failWith('PAYMENT_NOT_FOUND');
+  // A repeated cancel is answered with the cancelled payment: the same operation, never an error.
+  if (p.state === 'CANCELLED') return OK;
   if (p.state !== 'INITIATED' && p.state !== 'AUTHORIZED') return failWith('INVALID_STATE_TRANSITION');
   p.voided = p.state === 'AUTHORIZED';
   p.state = 'CANCELLED';
@@ -426,10 +428,10 @@ class Refund implements Command {
   async run(m: Model, r: Real) {
     const p = m.payments[this.i]!;
     const [was, before] = [p.state, snapshot(p)];
-    // 'all' sends no amount; 'over' asks for 1.00 more than is left.
+    // 'all' asks for everything explicitly; 'over' asks for 1.00 more than is left.
     const amount = this.amount === 'all' ? undefined : major(refundMinor(p, this.amount));
     const request = {
-      ...(amount === undefined ? {} : { amount }),
+      ...(amount === undefined ? { full: true as const } : { amount }),
       ...(this.refundId ? { refundId: this.refundId } : {}),
     };
     const expected = modelRefund(p, this.amount, this.refundId);

@@ -194,6 +194,8 @@ describe('paymentSettings', () => {
       authorizationExpiryMs: 7 * DAY,
       actionTimeoutMs: 60 * 60 * 1000,
       publishEvents: false,
+      reviewRecheckIntervalMs: 15 * 60 * 1000,
+      reconciliationWindowMs: 10 * 60 * 1000,
     });
     const custom = paymentSettings(
       aegisPayConfigSchema.parse({

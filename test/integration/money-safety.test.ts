@@ -1,0 +1,370 @@
+/**
+ * Regressions for the ways money was lost or moved twice when main was attacked from outside: every one
+ * runs against a real dev server and the sandbox PSP over HTTP, and checks the sandbox's books.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createGateway } from '../../src/activities/gateways';
+import type { Gateway } from '../../src/activities/gateways/gateway';
+import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPayConfig } from '../../src/client/config';
+import type { DomainEvent, Payment } from '../../src/domain/types';
+import { startSandbox, type Sandbox } from '../../src/sandbox/server';
+import type { DevServer } from '../../src/toolchain/dev-server';
+import {
+  cardPayment,
+  eventually,
+  expectAegisError,
+  rawClient,
+  startTestServer,
+  startTestWorker,
+  testClient,
+  testTaskQueue,
+  type RunningWorker,
+} from '../helpers';
+import { openWork } from '../helpers/open-work';
+
+const ADAPTER_TIMEOUT_MS = 1000;
+
+let server: DevServer;
+let sandbox: Sandbox;
+beforeAll(async () => {
+  server = await startTestServer();
+  sandbox = await startSandbox({
+    port: 0,
+    ledgerFile: join(mkdtempSync(join(tmpdir(), 'aegispay-ms-')), 'ledger.json'),
+  });
+});
+afterAll(async () => {
+  await sandbox?.stop();
+  await server?.stop();
+});
+afterEach(() => sandbox.reset());
+
+const stripe = () =>
+  createGateway('STRIPE', {
+    apiKey: 'sk_test_aegispay',
+    baseUrl: sandbox.url,
+    timeout: ADAPTER_TIMEOUT_MS,
+    lookupLagMs: 0,
+  });
+const paypal = () =>
+  createGateway('PAYPAL', {
+    clientId: 'aegispay',
+    clientSecret: 'secret',
+    baseUrl: sandbox.url,
+    timeout: ADAPTER_TIMEOUT_MS,
+  });
+
+/** Short windows, so that review and its rechecks happen within a test. */
+const SHORT: AegisPayConfig = {
+  gatewayTimeoutMs: 3000,
+  reconciliationWindowMs: 1500,
+  reviewRecheckIntervalMs: 1000,
+};
+
+/** A worker whose routing prefers the first gateway, and a client with short review windows. */
+async function setup(gateways: Gateway[], config: AegisPayConfig = {}) {
+  const taskQueue = testTaskQueue();
+  const aegis = testClient(server, taskQueue, { ...SHORT, ...config });
+  const worker: RunningWorker = await startTestWorker(server, taskQueue, gateways, {
+    routing: {
+      routing: {
+        strategy: 'cost-optimized',
+        costs: {
+          [gateways[0]!.type]: { fixed: 0, percentage: 1 },
+          ...(gateways[1] ? { [gateways[1].type]: { fixed: 30, percentage: 2.9 } } : {}),
+        },
+      },
+    },
+  });
+  return {
+    aegis,
+    async close() {
+      await aegis.close();
+      await worker.stop();
+    },
+  };
+}
+
+/** Gateways holding money for a payment (collected minus refunded, or pending), by the sandbox's books. */
+function holders(p: Payment): { gateway: string; held: number; pending: number }[] {
+  return sandbox
+    .holdings({ paymentId: p.id })
+    .filter((h) => h.held !== 0 || h.pending !== 0)
+    .map(({ gateway, held, pending }) => ({ gateway, held, pending }));
+}
+
+async function handleOf(p: Payment): Promise<WorkflowHandle> {
+  return (await rawClient(server)).workflow.getHandle(p.id);
+}
+
+function eventTypes(events: DomainEvent[]): string[] {
+  return events.map((e) => e.type);
+}
+
+describe('1. an in-progress answer never fails over', () => {
+  test('PayPal answers a capture with PENDING: review, no second gateway; the settled capture ends it SUCCESS', async () => {
+    const { aegis, close } = await setup([paypal(), stripe()]);
+    try {
+      sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
+      const p = await aegis.pay(cardPayment({ amount: 25 }));
+      expect(p).toMatchObject({ state: 'REQUIRES_REVIEW', gateway: 'PAYPAL' });
+      expect(p.review).toMatchObject({ operation: 'charge', gateway: 'PAYPAL' });
+      expect(p.attempts.map((a) => [a.gateway, a.outcome])).toEqual([['PAYPAL', 'unknown']]);
+      expect(holders(p)).toEqual([{ gateway: 'paypal', held: 0, pending: 2500 }]);
+      // In review, the payment has a recheck timer pending: never a silent wait.
+      expect(await openWork(await handleOf(p))).toMatchObject({ timers: expect.any(Number) });
+
+      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      expect(sandbox.settle(pending.reference, 'succeeded')).toBe(true);
+      const settled = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'SUCCESS' ? now : undefined;
+      });
+      expect(settled).toMatchObject({ gateway: 'PAYPAL', amounts: { captured: 2500 } });
+      expect(holders(p)).toEqual([{ gateway: 'paypal', held: 2500, pending: 0 }]);
+      expect(eventTypes(await aegis.getPaymentEvents(p.id))).toEqual(
+        expect.arrayContaining(['REVIEW_REQUIRED', 'REVIEW_RESOLVED', 'PAYMENT_SUCCEEDED']),
+      );
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('a PENDING capture that PayPal later declines ends FAILURE with its code, still without a second gateway', async () => {
+    const { aegis, close } = await setup([paypal(), stripe()]);
+    try {
+      sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
+      const p = await aegis.pay(cardPayment({ amount: 26 }));
+      expect(p.state).toBe('REQUIRES_REVIEW');
+      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      sandbox.settle(pending.reference, 'failed');
+      const failed = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'FAILURE' ? now : undefined;
+      });
+      expect(failed.failure).toMatchObject({ gateway: 'PAYPAL' });
+      expect(failed.attempts.map((a) => a.gateway)).toEqual(['PAYPAL']);
+      expect(holders(p)).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
+describe('2. a decline learned by a lookup stays a decline', () => {
+  test('STRIPE books a decline and the answer is lost: FAILURE card_declined at STRIPE, never tried at PAYPAL', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      sandbox.setFaults({ commitThenReset: 1, operations: ['charge'] }, 'stripe');
+      const p = await aegis.pay(cardPayment({ cardNumber: '4000000000000002', amount: 31 }));
+      expect(p).toMatchObject({ state: 'FAILURE', failure: { code: 'card_declined', gateway: 'STRIPE' } });
+      expect(p.attempts.map((a) => [a.gateway, a.outcome, a.errorCode])).toEqual([
+        ['STRIPE', 'declined', 'card_declined'],
+      ]);
+      expect(p.attempts[0]!.reconciliationChecks).toBeGreaterThanOrEqual(1);
+      expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === p.id)).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
+describe('4. no payment is stuck when a call and its lookups both fail', () => {
+  test('answers and lookups time out: REQUIRES_REVIEW with a recheck timer; once the gateway answers, SUCCESS with one charge', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      // Every charge is booked and its answer held back; every lookup hangs too.
+      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
+      const p = await aegis.pay(cardPayment({ amount: 41 }));
+      expect(p).toMatchObject({ state: 'REQUIRES_REVIEW', gateway: 'STRIPE' });
+      expect(p.review).toMatchObject({ operation: 'charge', gateway: 'STRIPE' });
+      expect(await openWork(await handleOf(p))).toMatchObject({ timers: 1 });
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 4100, pending: 0 }]);
+
+      sandbox.setFaults({}, 'stripe');
+      const settled = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'SUCCESS' ? now : undefined;
+      }, 20_000);
+      expect(settled.gateway).toBe('STRIPE');
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 4100, pending: 0 }]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('an operator settles a review with a recorded decision; the CLI-style signal with a bad payload is refused and recorded', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
+      const p = await aegis.pay(cardPayment({ amount: 42 }));
+      expect(p.state).toBe('REQUIRES_REVIEW');
+      const handle = await handleOf(p);
+      await handle.signal('resolveReview', { outcome: 'done' }); // no operator: refused
+      await handle.signal('resolveReview', null);
+      const reference = sandbox.ledger({ gateway: 'stripe' }).find((e) => e.paymentId === p.id)!.payment;
+      const resolved = await aegis.resolveReview(p.id, {
+        outcome: 'done',
+        operator: 'alice@example.com',
+        note: 'seen in the Stripe dashboard',
+        reference,
+      });
+      expect(resolved).toMatchObject({ state: 'SUCCESS', gatewayReference: reference });
+      const events = await aegis.getPaymentEvents(p.id);
+      const rejected = events.filter((e) => e.type === 'REQUEST_REJECTED');
+      expect(rejected.map((e) => e.data.request)).toEqual(['resolveReview', 'resolveReview']);
+      expect(events.find((e) => e.type === 'REVIEW_RESOLVED')?.data).toMatchObject({
+        by: 'operator',
+        operator: 'alice@example.com',
+        outcome: 'done',
+      });
+    } finally {
+      sandbox.setFaults({}, 'stripe');
+      await close();
+    }
+  }, 60_000);
+});
+
+describe("5. Temporal's own cancellation is handled by the payment", () => {
+  test('"Request Cancellation" on an AUTHORIZED payment voids the authorization; the payment stays readable', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 51, captureMethod: 'manual' }));
+      expect(p.state).toBe('AUTHORIZED');
+      await (await handleOf(p)).cancel();
+      const cancelled = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'CANCELLED' ? now : undefined;
+      });
+      expect(cancelled.cancellationReason).toBe('cancellation_requested');
+      expect(sandbox.openAuthorizations({ paymentId: p.id })).toEqual([]);
+      expect(eventTypes(await aegis.getPaymentEvents(p.id))).toEqual(
+        expect.arrayContaining(['CANCELLATION_REQUESTED', 'PAYMENT_CANCELLED']),
+      );
+      await expectAegisError(aegis.capturePayment(p.id), 'INVALID_STATE_TRANSITION');
+      await expectAegisError(aegis.refundPayment(p.id, { amount: 1 }), 'INVALID_STATE_TRANSITION');
+      expect((await aegis.cancelPayment(p.id)).state).toBe('CANCELLED');
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('on a captured payment it is refused and recorded; refunds still work', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 52 }));
+      await (await handleOf(p)).cancel();
+      await eventually(async () =>
+        (await aegis.getPaymentEvents(p.id)).some(
+          (e) => e.type === 'REQUEST_REJECTED' && e.data.request === 'workflow-cancel',
+        ),
+      );
+      const refunded = await aegis.refundPayment(p.id, { amount: 2 });
+      expect(refunded).toMatchObject({ state: 'PARTIALLY_REFUNDED', amounts: { refunded: 200 } });
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 5000, pending: 0 }]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('during a charge it is refused; the charge finishes and is kept', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      sandbox.setFaults({ latencyMs: 1500, operations: ['charge'] }, 'stripe');
+      const paying = aegis.pay(cardPayment({ amount: 53 }));
+      const id = await eventually(async () => {
+        const entry = (await aegis.listPayments({ state: 'PROCESSING' })).payments[0];
+        return entry?.id;
+      });
+      await (await rawClient(server)).workflow.getHandle(id).cancel();
+      const p = await paying;
+      expect(p).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 5300, pending: 0 }]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
+describe('concurrent duplicates of one follow-up resolve to the one operation', () => {
+  test('10 concurrent captures and then 10 concurrent cancels: one capture, every caller answered', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 60, captureMethod: 'manual' }));
+      const captures = await Promise.all(Array.from({ length: 10 }, () => aegis.capturePayment(p.id)));
+      for (const c of captures) expect(c).toMatchObject({ state: 'SUCCESS', amounts: { captured: 6000 } });
+      const booked = sandbox.ledger({ kind: 'capture' }).filter((e) => e.paymentId === p.id);
+      expect(booked).toHaveLength(1);
+
+      const q = await aegis.pay(cardPayment({ amount: 61, captureMethod: 'manual' }));
+      const cancels = await Promise.all(Array.from({ length: 10 }, () => aegis.cancelPayment(q.id)));
+      for (const c of cancels) expect(c.state).toBe('CANCELLED');
+      expect(sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === q.id)).toHaveLength(1);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
+describe('every state that is not final has work in flight or a timer', () => {
+  test('INITIATED, PROCESSING, REQUIRES_ACTION, AUTHORIZED, SUCCESS, PARTIALLY_REFUNDED, REQUIRES_REVIEW; final states close', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    const client = await rawClient(server);
+    const seen = new Map<string, { activities: number; timers: number }>();
+    const check = async (p: Payment) => {
+      const now = await aegis.getPayment(p.id);
+      const work = await openWork(client.workflow.getHandle(p.id));
+      seen.set(now.state, work);
+      return work;
+    };
+    try {
+      await check(await aegis.createPayment(cardPayment({ amount: 70 })));
+      await check(await aegis.pay(cardPayment({ amount: 71, cardNumber: '4000002760003184' })));
+      await check(await aegis.pay(cardPayment({ amount: 72, captureMethod: 'manual' })));
+      const paid = await aegis.pay(cardPayment({ amount: 73 }));
+      await check(paid);
+      await check(await aegis.refundPayment(paid.id, { amount: 1 }));
+
+      sandbox.setFaults({ latencyMs: 2500, operations: ['charge'] }, 'stripe');
+      const slow = await aegis.createPayment(cardPayment({ amount: 74 }));
+      const processing = aegis.processPayment({ paymentId: slow.id });
+      await eventually(async () => (await aegis.getPayment(slow.id)).state === 'PROCESSING');
+      await check(slow);
+      await processing;
+
+      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
+      await check(await aegis.pay(cardPayment({ amount: 75 })));
+      sandbox.setFaults({}, 'stripe');
+
+      expect([...seen.keys()].sort()).toEqual(
+        [
+          'AUTHORIZED',
+          'INITIATED',
+          'PARTIALLY_REFUNDED',
+          'PROCESSING',
+          'REQUIRES_ACTION',
+          'REQUIRES_REVIEW',
+          'SUCCESS',
+        ].sort(),
+      );
+      for (const [state, work] of seen) {
+        expect({ state, open: work.activities + work.timers > 0 }).toEqual({ state, open: true });
+      }
+
+      // Final states: the workflow closes once its handlers are done.
+      const refunded = await aegis.refundPayment(paid.id, { full: true });
+      expect(refunded.state).toBe('REFUNDED');
+      await eventually(async () => {
+        const { status } = await client.workflow.getHandle(paid.id).describe();
+        return status.name === 'COMPLETED';
+      });
+    } finally {
+      sandbox.setFaults({}, 'stripe');
+      await close();
+    }
+  }, 90_000);
+});
