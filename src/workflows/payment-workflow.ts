@@ -149,7 +149,8 @@ export async function paymentWorkflow({
    */
   async function exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return CancellationScope.nonCancellable(async () => {
-      await condition(() => !gatewayBusy);
+      // Several waiters can be woken in one activation: each checks again before it takes the lock.
+      while (gatewayBusy) await condition(() => !gatewayBusy);
       gatewayBusy = true;
       try {
         return await fn();

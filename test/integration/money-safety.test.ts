@@ -58,6 +58,11 @@ const paypal = () =>
     timeout: ADAPTER_TIMEOUT_MS,
   });
 
+/** No same-key retries: a lost answer goes straight to the lookups (a retry would get Stripe's replay). */
+const NO_RETRY: AegisPayConfig = {
+  retry: { maxRetries: 0, initialDelayMs: 10, maxDelayMs: 50, backoffMultiplier: 2 },
+};
+
 /** Short windows, so that review and its rechecks happen within a test. */
 const SHORT: AegisPayConfig = {
   gatewayTimeoutMs: 3000,
@@ -95,6 +100,20 @@ function holders(p: Payment): { gateway: string; held: number; pending: number }
     .holdings({ paymentId: p.id })
     .filter((h) => h.held !== 0 || h.pending !== 0)
     .map(({ gateway, held, pending }) => ({ gateway, held, pending }));
+}
+
+/**
+ * Pays while STRIPE books the charge and loses its answer, and then answers no lookup (a 503 outage of
+ * its reads): the outcome stays open whatever the workflow does.
+ */
+async function payWithAnswerAndLookupsLost(aegis: AegisPay, amount: number): Promise<Payment> {
+  sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
+  const paying = aegis.pay(cardPayment({ amount }));
+  await eventually(async () =>
+    sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === amount * 100),
+  );
+  sandbox.setFaults({ outage: true, operations: ['lookup'] }, 'stripe');
+  return paying;
 }
 
 async function handleOf(p: Payment): Promise<WorkflowHandle> {
@@ -157,7 +176,7 @@ describe('1. an in-progress answer never fails over', () => {
 
 describe('2. a decline learned by a lookup stays a decline', () => {
   test('STRIPE books a decline and the answer is lost: FAILURE card_declined at STRIPE, never tried at PAYPAL', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
     try {
       sandbox.setFaults({ commitThenReset: 1, operations: ['charge'] }, 'stripe');
       const p = await aegis.pay(cardPayment({ cardNumber: '4000000000000002', amount: 31 }));
@@ -175,11 +194,9 @@ describe('2. a decline learned by a lookup stays a decline', () => {
 
 describe('4. no payment is stuck when a call and its lookups both fail', () => {
   test('answers and lookups time out: REQUIRES_REVIEW with a recheck timer; once the gateway answers, SUCCESS with one charge', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
     try {
-      // Every charge is booked and its answer held back; every lookup hangs too.
-      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
-      const p = await aegis.pay(cardPayment({ amount: 41 }));
+      const p = await payWithAnswerAndLookupsLost(aegis, 41);
       expect(p).toMatchObject({ state: 'REQUIRES_REVIEW', gateway: 'STRIPE' });
       expect(p.review).toMatchObject({ operation: 'charge', gateway: 'STRIPE' });
       expect(await openWork(await handleOf(p))).toMatchObject({ timers: 1 });
@@ -198,10 +215,9 @@ describe('4. no payment is stuck when a call and its lookups both fail', () => {
   }, 60_000);
 
   test('an operator settles a review with a recorded decision; the CLI-style signal with a bad payload is refused and recorded', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
     try {
-      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
-      const p = await aegis.pay(cardPayment({ amount: 42 }));
+      const p = await payWithAnswerAndLookupsLost(aegis, 42);
       expect(p.state).toBe('REQUIRES_REVIEW');
       const handle = await handleOf(p);
       await handle.signal('resolveReview', { outcome: 'done' }); // no operator: refused
@@ -274,7 +290,7 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
   test('during a charge it is refused; the charge finishes and is kept', async () => {
     const { aegis, close } = await setup([stripe(), paypal()]);
     try {
-      sandbox.setFaults({ latencyMs: 1500, operations: ['charge'] }, 'stripe');
+      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
       const paying = aegis.pay(cardPayment({ amount: 53 }));
       const id = await eventually(async () => {
         const entry = (await aegis.listPayments({ state: 'PROCESSING' })).payments[0];
@@ -312,7 +328,7 @@ describe('concurrent duplicates of one follow-up resolve to the one operation', 
 
 describe('every state that is not final has work in flight or a timer', () => {
   test('INITIATED, PROCESSING, REQUIRES_ACTION, AUTHORIZED, SUCCESS, PARTIALLY_REFUNDED, REQUIRES_REVIEW; final states close', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
     const client = await rawClient(server);
     const seen = new Map<string, { activities: number; timers: number }>();
     const check = async (p: Payment) => {
@@ -329,15 +345,14 @@ describe('every state that is not final has work in flight or a timer', () => {
       await check(paid);
       await check(await aegis.refundPayment(paid.id, { amount: 1 }));
 
-      sandbox.setFaults({ latencyMs: 2500, operations: ['charge'] }, 'stripe');
+      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
       const slow = await aegis.createPayment(cardPayment({ amount: 74 }));
       const processing = aegis.processPayment({ paymentId: slow.id });
       await eventually(async () => (await aegis.getPayment(slow.id)).state === 'PROCESSING');
       await check(slow);
       await processing;
 
-      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge', 'lookup'] }, 'stripe');
-      await check(await aegis.pay(cardPayment({ amount: 75 })));
+      await check(await payWithAnswerAndLookupsLost(aegis, 75));
       sandbox.setFaults({}, 'stripe');
 
       expect([...seen.keys()].sort()).toEqual(
