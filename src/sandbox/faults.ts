@@ -4,6 +4,15 @@ import type { SandboxGateway } from './ledger';
 /** A probability (0..1), or `{ next: n }`: exactly the next n eligible requests. */
 const chance = z.union([z.number().min(0).max(1), z.object({ next: z.number().int().min(0) }).strict()]);
 
+/** The operations an API request can be, as the adapters use them. */
+export const OPERATIONS = ['charge', 'confirm', 'capture', 'void', 'refund', 'lookup'] as const;
+
+/** One of {@link OPERATIONS}. */
+export type Operation = (typeof OPERATIONS)[number];
+
+/** The operations `pending` can hold in an in-progress state (voids and lookups move no money). */
+export const PENDING_OPERATIONS: readonly Operation[] = ['charge', 'confirm', 'capture', 'refund'];
+
 /** Faults the sandbox injects into API requests (never into `/__admin`). */
 export const faultsSchema = z
   .object({
@@ -23,6 +32,19 @@ export const faultsSchema = z
     commitThenReset: chance.optional(),
     /** Destroy the socket before processing (nothing committed). */
     resetConnection: chance.optional(),
+    /**
+     * Commit the next eligible charge, confirm, capture or refund in an in-progress state (Stripe
+     * PaymentIntent `processing` or refund `pending`, PayPal capture or refund `PENDING`) until
+     * `POST /__admin/settle` or `pendingSettleMs` settles it.
+     */
+    pending: chance.optional(),
+    /** Settle pending objects as succeeded on their own after this long; absent: only the admin call does. */
+    pendingSettleMs: z.number().int().min(0).optional(),
+    /**
+     * The operations every other fault applies to (default all); requests outside it, and OAuth token
+     * requests while it is set, run untouched.
+     */
+    operations: z.array(z.enum(OPERATIONS)).nonempty().optional(),
     /** Stripe only: search misses PaymentIntents younger than this, as Stripe's own search index lags. */
     searchLagMs: z.number().int().min(0).optional(),
   })
@@ -37,7 +59,7 @@ export const faultsRequestSchema = faultsSchema.extend({
 });
 
 /** The faults that fire on a chance. */
-export type ChanceFault = 'commitThenTimeout' | 'commitThenReset' | 'resetConnection';
+export type ChanceFault = 'commitThenTimeout' | 'commitThenReset' | 'resetConnection' | 'pending';
 
 /** Holds the faults per gateway and rolls the dice. */
 export class FaultInjector {
@@ -59,6 +81,12 @@ export class FaultInjector {
   /** Removes every fault. */
   clear(): void {
     this.faults = { stripe: {}, paypal: {} };
+  }
+
+  /** Whether the faults of a gateway apply to a request of this operation (undefined: not an API operation). */
+  applies(gateway: SandboxGateway, operation: Operation | undefined): boolean {
+    const only = this.faults[gateway].operations;
+    return !only || (operation !== undefined && only.includes(operation));
   }
 
   /** The delay to apply before processing this request. */

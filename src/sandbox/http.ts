@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SandboxGateway, SandboxStore } from './ledger';
-import type { Faults } from './faults';
+import type { Faults, Operation } from './faults';
 
 /** An API request as the gateway handlers see it: body already read. */
 export interface ApiRequest {
@@ -19,6 +19,16 @@ export interface ApiResult {
   headers?: Record<string, string>;
 }
 
+/** What a handler may ask of the faults while it processes a request. */
+export interface HandleContext {
+  faults: Faults;
+  /**
+   * Whether the money movement about to be committed stays in progress (the `pending` fault). Call it
+   * only when committing one: `{ next: n }` counts the calls.
+   */
+  pending(): boolean;
+}
+
 /** One gateway's API inside the sandbox. */
 export interface GatewayApi {
   readonly gateway: SandboxGateway;
@@ -26,6 +36,8 @@ export interface GatewayApi {
   owns(path: string): boolean;
   /** An error answer if the credentials are missing or wrong. */
   authenticate(req: ApiRequest, store: SandboxStore): ApiResult | undefined;
+  /** Which operation a request is (what `operations` in the faults selects); undefined: none (OAuth). */
+  operation(req: ApiRequest, store: SandboxStore): Operation | undefined;
   /** The idempotency key of a request, if it carries one the gateway honours. */
   idempotencyKey(req: ApiRequest): string | undefined;
   /** What identifies "the same request" for a key; undefined: any request with the key replays. */
@@ -33,7 +45,9 @@ export interface GatewayApi {
   /** The answer for a stored key: a replay, or a conflict when the request differs. */
   replay(stored: { status: number; body: unknown }, conflict: boolean): ApiResult;
   /** Processes the request; ledger entries written here make it "committed". */
-  handle(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult;
+  handle(req: ApiRequest, store: SandboxStore, context: HandleContext): ApiResult;
+  /** Settles a pending object (charge, capture or refund) by its ID; false when none is pending. */
+  settle(store: SandboxStore, reference: string, outcome: 'succeeded' | 'failed'): boolean;
   /** The gateway-shaped answer for an injected fault. */
   faultResponse(kind: 'outage' | 'error' | 'rate_limit'): ApiResult;
 }

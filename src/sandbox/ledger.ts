@@ -10,7 +10,8 @@ export interface LedgerEntry {
   id: string;
   gateway: SandboxGateway;
   kind: 'charge' | 'authorization' | 'capture' | 'refund' | 'void';
-  status: 'succeeded' | 'failed';
+  /** `pending`: committed in progress (the `pending` fault) until settled into one of the others. */
+  status: 'succeeded' | 'failed' | 'pending';
   /** The entry's own object: PaymentIntent, refund, PayPal capture / authorization / refund ID. */
   reference: string;
   /** The PaymentIntent or PayPal order the entry belongs to. */
@@ -27,6 +28,24 @@ export interface LedgerEntry {
   /** Why a failed entry failed (`card_declined`, `INSTRUMENT_DECLINED`). */
   code?: string;
   at: string;
+  /** When a pending entry was settled. */
+  settledAt?: string;
+}
+
+/** What one gateway holds of one payment, in minor units, by the ledger. */
+export interface Holding {
+  gateway: SandboxGateway;
+  /** AegisPay's payment ID. */
+  paymentId: string;
+  currency: string;
+  /** Succeeded charges and captures. */
+  collected: number;
+  /** Succeeded refunds. */
+  refunded: number;
+  /** `collected - refunded`: the money the gateway holds for the payment now. */
+  held: number;
+  /** Charges, captures and refunds still pending (sign: refunds count negative). */
+  pending: number;
 }
 
 /** A stored answer to an idempotent request, replayed for the same key. */
@@ -67,6 +86,20 @@ export class SandboxStore {
     this.state.ledger.push(full);
     this.dirty = true;
     return full;
+  }
+
+  /**
+   * Settles the pending entry of an object (by `reference`, or by `payment` for a pending PaymentIntent
+   * charge): the entry keeps its place and gains `settledAt`.
+   */
+  settle(reference: string, status: 'succeeded' | 'failed', code?: string): LedgerEntry | undefined {
+    const entry = this.state.ledger.find((e) => e.status === 'pending' && e.reference === reference);
+    if (!entry) return undefined;
+    entry.status = status;
+    entry.settledAt = new Date().toISOString();
+    if (code) entry.code = code;
+    this.dirty = true;
+    return entry;
   }
 
   /** An API object by collection and ID. */
@@ -127,6 +160,46 @@ export class SandboxStore {
     renameSync(`${this.file}.tmp`, this.file);
     this.dirty = false;
   }
+}
+
+/** Per payment and gateway: money collected, refunded, held and pending (what the crash tests count). */
+export function holdings(entries: readonly LedgerEntry[]): Holding[] {
+  const byKey = new Map<string, Holding>();
+  for (const e of entries) {
+    if (!e.paymentId || !['charge', 'capture', 'refund'].includes(e.kind) || e.status === 'failed') continue;
+    const key = `${e.gateway} ${e.paymentId}`;
+    let h = byKey.get(key);
+    if (!h) {
+      h = {
+        gateway: e.gateway,
+        paymentId: e.paymentId,
+        currency: e.currency,
+        collected: 0,
+        refunded: 0,
+        held: 0,
+        pending: 0,
+      };
+      byKey.set(key, h);
+    }
+    const sign = e.kind === 'refund' ? -1 : 1;
+    if (e.status === 'pending') h.pending += sign * e.amount;
+    else if (e.kind === 'refund') h.refunded += e.amount;
+    else h.collected += e.amount;
+    h.held = h.collected - h.refunded;
+  }
+  return [...byKey.values()];
+}
+
+/** Succeeded authorizations no capture or void has consumed yet: money held on a card. */
+export function openAuthorizations(entries: readonly LedgerEntry[]): LedgerEntry[] {
+  const closed = new Set(
+    entries
+      .filter((e) => (e.kind === 'capture' || e.kind === 'void') && e.status !== 'failed')
+      .map((e) => `${e.gateway} ${e.payment}`),
+  );
+  return entries.filter(
+    (e) => e.kind === 'authorization' && e.status === 'succeeded' && !closed.has(`${e.gateway} ${e.payment}`),
+  );
 }
 
 /** A Stripe- or PayPal-looking random ID with a prefix. */

@@ -9,7 +9,15 @@
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
 import { formatMinor } from '../domain/money';
 import { fromPaypalValue, PAYPAL_CURRENCIES } from '../activities/gateways/currency-rules';
-import { header, parseJson, type ApiRequest, type ApiResult, type GatewayApi } from './http';
+import {
+  header,
+  parseJson,
+  type ApiRequest,
+  type ApiResult,
+  type GatewayApi,
+  type HandleContext,
+} from './http';
+import type { Operation } from './faults';
 import { newId, type LedgerEntry, type SandboxStore } from './ledger';
 import { cardOutcome } from './tokens';
 
@@ -31,17 +39,19 @@ interface Order {
 
 interface Capture {
   id: string;
-  status: 'COMPLETED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+  status: 'COMPLETED' | 'PARTIALLY_REFUNDED' | 'REFUNDED' | 'PENDING' | 'DECLINED' | 'FAILED';
+  status_details?: { reason: string };
   amount: Amount;
   final_capture: true;
   custom_id?: string;
   create_time: string;
-  _sandbox: { order: string; refunded: number };
+  /** `refunded`: completed and pending refunds; `authorization`: the one it captured, if any. */
+  _sandbox: { order: string; refunded: number; authorization?: string };
 }
 
 interface Authorization {
   id: string;
-  status: 'CREATED' | 'CAPTURED' | 'VOIDED';
+  status: 'CREATED' | 'CAPTURED' | 'VOIDED' | 'PENDING' | 'DENIED';
   amount: Amount;
   custom_id?: string;
   create_time: string;
@@ -51,7 +61,7 @@ interface Authorization {
 
 interface Refund {
   id: string;
-  status: 'COMPLETED';
+  status: 'COMPLETED' | 'PENDING' | 'FAILED';
   amount: Amount;
   note_to_payer?: string;
   create_time: string;
@@ -62,6 +72,12 @@ const ORDERS = 'paypal.orders';
 const CAPTURES = 'paypal.captures';
 const AUTHORIZATIONS = 'paypal.authorizations';
 const REFUNDS = 'paypal.refunds';
+/** PayPal's documented limits: `PayPal-Request-Id`, `custom_id` and `reference_id` lengths. */
+const MAX_REQUEST_ID = 108;
+const MAX_CUSTOM_ID = 127;
+const MAX_REFERENCE_ID = 256;
+/** Declines PayPal answers with a 201 and a DECLINED capture / DENIED authorization, as it does for cards. */
+const SOFT_DECLINES = ['generic_decline', 'insufficient_funds'];
 
 const NAMES: Record<number, string> = {
   400: 'INVALID_REQUEST',
@@ -113,19 +129,23 @@ export const paypalApi: GatewayApi = {
     };
   },
 
+  operation: (req, store) => paypalOperation(req, store),
+
   idempotencyKey: (req) => (req.method === 'POST' ? header(req, 'paypal-request-id') : undefined),
 
   // PayPal answers a known PayPal-Request-Id with the first answer, whatever the body: no fingerprint.
   replay: (stored) => ({ status: stored.status, body: stored.body }),
 
-  handle(req, store) {
+  handle(req, store, context) {
     try {
-      return route(req, store);
+      return route(req, store, context);
     } catch (err) {
       if (err instanceof PaypalFailure) return errorResult(err.status, err.issue, err.description);
       throw err;
     }
   },
+
+  settle: (store, reference, outcome) => settlePaypal(store, reference, outcome),
 
   faultResponse(kind) {
     if (kind === 'rate_limit') return errorResult(429, 'RATE_LIMIT_REACHED', 'Too many requests.');
@@ -133,6 +153,73 @@ export const paypalApi: GatewayApi = {
     return errorResult(500, 'INTERNAL_SERVICE_ERROR', 'An internal service error has occurred.');
   },
 };
+
+/**
+ * Which operation a PayPal request is. An order creation without purchase units is the adapter's
+ * lookup probe; completing an order that waited for 3-D Secure is a confirm.
+ */
+function paypalOperation(req: ApiRequest, store: SandboxStore): Operation | undefined {
+  const { method, path } = req;
+  if (path === '/v1/oauth2/token') return undefined;
+  if (method === 'GET') return 'lookup';
+  if (path === '/v2/checkout/orders') {
+    const body = parseJson(req.body) as { purchase_units?: unknown } | undefined;
+    return body?.purchase_units === undefined ? 'lookup' : 'charge';
+  }
+  const order = /^\/v2\/checkout\/orders\/(\w+)\/(?:capture|authorize)$/.exec(path)?.[1];
+  if (order)
+    return store.get<Order>(ORDERS, order)?.status === 'PAYER_ACTION_REQUIRED' ? 'confirm' : 'charge';
+  if (/^\/v2\/payments\/authorizations\/\w+\/capture$/.test(path)) return 'capture';
+  if (/^\/v2\/payments\/authorizations\/\w+\/void$/.test(path)) return 'void';
+  if (/^\/v2\/payments\/captures\/\w+\/refund$/.test(path)) return 'refund';
+  return undefined;
+}
+
+/**
+ * Settles what the `pending` fault left PENDING: a capture (also by its order's ID), an authorization
+ * or a refund. A failed capture is DECLINED (an authorization it captured can be captured again), a
+ * failed authorization DENIED, a failed refund FAILED (its amount can be refunded again).
+ */
+function settlePaypal(store: SandboxStore, reference: string, outcome: 'succeeded' | 'failed'): boolean {
+  const ok = outcome === 'succeeded';
+  const order = store.get<Order>(ORDERS, reference);
+  const ids = order ? [...order._sandbox.captures, ...order._sandbox.authorizations] : [reference];
+  for (const id of ids) {
+    const capture = store.get<Capture>(CAPTURES, id);
+    if (capture?.status === 'PENDING') {
+      capture.status = ok ? 'COMPLETED' : 'DECLINED';
+      delete capture.status_details;
+      const auth = capture._sandbox.authorization;
+      const captured = auth ? store.get<Authorization>(AUTHORIZATIONS, auth) : undefined;
+      if (captured && !ok) store.put(AUTHORIZATIONS, { ...captured, status: 'CREATED' });
+      store.put(CAPTURES, capture);
+      store.settle(capture.id, outcome, ok ? undefined : 'DECLINED');
+      return true;
+    }
+    const authorization = store.get<Authorization>(AUTHORIZATIONS, id);
+    if (authorization?.status === 'PENDING') {
+      store.put(AUTHORIZATIONS, { ...authorization, status: ok ? 'CREATED' : 'DENIED' });
+      store.settle(authorization.id, outcome, ok ? undefined : 'DENIED');
+      return true;
+    }
+  }
+  const refund = store.get<Refund>(REFUNDS, reference);
+  if (refund?.status !== 'PENDING') return false;
+  refund.status = ok ? 'COMPLETED' : 'FAILED';
+  store.put(REFUNDS, refund);
+  const capture = get<Capture>(store, CAPTURES, refund._sandbox.capture);
+  if (!ok) capture._sandbox.refunded -= minor(refund.amount);
+  capture.status = refundedStatus(capture);
+  store.put(CAPTURES, capture);
+  store.settle(refund.id, outcome, ok ? undefined : 'FAILED');
+  return true;
+}
+
+/** A capture's status by what was refunded of it (pending refunds included). */
+function refundedStatus(capture: Capture): Capture['status'] {
+  if (capture._sandbox.refunded <= 0) return 'COMPLETED';
+  return capture._sandbox.refunded >= minor(capture.amount) ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
 
 /** Marks an order's 3-D Secure challenge as failed (the payer did not authenticate). */
 export function failPaypalThreeDSecure(store: SandboxStore, id: string): boolean {
@@ -143,8 +230,12 @@ export function failPaypalThreeDSecure(store: SandboxStore, id: string): boolean
   return true;
 }
 
-function route(req: ApiRequest, store: SandboxStore): ApiResult {
+function route(req: ApiRequest, store: SandboxStore, context: HandleContext): ApiResult {
   if (req.method === 'POST' && req.path === '/v1/oauth2/token') return token(req, store);
+  const requestId = header(req, 'paypal-request-id');
+  if (requestId !== undefined && requestId.length > MAX_REQUEST_ID) {
+    fail(400, 'INVALID_PARAMETER_SYNTAX', `PayPal-Request-Id can be at most ${MAX_REQUEST_ID} characters.`);
+  }
   const body = req.method === 'POST' ? parseJson(req.body) : {};
   if (body === undefined || typeof body !== 'object' || body === null) {
     fail(400, 'MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.');
@@ -158,13 +249,15 @@ function route(req: ApiRequest, store: SandboxStore): ApiResult {
   if ((m = /^\/v2\/checkout\/orders\/(\w+)(?:\/(capture|authorize))?$/.exec(path))) {
     const order = get<Order>(store, ORDERS, m[1]);
     if (method === 'GET' && !m[2]) return { status: 200, body: presentOrder(store, order) };
-    if (method === 'POST' && m[2]) return { status: 201, body: completeOrder(store, order, m[2], key) };
+    if (method === 'POST' && m[2]) {
+      return { status: 201, body: completeOrder(store, order, m[2], key, context) };
+    }
   }
   if ((m = /^\/v2\/payments\/authorizations\/(\w+)(?:\/(capture|void))?$/.exec(path))) {
     const auth = get<Authorization>(store, AUTHORIZATIONS, m[1]);
     if (method === 'GET' && !m[2]) return { status: 200, body: present(auth) };
     if (method === 'POST' && m[2] === 'capture')
-      return { status: 201, body: captureAuthorization(store, auth, b, key) };
+      return { status: 201, body: captureAuthorization(store, auth, b, key, context) };
     if (method === 'POST' && m[2] === 'void') {
       voidAuthorization(store, auth, key);
       return { status: 204, body: null };
@@ -173,7 +266,9 @@ function route(req: ApiRequest, store: SandboxStore): ApiResult {
   if ((m = /^\/v2\/payments\/captures\/(\w+)(?:\/(refund))?$/.exec(path))) {
     const capture = get<Capture>(store, CAPTURES, m[1]);
     if (method === 'GET' && !m[2]) return { status: 200, body: present(capture) };
-    if (method === 'POST' && m[2]) return { status: 201, body: refundCapture(store, capture, b, key) };
+    if (method === 'POST' && m[2]) {
+      return { status: 201, body: refundCapture(store, capture, b, key, context) };
+    }
   }
   if ((m = /^\/v2\/payments\/refunds\/(\w+)$/.exec(path)) && method === 'GET') {
     return { status: 200, body: present(get<Refund>(store, REFUNDS, m[1])) };
@@ -213,6 +308,12 @@ function createOrder(store: SandboxStore, body: Record<string, unknown>) {
   }
   if (units.length > 1) fail(422, 'INVALID_PARAMETER_VALUE', 'The sandbox takes one purchase unit.');
   const unit = units[0] as { reference_id?: unknown; custom_id?: unknown; amount?: unknown };
+  if (typeof unit.custom_id === 'string' && unit.custom_id.length > MAX_CUSTOM_ID) {
+    fail(400, 'INVALID_STRING_MAX_LENGTH', `custom_id can be at most ${MAX_CUSTOM_ID} characters.`);
+  }
+  if (typeof unit.reference_id === 'string' && unit.reference_id.length > MAX_REFERENCE_ID) {
+    fail(400, 'INVALID_STRING_MAX_LENGTH', `reference_id can be at most ${MAX_REFERENCE_ID} characters.`);
+  }
   const amount = amountOf(unit.amount);
   const source = body.payment_source as { card?: { vault_id?: unknown } } | undefined;
   const vaultId = source === undefined ? undefined : source.card?.vault_id;
@@ -253,7 +354,13 @@ function createOrder(store: SandboxStore, body: Record<string, unknown>) {
  * Captures or authorizes an approved order. An order waiting for 3-D Secure is completed as if the payer
  * had authenticated, unless `/__admin/three-d-secure` failed the challenge.
  */
-function completeOrder(store: SandboxStore, order: Order, action: string, key?: string) {
+function completeOrder(
+  store: SandboxStore,
+  order: Order,
+  action: string,
+  key: string | undefined,
+  context: HandleContext,
+) {
   const capture = action === 'capture';
   if (order.intent !== (capture ? 'CAPTURE' : 'AUTHORIZE')) {
     fail(422, 'ACTION_DOES_NOT_MATCH_INTENT', `The order's intent is ${order.intent}.`);
@@ -278,15 +385,29 @@ function completeOrder(store: SandboxStore, order: Order, action: string, key?: 
             code: outcome.declineCode,
           }
         : undefined;
+  const base = {
+    id: newId('', 17),
+    amount: unit.amount,
+    ...(unit.custom_id ? { custom_id: unit.custom_id } : {}),
+    create_time: new Date().toISOString(),
+  };
   if (declined) {
+    // The refused attempt stays on the order (DECLINED capture, DENIED authorization), so a lookup finds
+    // the decline even when its answer never arrived.
+    addPayment(store, order, capture, base, capture ? 'DECLINED' : 'DENIED');
+    const soft = SOFT_DECLINES.includes(declined.code);
+    if (soft) order.status = 'COMPLETED';
+    store.put(ORDERS, order);
     record(store, order, {
       kind,
       status: 'failed',
-      reference: order.id,
+      reference: base.id,
       amount: unit.amount,
       key,
-      code: declined.issue,
+      code: capture ? 'DECLINED' : 'DENIED',
     });
+    // Card declines PayPal reports in the payment's status; others (expired card, failed 3-D Secure) as 422.
+    if (soft) return presentOrder(store, order);
     fail(
       422,
       declined.issue,
@@ -296,16 +417,28 @@ function completeOrder(store: SandboxStore, order: Order, action: string, key?: 
   // PayPal has no processing_error: a processor failure surfaces as a 5xx with nothing done.
   if (outcome?.kind === 'processing_error')
     fail(500, 'INTERNAL_SERVICE_ERROR', 'The processor did not answer.');
-  const base = {
-    id: newId('', 17),
-    amount: unit.amount,
-    ...(unit.custom_id ? { custom_id: unit.custom_id } : {}),
-    create_time: new Date().toISOString(),
-  };
+  const pending = context.pending();
+  addPayment(store, order, capture, base, pending ? 'PENDING' : capture ? 'COMPLETED' : 'CREATED');
+  order.status = 'COMPLETED';
+  store.put(ORDERS, order);
+  const status = pending ? 'pending' : 'succeeded';
+  record(store, order, { kind, status, reference: base.id, amount: unit.amount, key });
+  return presentOrder(store, order);
+}
+
+/** Adds the capture or authorization an order's completion made. */
+function addPayment(
+  store: SandboxStore,
+  order: Order,
+  capture: boolean,
+  base: { id: string; amount: Amount; custom_id?: string; create_time: string },
+  status: Capture['status'] | Authorization['status'],
+): void {
   if (capture) {
     store.put<Capture>(CAPTURES, {
       ...base,
-      status: 'COMPLETED',
+      status: status as Capture['status'],
+      ...(status === 'PENDING' ? { status_details: { reason: 'PENDING_REVIEW' } } : {}),
       final_capture: true,
       _sandbox: { order: order.id, refunded: 0 },
     });
@@ -314,24 +447,24 @@ function completeOrder(store: SandboxStore, order: Order, action: string, key?: 
     const expires = new Date(Date.now() + 29 * 24 * 3600 * 1000).toISOString();
     store.put<Authorization>(AUTHORIZATIONS, {
       ...base,
-      status: 'CREATED',
+      status: status as Authorization['status'],
       expiration_time: expires,
       _sandbox: { order: order.id },
     });
     order._sandbox.authorizations.push(base.id);
   }
-  order.status = 'COMPLETED';
-  store.put(ORDERS, order);
-  record(store, order, { kind, status: 'succeeded', reference: base.id, amount: unit.amount, key });
-  return presentOrder(store, order);
 }
 
 function captureAuthorization(
   store: SandboxStore,
   auth: Authorization,
   body: Record<string, unknown>,
-  key?: string,
+  key: string | undefined,
+  context: HandleContext,
 ) {
+  if (auth.status === 'DENIED' || auth.status === 'PENDING') {
+    fail(422, 'AUTHORIZATION_NOT_CAPTURABLE', `The authorization is ${auth.status}.`);
+  }
   if (auth.status === 'VOIDED') fail(422, 'AUTHORIZATION_VOIDED', 'The authorization was voided.');
   if (auth.status === 'CAPTURED')
     fail(422, 'AUTHORIZATION_ALREADY_CAPTURED', 'The authorization was captured.');
@@ -343,25 +476,31 @@ function captureAuthorization(
     fail(422, 'MAX_CAPTURE_AMOUNT_EXCEEDED', 'The capture amount exceeds the authorized amount.');
   }
   const order = get<Order>(store, ORDERS, auth._sandbox.order);
+  const pending = context.pending();
   const capture = store.put<Capture>(CAPTURES, {
     id: newId('', 17),
-    status: 'COMPLETED',
+    status: pending ? 'PENDING' : 'COMPLETED',
+    ...(pending ? { status_details: { reason: 'PENDING_REVIEW' } } : {}),
     amount,
     final_capture: true,
     ...(auth.custom_id ? { custom_id: auth.custom_id } : {}),
     create_time: new Date().toISOString(),
-    _sandbox: { order: order.id, refunded: 0 },
+    _sandbox: { order: order.id, refunded: 0, authorization: auth.id },
   });
   // Every capture here is final: what is left of the authorization is released.
   auth.status = 'CAPTURED';
   store.put(AUTHORIZATIONS, auth);
   order._sandbox.captures.push(capture.id);
   store.put(ORDERS, order);
-  record(store, order, { kind: 'capture', status: 'succeeded', reference: capture.id, amount, key });
+  const status = pending ? 'pending' : 'succeeded';
+  record(store, order, { kind: 'capture', status, reference: capture.id, amount, key });
   return present(capture);
 }
 
 function voidAuthorization(store: SandboxStore, auth: Authorization, key?: string): void {
+  if (auth.status === 'DENIED' || auth.status === 'PENDING') {
+    fail(422, 'AUTHORIZATION_NOT_VOIDABLE', `The authorization is ${auth.status}.`);
+  }
   if (auth.status === 'VOIDED') fail(422, 'AUTHORIZATION_VOIDED', 'The authorization was already voided.');
   if (auth.status === 'CAPTURED')
     fail(422, 'AUTHORIZATION_ALREADY_CAPTURED', 'The authorization was captured.');
@@ -371,7 +510,16 @@ function voidAuthorization(store: SandboxStore, auth: Authorization, key?: strin
   record(store, order, { kind: 'void', status: 'succeeded', reference: auth.id, amount: auth.amount, key });
 }
 
-function refundCapture(store: SandboxStore, capture: Capture, body: Record<string, unknown>, key?: string) {
+function refundCapture(
+  store: SandboxStore,
+  capture: Capture,
+  body: Record<string, unknown>,
+  key: string | undefined,
+  context: HandleContext,
+) {
+  if (['PENDING', 'DECLINED', 'FAILED'].includes(capture.status)) {
+    fail(422, 'CANNOT_BE_REFUNDED', `A ${capture.status} capture cannot be refunded.`);
+  }
   const currency = capture.amount.currency_code as CurrencyCode;
   const left = minor(capture.amount) - capture._sandbox.refunded;
   if (left <= 0) fail(422, 'CAPTURE_FULLY_REFUNDED', 'The capture has already been fully refunded.');
@@ -383,19 +531,22 @@ function refundCapture(store: SandboxStore, capture: Capture, body: Record<strin
     fail(422, 'CURRENCY_MISMATCH', 'The currency differs from the capture.');
   if (minor(amount) > left)
     fail(422, 'REFUND_AMOUNT_EXCEEDED', 'The refund amount exceeds what is left to refund.');
+  const pending = context.pending();
   const refund = store.put<Refund>(REFUNDS, {
     id: newId('', 17),
-    status: 'COMPLETED',
+    status: pending ? 'PENDING' : 'COMPLETED',
     amount,
     ...(typeof body.note_to_payer === 'string' ? { note_to_payer: body.note_to_payer } : {}),
     create_time: new Date().toISOString(),
     _sandbox: { capture: capture.id },
   });
+  // A pending refund reserves its amount at once: a second refund cannot take it too.
   capture._sandbox.refunded += minor(amount);
-  capture.status = capture._sandbox.refunded >= minor(capture.amount) ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+  capture.status = refundedStatus(capture);
   store.put(CAPTURES, capture);
   const order = get<Order>(store, ORDERS, capture._sandbox.order);
-  record(store, order, { kind: 'refund', status: 'succeeded', reference: refund.id, amount, key });
+  const status = pending ? 'pending' : 'succeeded';
+  record(store, order, { kind: 'refund', status, reference: refund.id, amount, key });
   return present(refund);
 }
 

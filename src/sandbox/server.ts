@@ -6,15 +6,23 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { FaultInjector, faultsRequestSchema, type Faults } from './faults';
+import { FaultInjector, faultsRequestSchema, PENDING_OPERATIONS, type Faults } from './faults';
 import type { ApiRequest, ApiResult, GatewayApi } from './http';
 import { parseJson } from './http';
-import { newId, SandboxStore, type LedgerEntry, type SandboxGateway } from './ledger';
+import {
+  holdings,
+  newId,
+  openAuthorizations,
+  SandboxStore,
+  type Holding,
+  type LedgerEntry,
+  type SandboxGateway,
+} from './ledger';
 import { failPaypalThreeDSecure, paypalApi } from './paypal-api';
 import { failStripeThreeDSecure, stripeApi } from './stripe-api';
 
-export type { Faults } from './faults';
-export type { LedgerEntry, SandboxGateway } from './ledger';
+export type { Faults, Operation } from './faults';
+export type { Holding, LedgerEntry, SandboxGateway } from './ledger';
 
 /** Options of {@link startSandbox}. */
 export interface SandboxOptions {
@@ -28,8 +36,11 @@ export interface SandboxOptions {
 
 /** Which ledger entries to list; every field is optional. */
 export type LedgerFilter = Partial<
-  Pick<LedgerEntry, 'gateway' | 'kind' | 'status' | 'paymentKey' | 'payment'>
+  Pick<LedgerEntry, 'gateway' | 'kind' | 'status' | 'paymentKey' | 'payment' | 'paymentId'>
 >;
+
+/** How a pending object ends. */
+export type SettleOutcome = 'succeeded' | 'failed';
 
 /** A running sandbox PSP. */
 export interface Sandbox {
@@ -44,6 +55,15 @@ export interface Sandbox {
   reset(options?: { ledger?: boolean }): void;
   /** Fails the pending 3-D Secure challenge of a PaymentIntent or PayPal order. */
   failThreeDSecure(reference: string): boolean;
+  /**
+   * Settles an object the `pending` fault left in progress: a PaymentIntent, Stripe refund, PayPal order,
+   * capture or refund ID. False when nothing with that ID is pending.
+   */
+  settle(reference: string, outcome: SettleOutcome): boolean;
+  /** What each gateway holds of each payment (collected minus refunded, and what is pending). */
+  holdings(filter?: Pick<LedgerFilter, 'gateway' | 'paymentId'>): Holding[];
+  /** Authorizations neither captured nor voided: money still held on a card. */
+  openAuthorizations(filter?: Pick<LedgerFilter, 'gateway' | 'paymentId'>): LedgerEntry[];
   /** Stops listening, drops held answers and closes every connection. */
   stop(): Promise<void>;
 }
@@ -65,20 +85,40 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       );
   const failThreeDSecure = (reference: string) =>
     failStripeThreeDSecure(store, reference) || failPaypalThreeDSecure(store, reference);
+  const settleTimers = new Set<NodeJS.Timeout>();
+  const settle = (reference: string, outcome: SettleOutcome) => {
+    const settled = APIS.some((api) => api.settle(store, reference, outcome));
+    store.flush();
+    return settled;
+  };
+  const byPayment = <T extends { gateway: SandboxGateway; paymentId?: string }>(
+    items: T[],
+    filter: Pick<LedgerFilter, 'gateway' | 'paymentId'>,
+  ) =>
+    items.filter(
+      (i) =>
+        (!filter.gateway || i.gateway === filter.gateway) &&
+        (!filter.paymentId || i.paymentId === filter.paymentId),
+    );
   const reset = (opts: { ledger?: boolean } = {}) => {
     faults.clear();
+    for (const timer of settleTimers) clearTimeout(timer);
+    settleTimers.clear();
     if (opts.ledger) store.clear();
   };
 
   async function handleApi(api: GatewayApi, req: ApiRequest, res: ServerResponse): Promise<void> {
     const { gateway } = api;
-    const latency = faults.latency(gateway);
+    const operation = api.operation(req, store);
+    // Faults restricted to some operations leave every other request alone.
+    const inScope = faults.applies(gateway, operation);
+    const latency = inScope ? faults.latency(gateway) : 0;
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
     // Injected failures happen "in front of" the API: nothing is processed and nothing is stored.
-    if (faults.get(gateway).outage) return send(res, api.faultResponse('outage'));
-    if (faults.roll(gateway, 'resetConnection')) return void res.socket?.destroy();
-    if (faults.rate(gateway, 'errorRate')) return send(res, api.faultResponse('error'));
-    if (faults.rate(gateway, 'rateLimitRate')) return send(res, api.faultResponse('rate_limit'));
+    if (inScope && faults.get(gateway).outage) return send(res, api.faultResponse('outage'));
+    if (inScope && faults.roll(gateway, 'resetConnection')) return void res.socket?.destroy();
+    if (inScope && faults.rate(gateway, 'errorRate')) return send(res, api.faultResponse('error'));
+    if (inScope && faults.rate(gateway, 'rateLimitRate')) return send(res, api.faultResponse('rate_limit'));
 
     const denied = api.authenticate(req, store);
     if (denied) return send(res, denied);
@@ -89,16 +129,32 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (stored) return send(res, api.replay(stored, stored.fingerprint !== fingerprint));
 
     const before = store.entries().length;
-    const result = api.handle(req, store, faults.get(gateway));
-    const committed = store.entries().length > before;
+    const pendingAllowed = inScope && operation !== undefined && PENDING_OPERATIONS.includes(operation);
+    const result = api.handle(req, store, {
+      faults: faults.get(gateway),
+      pending: () => pendingAllowed && faults.roll(gateway, 'pending'),
+    });
+    const added = store.entries().slice(before);
+    const committed = added.length > 0;
+    const settleMs = faults.get(gateway).pendingSettleMs;
+    if (settleMs !== undefined) {
+      for (const entry of added.filter((e) => e.status === 'pending')) {
+        const timer = setTimeout(() => {
+          settleTimers.delete(timer);
+          settle(entry.reference, 'succeeded');
+        }, settleMs);
+        timer.unref();
+        settleTimers.add(timer);
+      }
+    }
     // Like Stripe: answers of requests that ran are kept; validation failures leave the key unused.
     if (key && (result.status < 400 || committed)) {
       store.remember(gateway, key, { fingerprint, status: result.status, body: result.body });
     }
     store.flush();
 
-    if (committed && faults.roll(gateway, 'commitThenReset')) return void res.socket?.destroy();
-    if (committed && faults.roll(gateway, 'commitThenTimeout')) {
+    if (inScope && committed && faults.roll(gateway, 'commitThenReset')) return void res.socket?.destroy();
+    if (inScope && committed && faults.roll(gateway, 'commitThenTimeout')) {
       const timer = setTimeout(() => {
         held.delete(timer);
         send(res, result);
@@ -121,6 +177,29 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (route === 'GET /__admin/ledger') {
       const filter = Object.fromEntries(req.query) as LedgerFilter;
       return send(res, { status: 200, body: { entries: ledger(filter) } });
+    }
+    if (route === 'GET /__admin/holdings' || route === 'GET /__admin/authorizations') {
+      const filter = Object.fromEntries(req.query) as Pick<LedgerFilter, 'gateway' | 'paymentId'>;
+      const items =
+        route === 'GET /__admin/holdings'
+          ? byPayment(holdings(store.entries()), filter)
+          : byPayment(openAuthorizations(store.entries()), filter);
+      return send(res, { status: 200, body: { items } });
+    }
+    if (route === 'POST /__admin/settle') {
+      const { reference, outcome } = (body ?? {}) as { reference?: unknown; outcome?: unknown };
+      if (typeof reference !== 'string' || (outcome !== 'succeeded' && outcome !== 'failed')) {
+        return send(res, {
+          status: 400,
+          body: { error: "settle takes { reference, outcome: 'succeeded' | 'failed' }" },
+        });
+      }
+      return send(
+        res,
+        settle(reference, outcome)
+          ? { status: 200, body: { ok: true } }
+          : { status: 404, body: { error: 'nothing pending with that reference' } },
+      );
     }
     if (route === 'GET /__admin/faults') {
       return send(res, { status: 200, body: { stripe: faults.get('stripe'), paypal: faults.get('paypal') } });
@@ -182,10 +261,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       store.flush();
       return failed;
     },
+    settle,
+    holdings: (filter = {}) => byPayment(holdings(store.entries()), filter),
+    openAuthorizations: (filter = {}) => byPayment(openAuthorizations(store.entries()), filter),
     stop: () =>
       new Promise<void>((resolve) => {
-        for (const timer of held) clearTimeout(timer);
+        for (const timer of [...held, ...settleTimers]) clearTimeout(timer);
         held.clear();
+        settleTimers.clear();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

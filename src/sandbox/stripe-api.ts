@@ -5,10 +5,18 @@
  */
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
 import { fromStripeAmount, STRIPE_CURRENCIES } from '../activities/gateways/currency-rules';
-import { canonical, header, parseForm, type ApiRequest, type ApiResult, type GatewayApi } from './http';
+import {
+  canonical,
+  header,
+  parseForm,
+  type ApiRequest,
+  type ApiResult,
+  type GatewayApi,
+  type HandleContext,
+} from './http';
 import { newId, type SandboxStore } from './ledger';
 import { cardOutcome } from './tokens';
-import type { Faults } from './faults';
+import type { Operation } from './faults';
 
 interface StripeErrorBody {
   type: string;
@@ -24,6 +32,7 @@ type IntentStatus =
   | 'requires_confirmation'
   | 'requires_action'
   | 'requires_capture'
+  | 'processing'
   | 'canceled'
   | 'succeeded';
 
@@ -51,6 +60,8 @@ interface PaymentIntent {
     refunded: number;
     /** When it was created, in ms (search lag is measured from here). */
     createdAtMs?: number;
+    /** What the `processing` status is waiting for (the `pending` fault), and the amount at stake. */
+    pending?: { kind: 'charge' | 'authorization' | 'capture'; amount: number };
   };
 }
 
@@ -62,7 +73,8 @@ interface Refund {
   payment_intent: string;
   charge: string | null;
   reason: string | null;
-  status: 'succeeded';
+  status: 'pending' | 'succeeded' | 'failed' | 'canceled';
+  failure_reason?: string;
   metadata: Record<string, string>;
   created: number;
 }
@@ -84,6 +96,10 @@ const INTENTS = 'stripe.payment_intents';
 const REFUNDS = 'stripe.refunds';
 const PAYMENT_METHODS = 'stripe.payment_methods';
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
+/** Stripe's documented limits: `Idempotency-Key` length, metadata key and value lengths. */
+const MAX_IDEMPOTENCY_KEY = 255;
+const MAX_METADATA_KEY = 40;
+const MAX_METADATA_VALUE = 500;
 
 /** A Stripe error answer, thrown inside handlers. */
 class StripeFailure {
@@ -115,6 +131,8 @@ export const stripeApi: GatewayApi = {
     });
   },
 
+  operation: (req) => stripeOperation(req),
+
   idempotencyKey: (req) => (req.method === 'POST' ? header(req, 'idempotency-key') : undefined),
 
   fingerprint: (req) => `${req.method} ${req.path} ${canonical(parseForm(req.body))}`,
@@ -130,14 +148,16 @@ export const stripeApi: GatewayApi = {
     return { status: stored.status, body: stored.body, headers: { 'Idempotent-Replayed': 'true' } };
   },
 
-  handle(req, store, faults) {
+  handle(req, store, context) {
     try {
-      return route(req, store, faults);
+      return route(req, store, context);
     } catch (err) {
       if (err instanceof StripeFailure) return errorResult(err.status, err.error);
       throw err;
     }
   },
+
+  settle: (store, reference, outcome) => settleStripe(store, reference, outcome),
 
   faultResponse(kind) {
     if (kind === 'rate_limit') {
@@ -154,6 +174,63 @@ export const stripeApi: GatewayApi = {
   },
 };
 
+/** Which operation a Stripe request is: reads are lookups, each POST path one operation. */
+function stripeOperation(req: ApiRequest): Operation | undefined {
+  if (req.method === 'GET') return 'lookup';
+  if (req.path === '/v1/payment_intents' || req.path === '/v1/payment_methods') return 'charge';
+  if (req.path === '/v1/refunds') return 'refund';
+  const action = /^\/v1\/payment_intents\/\w+\/(confirm|capture|cancel)$/.exec(req.path)?.[1];
+  if (action === 'cancel') return 'void';
+  return action as Operation | undefined;
+}
+
+/**
+ * Settles what the `pending` fault left in progress: a `processing` PaymentIntent (its charge or capture)
+ * or a `pending` refund. A failed charge becomes a card decline, a failed capture leaves the authorization
+ * capturable, a failed refund gives the amount back to the charge.
+ */
+function settleStripe(store: SandboxStore, reference: string, outcome: 'succeeded' | 'failed'): boolean {
+  const intent = store.get<PaymentIntent>(INTENTS, reference);
+  const pending = intent?.status === 'processing' ? intent._sandbox.pending : undefined;
+  if (intent && pending) {
+    const succeeded = outcome === 'succeeded';
+    if (pending.kind === 'capture') {
+      intent.status = succeeded ? 'succeeded' : 'requires_capture';
+      if (succeeded) intent.amount_capturable = 0;
+      else intent.amount_received = 0;
+    } else if (succeeded) {
+      const manual = pending.kind === 'authorization';
+      intent.status = manual ? 'requires_capture' : 'succeeded';
+      intent.amount_capturable = manual ? intent.amount : 0;
+      intent.amount_received = manual ? 0 : intent.amount;
+    } else {
+      intent.status = 'requires_payment_method';
+      intent.last_payment_error = {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: 'generic_decline',
+        message: 'Your card was declined.',
+      };
+    }
+    intent._sandbox.pending = undefined;
+    store.put(INTENTS, intent);
+    store.settle(intent.id, outcome, succeeded ? undefined : 'card_declined');
+    return true;
+  }
+  const refund = store.get<Refund>(REFUNDS, reference);
+  if (refund?.status !== 'pending') return false;
+  refund.status = outcome;
+  if (outcome === 'failed') {
+    refund.failure_reason = 'declined';
+    const charged = intentOf(store, refund.payment_intent);
+    charged._sandbox.refunded -= refund.amount;
+    store.put(INTENTS, charged);
+  }
+  store.put(REFUNDS, refund);
+  store.settle(refund.id, outcome, outcome === 'failed' ? 'refund_failed' : undefined);
+  return true;
+}
+
 /** Marks a PaymentIntent's 3-D Secure challenge as failed (the customer did not authenticate). */
 export function failStripeThreeDSecure(store: SandboxStore, id: string): boolean {
   const intent = store.get<PaymentIntent>(INTENTS, id);
@@ -163,28 +240,34 @@ export function failStripeThreeDSecure(store: SandboxStore, id: string): boolean
   return true;
 }
 
-function route(req: ApiRequest, store: SandboxStore, faults: Faults): ApiResult {
+function route(req: ApiRequest, store: SandboxStore, context: HandleContext): ApiResult {
   const params = req.method === 'POST' ? parseForm(req.body) : Object.fromEntries(req.query);
   const path = req.path;
+  const key = header(req, 'idempotency-key');
+  if (key !== undefined && key.length > MAX_IDEMPOTENCY_KEY) {
+    fail(400, 'invalid_request_error', `Idempotency keys can be at most ${MAX_IDEMPOTENCY_KEY} characters.`);
+  }
   let m: RegExpExecArray | null;
   if (req.method === 'POST' && path === '/v1/payment_methods') return ok(createPaymentMethod(store, params));
-  if (req.method === 'POST' && path === '/v1/payment_intents') return ok(createIntent(store, params));
+  if (req.method === 'POST' && path === '/v1/payment_intents') {
+    return ok(createIntent(store, params, key, context));
+  }
   if (req.method === 'GET' && path === '/v1/payment_intents/search') {
-    return ok(search(store, params, faults.searchLagMs ?? 0));
+    return ok(search(store, params, context.faults.searchLagMs ?? 0));
   }
   if (req.method === 'GET' && (m = /^\/v1\/payment_intents\/([\w]+)$/.exec(path))) {
     return ok(present(intentOf(store, m[1] ?? '')));
   }
   if (req.method === 'POST' && (m = /^\/v1\/payment_intents\/(\w+)\/(confirm|capture|cancel)$/.exec(path))) {
     const intent = intentOf(store, m[1] ?? '');
-    const key = header(req, 'idempotency-key');
-    if (m[2] === 'confirm') return ok(confirmIntent(store, intent, params, key));
-    if (m[2] === 'capture') return ok(captureIntent(store, intent, params, key));
+    if (m[2] === 'confirm') return ok(confirmIntent(store, intent, params, key, context));
+    if (m[2] === 'capture') return ok(captureIntent(store, intent, params, key, context));
     return ok(cancelIntent(store, intent, params, key));
   }
   if (req.method === 'POST' && path === '/v1/refunds') {
-    return ok(createRefund(store, params, header(req, 'idempotency-key')));
+    return ok(createRefund(store, params, key, context));
   }
+  if (req.method === 'GET' && path === '/v1/refunds') return ok(listRefunds(store, params));
   if (req.method === 'GET' && (m = /^\/v1\/refunds\/(\w+)$/.exec(path))) {
     const refund = store.get<Refund>(REFUNDS, m[1] ?? '');
     if (!refund) missing('refund', m[1] ?? '');
@@ -223,7 +306,12 @@ function createPaymentMethod(store: SandboxStore, params: Params): Omit<PaymentM
   return visible;
 }
 
-function createIntent(store: SandboxStore, params: Params): PaymentIntent {
+function createIntent(
+  store: SandboxStore,
+  params: Params,
+  key: string | undefined,
+  context: HandleContext,
+): PaymentIntent {
   allowOnly(params, [
     'amount',
     'currency',
@@ -265,14 +353,16 @@ function createIntent(store: SandboxStore, params: Params): PaymentIntent {
     livemode: false,
     _sandbox: { ...(token ? { token } : {}), refunded: 0, createdAtMs: Date.now() },
   });
-  return params.confirm === 'true' ? runConfirmation(store, intent, undefined) : present(intent);
+  // The creation's own key is the charge's: a decline or a charge booked here carries it.
+  return params.confirm === 'true' ? runConfirmation(store, intent, key, context) : present(intent);
 }
 
 function confirmIntent(
   store: SandboxStore,
   intent: PaymentIntent,
   params: Params,
-  key?: string,
+  key: string | undefined,
+  context: HandleContext,
 ): PaymentIntent {
   allowOnly(params, ['payment_method', 'payment_method_data', 'expand', 'return_url']);
   const token = paymentMethodToken(store, params);
@@ -284,14 +374,19 @@ function confirmIntent(
   if (!confirmable && !(intent.status === 'requires_payment_method' && token)) {
     unexpectedState(intent, 'confirm');
   }
-  return runConfirmation(store, intent, key);
+  return runConfirmation(store, intent, key, context);
 }
 
 /**
  * Charges the card behind a PaymentIntent. A 3-D Secure card first stops at `requires_action`; confirming
  * again means the customer completed the challenge, unless `/__admin/three-d-secure` failed it.
  */
-function runConfirmation(store: SandboxStore, intent: PaymentIntent, key: string | undefined): PaymentIntent {
+function runConfirmation(
+  store: SandboxStore,
+  intent: PaymentIntent,
+  key: string | undefined,
+  context: HandleContext,
+): PaymentIntent {
   const outcome = cardOutcome(intent._sandbox.token ?? '');
   if (outcome?.kind === 'three_d_secure' && intent.status !== 'requires_action') {
     intent.status = 'requires_action';
@@ -333,6 +428,14 @@ function runConfirmation(store: SandboxStore, intent: PaymentIntent, key: string
   }
   intent.latest_charge = newId('ch_');
   intent.last_payment_error = null;
+  if (context.pending()) {
+    const kind = manual ? 'authorization' : 'charge';
+    intent.status = 'processing';
+    intent._sandbox.pending = { kind, amount: intent.amount };
+    store.put(INTENTS, intent);
+    record(store, intent, kind, 'pending', intent.amount, key);
+    return present(intent);
+  }
   intent.status = manual ? 'requires_capture' : 'succeeded';
   intent.amount_capturable = manual ? intent.amount : 0;
   intent.amount_received = manual ? 0 : intent.amount;
@@ -345,7 +448,8 @@ function captureIntent(
   store: SandboxStore,
   intent: PaymentIntent,
   params: Params,
-  key?: string,
+  key: string | undefined,
+  context: HandleContext,
 ): PaymentIntent {
   allowOnly(params, ['amount_to_capture', 'expand', 'metadata']);
   if (intent.status !== 'requires_capture') unexpectedState(intent, 'capture');
@@ -359,8 +463,15 @@ function captureIntent(
       param: 'amount_to_capture',
     });
   }
-  intent.status = 'succeeded';
   intent.amount_received = amount;
+  if (context.pending()) {
+    intent.status = 'processing';
+    intent._sandbox.pending = { kind: 'capture', amount };
+    store.put(INTENTS, intent);
+    record(store, intent, 'capture', 'pending', amount, key);
+    return present(intent);
+  }
+  intent.status = 'succeeded';
   intent.amount_capturable = 0;
   store.put(INTENTS, intent);
   record(store, intent, 'capture', 'succeeded', amount, key);
@@ -374,7 +485,7 @@ function cancelIntent(
   key?: string,
 ): PaymentIntent {
   allowOnly(params, ['cancellation_reason', 'expand']);
-  if (intent.status === 'succeeded' || intent.status === 'canceled') unexpectedState(intent, 'cancel');
+  if (['succeeded', 'canceled', 'processing'].includes(intent.status)) unexpectedState(intent, 'cancel');
   const held = intent.status === 'requires_capture' ? intent.amount_capturable : 0;
   intent.status = 'canceled';
   intent.amount_capturable = 0;
@@ -387,7 +498,12 @@ function cancelIntent(
   return present(intent);
 }
 
-function createRefund(store: SandboxStore, params: Params, key?: string): Refund {
+function createRefund(
+  store: SandboxStore,
+  params: Params,
+  key: string | undefined,
+  context: HandleContext,
+): Refund {
   allowOnly(params, ['payment_intent', 'amount', 'reason', 'metadata', 'expand']);
   if (typeof params.payment_intent !== 'string') {
     fail(400, 'invalid_request_error', 'Missing required param: payment_intent.', {
@@ -413,8 +529,10 @@ function createRefund(store: SandboxStore, params: Params, key?: string): Refund
   if (params.reason !== undefined && !REFUND_REASONS.includes(String(params.reason))) {
     fail(400, 'invalid_request_error', 'Invalid reason.', { param: 'reason' });
   }
+  // A pending refund already reserves its amount: a second refund cannot take it too.
   intent._sandbox.refunded += amount;
   store.put(INTENTS, intent);
+  const pending = context.pending();
   const refund = store.put<Refund>(REFUNDS, {
     id: newId('re_'),
     object: 'refund',
@@ -423,12 +541,22 @@ function createRefund(store: SandboxStore, params: Params, key?: string): Refund
     payment_intent: intent.id,
     charge: intent.latest_charge,
     reason: typeof params.reason === 'string' ? params.reason : null,
-    status: 'succeeded',
+    status: pending ? 'pending' : 'succeeded',
     metadata: stringRecord(params.metadata, 'metadata'),
     created: Math.floor(Date.now() / 1000),
   });
-  record(store, intent, 'refund', 'succeeded', amount, key, undefined, refund.id);
+  record(store, intent, 'refund', pending ? 'pending' : 'succeeded', amount, key, undefined, refund.id);
   return refund;
+}
+
+/** `GET /v1/refunds?payment_intent=…`: the refunds of one PaymentIntent, newest first. */
+function listRefunds(store: SandboxStore, params: Params) {
+  allowOnly(params, ['payment_intent', 'limit', 'starting_after']);
+  const data = store
+    .all<Refund>(REFUNDS)
+    .filter((r) => params.payment_intent === undefined || r.payment_intent === params.payment_intent)
+    .reverse();
+  return { object: 'list', data, has_more: false, url: '/v1/refunds' };
 }
 
 /** Search supports exactly one clause, `metadata['key']:'value'`: what the adapter's `getStatus` sends. */
@@ -460,7 +588,7 @@ function record(
   store: SandboxStore,
   intent: PaymentIntent,
   kind: 'charge' | 'authorization' | 'capture' | 'refund' | 'void',
-  status: 'succeeded' | 'failed',
+  status: 'succeeded' | 'failed' | 'pending',
   amount: number,
   idempotencyKey: string | undefined,
   code?: string,
@@ -572,7 +700,18 @@ function stringRecord(value: unknown, param: string): Record<string, string> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null)
     fail(400, 'invalid_request_error', `Invalid ${param}.`, { param });
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+  const record = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+  for (const [k, v] of Object.entries(record)) {
+    if (k.length > MAX_METADATA_KEY || v.length > MAX_METADATA_VALUE) {
+      fail(
+        400,
+        'invalid_request_error',
+        `Metadata keys can be at most ${MAX_METADATA_KEY} characters and values at most ${MAX_METADATA_VALUE}.`,
+        { param: `${param}[${k.slice(0, MAX_METADATA_KEY)}]` },
+      );
+    }
+  }
+  return record;
 }
 
 function present(intent: PaymentIntent): PaymentIntent {

@@ -246,4 +246,41 @@ describe('sandbox PSP', () => {
       await own.stop();
     }
   });
+
+  test('admin: pending holds a charge in processing until /__admin/settle; holdings and authorizations tell who holds money', async () => {
+    await admin(sandbox, 'faults', { gateway: 'stripe', pending: { next: 1 }, operations: ['charge'] });
+    const form = `${intentForm('k-pending')}&metadata[aegispay_payment_id]=payment:p1`;
+    const intent = (await (await createIntent(sandbox, 'k-pending', form)).json()) as {
+      id: string;
+      status: string;
+    };
+    expect(intent.status).toBe('processing');
+    const holdings = async () =>
+      (
+        (await (await fetch(`${sandbox.url}/__admin/holdings?paymentId=payment:p1`)).json()) as {
+          items: unknown[];
+        }
+      ).items;
+    expect(await holdings()).toEqual([expect.objectContaining({ held: 0, pending: 2000 })]);
+    expect((await admin(sandbox, 'settle', { reference: intent.id, outcome: 'succeeded' })).status).toBe(200);
+    expect(await holdings()).toEqual([expect.objectContaining({ held: 2000, pending: 0 })]);
+    expect((await admin(sandbox, 'settle', { reference: intent.id, outcome: 'succeeded' })).status).toBe(404);
+    expect((await admin(sandbox, 'settle', { reference: intent.id })).status).toBe(400);
+    const open = await fetch(`${sandbox.url}/__admin/authorizations?gateway=stripe`);
+    expect(((await open.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  test('operations limits faults to the named operations', async () => {
+    sandbox.setFaults({ outage: true, operations: ['refund'] }, 'stripe');
+    expect((await createIntent(sandbox, 'k-ops', intentForm('k-ops'))).status).toBe(200);
+    sandbox.setFaults({ outage: true, operations: ['charge'] }, 'stripe');
+    expect((await createIntent(sandbox, 'k-ops2', intentForm('k-ops2'))).status).toBe(503);
+    expect((await admin(sandbox, 'faults', { operations: ['teleport'] })).status).toBe(400);
+  });
+
+  test('keys longer than the gateway documents are refused, as the gateways do', async () => {
+    const long = 'k'.repeat(256);
+    expect((await createIntent(sandbox, long, intentForm('short'))).status).toBe(400);
+    expect((await createIntent(sandbox, 'k-meta', intentForm('m'.repeat(501)))).status).toBe(400);
+  });
 });

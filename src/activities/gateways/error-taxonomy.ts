@@ -4,7 +4,7 @@
  * row wins, so specific rows come before general ones; the last row of each table matches anything.
  */
 import Stripe from 'stripe';
-import { GatewayError, type GatewayErrorCategory } from './gateway';
+import { GatewayError, type GatewayErrorCategory, type OperationStatus, type StatusRule } from './gateway';
 
 /** One row of a taxonomy table. */
 export interface ErrorRule {
@@ -332,4 +332,62 @@ function statusMatches(rule: ErrorRule['status'], status: number | 'network' | u
 /** Gateway messages end up in logs and payment records: mask anything that looks like a card number. */
 function redact(message: string): string {
   return message.replace(/\b(?:\d[ -]?){12,18}\d\b/g, '[REDACTED]');
+}
+
+/**
+ * A row of an adapter's status table (`STRIPE_STATUS_TABLE`, `PAYPAL_STATUS_TABLE`): how one status of
+ * one API object, as one operation meets it, maps to the outcome model.
+ */
+export interface OutcomeRule extends StatusRule {
+  /** For `not-done` rows: which kind of "definitely not done". */
+  category?: 'decline' | 'failover';
+  /**
+   * For `not-done` rows: a lookup finds no trace of the operation yet (it may still be made), so it
+   * answers `not_found`, which reconciliation trusts only after the gateway's lookup lag.
+   */
+  untraced?: true;
+}
+
+/** The row for a status; a status no row documents is `unknown`: never guess that money did not move. */
+export function statusRule(table: readonly OutcomeRule[], object: string, status: string): OutcomeRule {
+  return (
+    table.find((r) => r.object === object && r.status === status) ?? {
+      object,
+      status,
+      outcome: 'unknown',
+      why: 'a status the table does not document: look it up again before deciding',
+    }
+  );
+}
+
+/** The error a call raises for an answer whose row is not `done`. */
+export function outcomeError(rule: OutcomeRule, code: string, message: string): GatewayError {
+  const category: GatewayErrorCategory =
+    rule.outcome === 'not-done'
+      ? (rule.category ?? 'failover')
+      : rule.outcome === 'in-progress'
+        ? 'in-progress'
+        : 'unknown';
+  return new GatewayError(category, code, redact(message));
+}
+
+/** What a lookup answers for an object in the state of `rule`; `done` builds the done answer. */
+export function lookupAnswer(
+  rule: OutcomeRule,
+  code: string,
+  reference: string,
+  done: () => OperationStatus,
+): OperationStatus {
+  switch (rule.outcome) {
+    case 'done':
+      return done();
+    case 'in-progress':
+      return { status: 'in_progress', code, reference };
+    case 'not-done':
+      return rule.untraced
+        ? { status: 'not_found' }
+        : { status: 'failed', code, category: rule.category ?? 'failover' };
+    default:
+      throw outcomeError(rule, code, `${rule.object} ${reference} is ${rule.status}`);
+  }
 }

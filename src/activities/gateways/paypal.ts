@@ -2,7 +2,15 @@ import { isCurrencyCode, type CurrencyCode } from '../../domain/currencies';
 import { ConfigurationError } from '../../domain/errors';
 import type { Money } from '../../domain/types';
 import { fromPaypalValue, PAYPAL_CURRENCIES, toPaypalValue } from './currency-rules';
-import { classifyPaypalError, PaypalApiError } from './error-taxonomy';
+import {
+  classifyPaypalError,
+  lookupAnswer,
+  outcomeError,
+  PaypalApiError,
+  statusRule,
+  type OutcomeRule,
+} from './error-taxonomy';
+import { fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -23,18 +31,18 @@ export interface PaypalGatewayOptions extends GatewayConfig {
   currencies?: readonly CurrencyCode[];
 }
 
-interface Amount {
+export interface Amount {
   currency_code: string;
   value: string;
 }
 
-interface PaypalPayment {
+export interface PaypalPayment {
   id: string;
   status: string;
   amount: Amount;
 }
 
-interface PaypalOrder {
+export interface PaypalOrder {
   id: string;
   intent: 'CAPTURE' | 'AUTHORIZE';
   status: string;
@@ -44,6 +52,228 @@ interface PaypalOrder {
     payments?: { captures?: PaypalPayment[]; authorizations?: PaypalPayment[] };
   }[];
 }
+
+/** The objects of {@link PAYPAL_STATUS_TABLE}: PayPal's objects, an authorization as each operation meets it. */
+export const PAYPAL_OBJECTS = {
+  order: 'order',
+  capture: 'capture',
+  /** An authorization as a charge (intent AUTHORIZE) or its lookup meets it. */
+  authorization: 'authorization',
+  /** An authorization as a capture of it meets it, when it shows no capture. */
+  authorizationCapture: 'authorization (capture)',
+  authorizationVoid: 'authorization (void)',
+  refund: 'refund',
+} as const;
+
+const AUTHORIZATION_STATUSES = [
+  'CREATED',
+  'CAPTURED',
+  'DENIED',
+  'PARTIALLY_CAPTURED',
+  'VOIDED',
+  'PENDING',
+  'EXPIRED',
+];
+
+/**
+ * Every status PayPal documents for orders, captures, authorizations and refunds
+ * (developer.paypal.com/docs/api/orders/v2, /payments/v2), as each operation meets it.
+ */
+export const PAYPAL_STATUS_TABLE: readonly OutcomeRule[] = [
+  {
+    object: 'order',
+    status: 'CREATED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'no payment source approved: nothing moved',
+  },
+  {
+    object: 'order',
+    status: 'SAVED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'saved for later: nothing captured or authorized',
+  },
+  {
+    object: 'order',
+    status: 'APPROVED',
+    outcome: 'not-done',
+    category: 'failover',
+    untraced: true,
+    why: 'approved but not yet captured or authorized: that step may still arrive, so a lookup only says "not found"',
+  },
+  {
+    object: 'order',
+    status: 'VOIDED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'the order was voided: nothing moved',
+  },
+  {
+    object: 'order',
+    status: 'PAYER_ACTION_REQUIRED',
+    outcome: 'done',
+    why: 'the payer must complete 3-D Secure: a result the workflow acts on',
+  },
+  {
+    object: 'order',
+    status: 'COMPLETED',
+    outcome: 'done',
+    why: 'its capture or authorization decides: that row is read instead',
+  },
+  { object: 'capture', status: 'COMPLETED', outcome: 'done', why: 'captured' },
+  { object: 'capture', status: 'PARTIALLY_REFUNDED', outcome: 'done', why: 'captured, part refunded since' },
+  {
+    object: 'capture',
+    status: 'REFUNDED',
+    outcome: 'done',
+    why: 'captured, refunded since: the capture itself happened',
+  },
+  {
+    object: 'capture',
+    status: 'PENDING',
+    outcome: 'in-progress',
+    why: 'held (review, eCheck): money may still move, so nothing else may be tried; charging elsewhere would double-charge',
+  },
+  {
+    object: 'capture',
+    status: 'DECLINED',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the funding source was declined: a decline stays a decline',
+  },
+  {
+    object: 'capture',
+    status: 'FAILED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'PayPal could not capture: definitely not charged, and not a refusal of the payer, so another gateway may take it',
+  },
+  { object: 'authorization', status: 'CREATED', outcome: 'done', why: 'authorized: the money is held' },
+  { object: 'authorization', status: 'CAPTURED', outcome: 'done', why: 'authorized, captured since' },
+  {
+    object: 'authorization',
+    status: 'PARTIALLY_CAPTURED',
+    outcome: 'done',
+    why: 'authorized, partly captured since',
+  },
+  {
+    object: 'authorization',
+    status: 'PENDING',
+    outcome: 'in-progress',
+    why: 'held for review: no final answer yet',
+  },
+  {
+    object: 'authorization',
+    status: 'DENIED',
+    outcome: 'not-done',
+    category: 'decline',
+    why: "the payer's source was refused: a decline",
+  },
+  {
+    object: 'authorization',
+    status: 'VOIDED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'released before any capture: nothing is held or charged, and no one refused the payer, so another gateway may take the payment without charging twice',
+  },
+  {
+    object: 'authorization',
+    status: 'EXPIRED',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'lapsed before any capture: nothing is held or charged',
+  },
+  ...AUTHORIZATION_STATUSES.map((status): OutcomeRule => {
+    const object = PAYPAL_OBJECTS.authorizationCapture;
+    if (status === 'CREATED') {
+      return {
+        object,
+        status,
+        outcome: 'not-done',
+        category: 'failover',
+        untraced: true,
+        why: 'still capturable: this capture has not happened (yet)',
+      };
+    }
+    if (status === 'PENDING')
+      return {
+        object,
+        status,
+        outcome: 'in-progress',
+        why: 'the authorization itself is still under review',
+      };
+    if (status === 'CAPTURED' || status === 'PARTIALLY_CAPTURED') {
+      return {
+        object,
+        status,
+        outcome: 'unknown',
+        why: 'captured, but the order shows no capture to check the amount against',
+      };
+    }
+    return {
+      object,
+      status,
+      outcome: 'not-done',
+      category: 'decline',
+      why: 'the authorization can never be captured: retrying cannot help',
+    };
+  }),
+  ...AUTHORIZATION_STATUSES.map((status): OutcomeRule => {
+    const object = PAYPAL_OBJECTS.authorizationVoid;
+    if (['VOIDED', 'EXPIRED', 'DENIED'].includes(status)) {
+      return { object, status, outcome: 'done', why: 'nothing is held any more: what a void is for' };
+    }
+    if (status === 'CREATED') {
+      return {
+        object,
+        status,
+        outcome: 'not-done',
+        category: 'failover',
+        untraced: true,
+        why: 'still held: this void has not happened (yet)',
+      };
+    }
+    if (status === 'PENDING')
+      return {
+        object,
+        status,
+        outcome: 'in-progress',
+        why: 'under review: cannot be voided until it settles',
+      };
+    return {
+      object,
+      status,
+      outcome: 'not-done',
+      category: 'decline',
+      why: 'captured: it can only be refunded now',
+    };
+  }),
+  { object: 'refund', status: 'COMPLETED', outcome: 'done', why: 'refunded' },
+  {
+    object: 'refund',
+    status: 'PENDING',
+    outcome: 'in-progress',
+    why: 'the refund is on its way and may still fail: never refund again meanwhile',
+  },
+  {
+    object: 'refund',
+    status: 'FAILED',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the refund failed: a definite answer',
+  },
+  {
+    object: 'refund',
+    status: 'CANCELLED',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the refund was cancelled: nothing refunded, a definite answer',
+  },
+];
+
+/** How many charge attempts a lookup of a follow-up key probes to find the payment's order without its ID. */
+const CHARGE_ATTEMPTS_PROBED = 8;
 
 const BASE_URLS = { sandbox: 'https://api-m.sandbox.paypal.com', production: 'https://api-m.paypal.com' };
 
@@ -89,20 +319,31 @@ export class PaypalGateway implements Gateway {
       }
       const amount = amountOf(request.amount);
       // Creating an order moves no money; the replay of this request ID is what `getStatus` reads.
-      const order = await this.post<PaypalOrder>('/v2/checkout/orders', `${request.idempotencyKey}:order`, {
-        intent: request.captureMethod === 'manual' ? 'AUTHORIZE' : 'CAPTURE',
-        purchase_units: [{ reference_id: request.paymentId, custom_id: request.idempotencyKey, amount }],
-        payment_source: { card: { vault_id: request.paymentMethod.card.token } },
-      });
+      const customId = paypalCustomId(request.idempotencyKey);
+      const order = await this.post<PaypalOrder>(
+        '/v2/checkout/orders',
+        orderRequestId(request.idempotencyKey),
+        {
+          intent: request.captureMethod === 'manual' ? 'AUTHORIZE' : 'CAPTURE',
+          purchase_units: [
+            {
+              reference_id: fitKey(request.paymentId, KEY_LIMITS.paypalReferenceId),
+              custom_id: customId,
+              amount,
+            },
+          ],
+          payment_source: { card: { vault_id: request.paymentMethod.card.token } },
+        },
+      );
       const unit = order.purchase_units?.[0];
-      if (unit?.custom_id !== request.idempotencyKey || unit.amount.value !== amount.value) {
+      if (unit?.custom_id !== customId || unit.amount.value !== amount.value) {
         throw new GatewayError(
           'unknown',
           'order_mismatch',
           `PayPal order ${order.id} is not this charge's order`,
         );
       }
-      if (order.status === 'PAYER_ACTION_REQUIRED') return { status: 'requires_action', reference: order.id };
+      if (order.status !== 'APPROVED') return chargeResult(order);
       return this.complete(order, request.idempotencyKey);
     });
   }
@@ -113,11 +354,32 @@ export class PaypalGateway implements Gateway {
 
   async capture(request: CaptureRequest): Promise<{ reference: string }> {
     return this.guard(async () => {
+      const amount = amountOf(request.amount);
       const auth = this.payment(await this.order(request.reference), 'authorizations');
-      await this.post(`/v2/payments/authorizations/${auth.id}/capture`, request.idempotencyKey, {
-        amount: amountOf(request.amount),
-        final_capture: true,
-      });
+      let capture: PaypalPayment;
+      try {
+        capture = await this.post<PaypalPayment>(
+          `/v2/payments/authorizations/${auth.id}/capture`,
+          paypalRequestId(request.idempotencyKey),
+          { amount, final_capture: true },
+        );
+      } catch (err) {
+        // Captured already (a retry after the request ID was forgotten): done if it is this capture.
+        if (!(err instanceof PaypalApiError) || err.issue !== 'AUTHORIZATION_ALREADY_CAPTURED') throw err;
+        const captures = (await this.order(request.reference)).purchase_units?.[0]?.payments?.captures ?? [];
+        const same = captures.find(
+          (c) => c.amount.value === amount.value && rowOf('capture', c).outcome === 'done',
+        );
+        if (!same) throw err;
+        capture = same;
+      }
+      const rule = rowOf('capture', capture);
+      if (rule.outcome !== 'done')
+        throw outcomeError(
+          rule,
+          `CAPTURE_${capture.status}`,
+          `PayPal capture ${capture.id} is ${capture.status}`,
+        );
       return { reference: request.reference };
     });
   }
@@ -128,7 +390,19 @@ export class PaypalGateway implements Gateway {
       // An order still waiting for 3-D Secure holds no money: there is nothing to void, it just expires.
       if (order.status === 'PAYER_ACTION_REQUIRED') return;
       const auth = this.payment(order, 'authorizations');
-      await this.post(`/v2/payments/authorizations/${auth.id}/void`, request.idempotencyKey, {});
+      const rule = rowOf('authorizationVoid', auth);
+      // Voided already (or released on its own): done, whatever became of the first request's ID.
+      if (rule.outcome === 'done') return;
+      try {
+        await this.post(
+          `/v2/payments/authorizations/${auth.id}/void`,
+          paypalRequestId(request.idempotencyKey),
+          {},
+        );
+      } catch (err) {
+        if (err instanceof PaypalApiError && err.issue === 'AUTHORIZATION_VOIDED') return;
+        throw err;
+      }
     });
   }
 
@@ -137,84 +411,117 @@ export class PaypalGateway implements Gateway {
       const capture = this.payment(await this.order(request.reference), 'captures');
       const refund = await this.post<PaypalPayment>(
         `/v2/payments/captures/${capture.id}/refund`,
-        request.idempotencyKey,
+        paypalRequestId(request.idempotencyKey),
         {
           amount: amountOf(request.amount),
+          custom_id: paypalCustomId(request.idempotencyKey),
           ...(request.reason ? { note_to_payer: request.reason.slice(0, 255) } : {}),
         },
       );
+      const rule = rowOf('refund', refund);
+      if (rule.outcome !== 'done')
+        throw outcomeError(rule, `REFUND_${refund.status}`, `PayPal refund ${refund.id} is ${refund.status}`);
       return { reference: refund.id };
     });
   }
 
   /**
-   * Replays the order creation under `<key>:order` to learn the order ID, then reads the order. The probe
-   * body is deliberately invalid (no purchase units): a known request ID replays its order, an unknown one
-   * is refused by validation, so the probe never creates an order and never uses up the request ID.
+   * What became of the call made under `idempotencyKey`, by reads only. A charge key's order is found by
+   * replaying its creation under `<key>:order` with a deliberately invalid body (no purchase units): a
+   * known request ID replays its order, an unknown one is refused by validation, so the probe never
+   * creates an order nor uses up the request ID. A follow-up key's order is `reference`, else found by
+   * probing the payment's charge keys; a refund by replaying its request ID the same way.
    */
-  async getStatus(idempotencyKey: string): Promise<OperationStatus> {
+  async getStatus(idempotencyKey: string, reference?: string): Promise<OperationStatus> {
     return this.guard(async () => {
-      let created: PaypalOrder;
-      try {
-        created = await this.post<PaypalOrder>('/v2/checkout/orders', `${idempotencyKey}:order`, {
-          intent: 'CAPTURE',
-        });
-      } catch (err) {
-        if (err instanceof PaypalApiError && err.status === 400) return { status: 'not_found' };
-        throw err;
+      const parts = keyParts(idempotencyKey);
+      const operation = parts?.operation ?? 'charge';
+      if (operation === 'charge') {
+        const order = await this.probeOrder(idempotencyKey);
+        return order ? chargeLookup(order) : { status: 'not_found' };
       }
-      const order = await this.order(created.id);
-      const unit = order.purchase_units?.[0];
-      if (!unit || unit.custom_id !== idempotencyKey) {
-        throw new GatewayError(
-          'unknown',
-          'order_mismatch',
-          `PayPal order ${order.id} is not this key's order`,
-        );
+      const order = reference ? await this.order(reference) : await this.findOrder(parts!.paymentId);
+      if (!order) return { status: 'not_found' };
+      const payments = order.purchase_units?.[0]?.payments;
+      const capture = payments?.captures?.at(-1);
+      const auth = payments?.authorizations?.at(-1);
+      if (operation === 'confirm') return chargeLookup(order);
+      if (operation === 'capture') {
+        if (capture) return paymentLookup('capture', capture, capture.amount);
+        return auth ? paymentLookup('authorizationCapture', auth, auth.amount) : { status: 'not_found' };
       }
-      const amount = moneyOf(unit.amount);
-      if (order.status === 'PAYER_ACTION_REQUIRED')
-        return { status: 'requires_action', reference: order.id, amount };
-      const capture = unit.payments?.captures?.[0];
-      const auth = unit.payments?.authorizations?.[0];
-      if (order.intent === 'AUTHORIZE' && auth) {
-        return auth.status === 'VOIDED' || auth.status === 'DENIED'
-          ? { status: 'failed', code: `AUTHORIZATION_${auth.status}` }
-          : { status: 'authorized', reference: order.id, amount };
+      if (operation === 'void') {
+        return auth ? paymentLookup('authorizationVoid', auth, auth.amount) : { status: 'not_found' };
       }
-      if (capture && ['COMPLETED', 'PARTIALLY_REFUNDED', 'REFUNDED'].includes(capture.status)) {
-        return { status: 'succeeded', reference: order.id, amount };
-      }
-      if (capture?.status === 'DECLINED') return { status: 'failed', code: 'CAPTURE_DECLINED' };
-      // Approved but never captured: no money moved (a decline leaves the order like this too).
-      return { status: 'not_found' };
+      if (!capture) return { status: 'not_found' };
+      const refund = await this.probe<PaypalPayment>(
+        `/v2/payments/captures/${capture.id}/refund`,
+        paypalRequestId(idempotencyKey),
+        { amount: { currency_code: capture.amount.currency_code, value: 'lookup' } },
+      );
+      if (!refund) return { status: 'not_found' };
+      // The replay is the first answer; the refund's status now is what counts.
+      const current = await this.request<PaypalPayment>(
+        'GET',
+        `/v2/payments/refunds/${encodeURIComponent(refund.id)}`,
+      );
+      return paymentLookup('refund', current, current.amount);
     });
   }
 
-  /** Captures or authorizes an order under the given request ID, by the order's intent. */
-  private async complete(order: PaypalOrder, requestId: string): Promise<ChargeResult> {
-    const action = order.intent === 'AUTHORIZE' ? 'authorize' : 'capture';
-    const done = await this.post<PaypalOrder>(`/v2/checkout/orders/${order.id}/${action}`, requestId, {});
-    const payments = done.purchase_units?.[0]?.payments;
-    if (action === 'authorize') {
-      const auth = payments?.authorizations?.[0];
-      if (auth?.status === 'CREATED') return { status: 'authorized', reference: order.id };
-      throw new GatewayError(
-        'decline',
-        `AUTHORIZATION_${auth?.status ?? 'MISSING'}`,
-        `PayPal authorization ${auth?.status}`,
-      );
+  /** The order a charge key created, read in full; undefined when the key created none. */
+  private async probeOrder(chargeKey: string): Promise<PaypalOrder | undefined> {
+    const created = await this.probe<PaypalOrder>('/v2/checkout/orders', orderRequestId(chargeKey), {
+      intent: 'CAPTURE',
+    });
+    if (!created) return undefined;
+    const order = await this.order(created.id);
+    if (order.purchase_units?.[0]?.custom_id !== paypalCustomId(chargeKey)) {
+      throw new GatewayError('unknown', 'order_mismatch', `PayPal order ${order.id} is not this key's order`);
     }
-    const capture = payments?.captures?.[0];
-    if (capture?.status === 'COMPLETED') return { status: 'succeeded', reference: order.id };
-    if (capture?.status === 'DECLINED')
-      throw new GatewayError('decline', 'CAPTURE_DECLINED', 'PayPal declined the capture');
-    // PENDING (held for review) or anything new: PayPal has the money in motion but no final answer.
-    throw new GatewayError(
-      'unknown',
-      `CAPTURE_${capture?.status ?? 'MISSING'}`,
-      `PayPal capture ${capture?.status}`,
-    );
+    return order;
+  }
+
+  /**
+   * The order follow-ups of a payment act on, among its first charge attempts: one that holds (or may
+   * hold) money, else the last one a payment was made on (a voided authorization).
+   */
+  private async findOrder(paymentId: string): Promise<PaypalOrder | undefined> {
+    let last: PaypalOrder | undefined;
+    for (let attempt = 1; attempt <= CHARGE_ATTEMPTS_PROBED; attempt++) {
+      const order = await this.probeOrder(`${paymentId}:charge:${attempt}`);
+      if (!order) continue;
+      const status = chargeLookup(order).status;
+      if (status !== 'not_found' && status !== 'failed') return order;
+      if (chargePayment(order)) last = order;
+    }
+    return last;
+  }
+
+  /** Replays a request ID with an invalid body: the stored answer if the ID is known, else undefined. */
+  private async probe<T>(path: string, requestId: string, invalidBody: unknown): Promise<T | undefined> {
+    try {
+      return await this.post<T>(path, requestId, invalidBody);
+    } catch (err) {
+      if (err instanceof PaypalApiError && (err.status === 400 || err.status === 422)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Captures or authorizes an order under the given request ID, by the order's intent. */
+  private async complete(order: PaypalOrder, key: string): Promise<ChargeResult> {
+    const action = order.intent === 'AUTHORIZE' ? 'authorize' : 'capture';
+    try {
+      return chargeResult(
+        await this.post<PaypalOrder>(`/v2/checkout/orders/${order.id}/${action}`, paypalRequestId(key), {}),
+      );
+    } catch (err) {
+      // Completed already (a retry after the request ID was forgotten): the order, made for this
+      // charge alone, says how.
+      const done = ['ORDER_ALREADY_CAPTURED', 'ORDER_ALREADY_AUTHORIZED'];
+      if (!(err instanceof PaypalApiError) || !done.includes(err.issue)) throw err;
+      return chargeResult(await this.order(order.id));
+    }
   }
 
   private order(id: string): Promise<PaypalOrder> {
@@ -316,4 +623,89 @@ function moneyOf(amount: Amount): Money {
     : undefined;
   if (!money) throw new GatewayError('unknown', 'unexpected_amount', 'PayPal order has an unexpected amount');
   return money;
+}
+
+/** The `PayPal-Request-Id` for an AegisPay key: the key itself, shortened past 108 characters. */
+export function paypalRequestId(key: string): string {
+  return fitKey(key, KEY_LIMITS.paypalRequestId);
+}
+
+/** The request ID of a charge's order creation (what lookups replay). */
+function orderRequestId(chargeKey: string): string {
+  return paypalRequestId(`${chargeKey}:order`);
+}
+
+/** The `custom_id` carrying an AegisPay key: the key itself, shortened past 127 characters. */
+export function paypalCustomId(key: string): string {
+  return fitKey(key, KEY_LIMITS.paypalCustomId);
+}
+
+function rowOf(object: keyof typeof PAYPAL_OBJECTS, payment: { status: string }): OutcomeRule {
+  return statusRule(PAYPAL_STATUS_TABLE, PAYPAL_OBJECTS[object], payment.status);
+}
+
+/** The payment a charge made on an order: its capture or authorization, by the order's intent. */
+function chargePayment(
+  order: PaypalOrder,
+): { object: 'capture' | 'authorization'; payment: PaypalPayment } | undefined {
+  const payments = order.purchase_units?.[0]?.payments;
+  const capture = payments?.captures?.[0];
+  const auth = payments?.authorizations?.[0];
+  if (order.intent === 'AUTHORIZE') return auth ? { object: 'authorization', payment: auth } : undefined;
+  return capture ? { object: 'capture', payment: capture } : undefined;
+}
+
+/** The answer of a charge or confirm, by {@link PAYPAL_STATUS_TABLE}: the payment's row, else the order's. */
+export function chargeResult(order: PaypalOrder): ChargeResult {
+  if (order.status === 'PAYER_ACTION_REQUIRED') return { status: 'requires_action', reference: order.id };
+  const made = chargePayment(order);
+  const rule = made ? rowOf(made.object, made.payment) : rowOf('order', order);
+  const code = made ? `${made.object.toUpperCase()}_${made.payment.status}` : `ORDER_${order.status}`;
+  if (made && rule.outcome === 'done') {
+    return { status: made.object === 'authorization' ? 'authorized' : 'succeeded', reference: order.id };
+  }
+  // A COMPLETED order without its payment, or anything else: never a guess that nothing moved.
+  const ruleOrUnknown = rule.outcome === 'done' ? { ...rule, outcome: 'unknown' as const } : rule;
+  throw outcomeError(ruleOrUnknown, code, `PayPal order ${order.id}: ${code}`);
+}
+
+/** What a lookup finds of a charge on this order. */
+export function chargeLookup(order: PaypalOrder): OperationStatus {
+  const unit = order.purchase_units?.[0];
+  if (!unit)
+    throw new GatewayError('unknown', 'order_mismatch', `PayPal order ${order.id} has no purchase unit`);
+  const amount = moneyOf(unit.amount);
+  if (order.status === 'PAYER_ACTION_REQUIRED')
+    return { status: 'requires_action', reference: order.id, amount };
+  const made = chargePayment(order);
+  if (!made) {
+    const rule = rowOf('order', order);
+    const missing = rule.outcome === 'done' ? { ...rule, outcome: 'unknown' as const } : rule;
+    return lookupAnswer(missing, `ORDER_${order.status}`, order.id, () => ({ status: 'not_found' }));
+  }
+  return lookupAnswer(
+    rowOf(made.object, made.payment),
+    `${made.object.toUpperCase()}_${made.payment.status}`,
+    order.id,
+    () => ({
+      status: made.object === 'authorization' ? 'authorized' : 'succeeded',
+      reference: order.id,
+      amount,
+    }),
+  );
+}
+
+/** What a lookup finds of a capture, void or refund in the state of its PayPal object. */
+export function paymentLookup(
+  object: keyof typeof PAYPAL_OBJECTS,
+  payment: PaypalPayment,
+  amount: Amount,
+): OperationStatus {
+  const rule = rowOf(object, payment);
+  const code = `${PAYPAL_OBJECTS[object].split(' ')[0]!.toUpperCase()}_${payment.status}`;
+  return lookupAnswer(rule, code, payment.id, () => ({
+    status: 'succeeded',
+    reference: payment.id,
+    amount: moneyOf(amount),
+  }));
 }

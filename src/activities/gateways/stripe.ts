@@ -3,7 +3,16 @@ import { isCurrencyCode, type CurrencyCode } from '../../domain/currencies';
 import { ConfigurationError } from '../../domain/errors';
 import type { Money, StoredPaymentMethod } from '../../domain/types';
 import { fromStripeAmount, STRIPE_CURRENCIES, toStripeAmount } from './currency-rules';
-import { classifyStripeError } from './error-taxonomy';
+import {
+  classifyStripeError,
+  lookupAnswer,
+  lookupRule,
+  outcomeError,
+  STRIPE_ERROR_TABLE,
+  statusRule,
+  type OutcomeRule,
+} from './error-taxonomy';
+import { fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -27,6 +36,168 @@ export const STRIPE_SEARCH_LAG_MS = 60_000;
 
 /** The metadata key that ties a PaymentIntent to AegisPay's gateway idempotency key (what `getStatus` searches). */
 export const STRIPE_KEY_METADATA = 'aegispay_key';
+
+/** The metadata key of AegisPay's payment ID (what lookups of follow-up keys search). */
+export const STRIPE_PAYMENT_METADATA = 'aegispay_payment_id';
+
+/** The objects of {@link STRIPE_STATUS_TABLE}: a PaymentIntent as each operation meets it, and a Refund. */
+export const STRIPE_OBJECTS = {
+  /** A charge, a confirm, or a lookup of either. */
+  charge: 'PaymentIntent',
+  capture: 'PaymentIntent (capture)',
+  cancel: 'PaymentIntent (cancel)',
+  refund: 'Refund',
+} as const;
+
+/** `requires_payment_method` after a failed attempt: the status plus `last_payment_error`. */
+const FAILED_ATTEMPT = 'requires_payment_method (last_payment_error)';
+
+/**
+ * Every status Stripe documents for PaymentIntents (docs.stripe.com/payments/paymentintents/lifecycle)
+ * and Refunds (docs.stripe.com/api/refunds/object#refund_object-status), as each operation meets it.
+ */
+export const STRIPE_STATUS_TABLE: readonly OutcomeRule[] = [
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'requires_payment_method',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'no payment method was ever tried: nothing moved, and nothing will without a new confirmation',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: FAILED_ATTEMPT,
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the attempt failed with a card error: a decline stays a decline, however it is learned (a processing_error, which STRIPE_ERROR_TABLE does not call a decline, is failover)',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'requires_confirmation',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'created but never confirmed: nothing moved (the adapter creates and confirms in one request)',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'requires_action',
+    outcome: 'done',
+    why: 'the charge waits for the customer (3-D Secure): a result the workflow acts on',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'processing',
+    outcome: 'in-progress',
+    why: 'Stripe took the payment and has no outcome yet: money may be moving, so nothing else may be tried',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'requires_capture',
+    outcome: 'done',
+    why: 'authorized: the money is held for a capture',
+  },
+  {
+    object: STRIPE_OBJECTS.charge,
+    status: 'canceled',
+    outcome: 'not-done',
+    category: 'failover',
+    why: 'canceled before any capture (voided, abandoned 3-D Secure, expired authorization): nothing is held or charged',
+  },
+  { object: STRIPE_OBJECTS.charge, status: 'succeeded', outcome: 'done', why: 'charged' },
+  {
+    object: STRIPE_OBJECTS.capture,
+    status: 'succeeded',
+    outcome: 'done',
+    why: 'captured (when the captured amount is the one asked for)',
+  },
+  {
+    object: STRIPE_OBJECTS.capture,
+    status: 'requires_capture',
+    outcome: 'not-done',
+    category: 'failover',
+    untraced: true,
+    why: 'still capturable: this capture has not happened (yet)',
+  },
+  {
+    object: STRIPE_OBJECTS.capture,
+    status: 'processing',
+    outcome: 'in-progress',
+    why: 'the capture is under way without an outcome yet',
+  },
+  {
+    object: STRIPE_OBJECTS.capture,
+    status: 'canceled',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the authorization was released or expired: no capture can ever happen, retrying cannot help',
+  },
+  ...(['requires_payment_method', FAILED_ATTEMPT, 'requires_confirmation', 'requires_action'] as const).map(
+    (status): OutcomeRule => ({
+      object: STRIPE_OBJECTS.capture,
+      status,
+      outcome: 'not-done',
+      category: 'decline',
+      why: 'nothing was authorized, so there is nothing to capture: retrying cannot help',
+    }),
+  ),
+  { object: STRIPE_OBJECTS.cancel, status: 'canceled', outcome: 'done', why: 'voided: nothing is held' },
+  ...(
+    [
+      'requires_capture',
+      'requires_payment_method',
+      FAILED_ATTEMPT,
+      'requires_confirmation',
+      'requires_action',
+    ] as const
+  ).map((status): OutcomeRule => ({
+    object: STRIPE_OBJECTS.cancel,
+    status,
+    outcome: 'not-done',
+    category: 'failover',
+    untraced: true,
+    why: 'still cancelable: this void has not happened (yet)',
+  })),
+  {
+    object: STRIPE_OBJECTS.cancel,
+    status: 'processing',
+    outcome: 'in-progress',
+    why: 'a charge or capture is under way: Stripe refuses to cancel until it settles',
+  },
+  {
+    object: STRIPE_OBJECTS.cancel,
+    status: 'succeeded',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'already captured: it can only be refunded now, a void can never happen',
+  },
+  {
+    object: STRIPE_OBJECTS.refund,
+    status: 'pending',
+    outcome: 'in-progress',
+    why: 'the refund is on its way and may still fail: never refund again meanwhile',
+  },
+  {
+    object: STRIPE_OBJECTS.refund,
+    status: 'requires_action',
+    outcome: 'in-progress',
+    why: 'the customer must give details (some payment methods) before the refund completes: not final',
+  },
+  { object: STRIPE_OBJECTS.refund, status: 'succeeded', outcome: 'done', why: 'refunded' },
+  {
+    object: STRIPE_OBJECTS.refund,
+    status: 'failed',
+    outcome: 'not-done',
+    category: 'decline',
+    why: "the refund failed (closed card, …) and the amount went back to the merchant's balance: a definite answer",
+  },
+  {
+    object: STRIPE_OBJECTS.refund,
+    status: 'canceled',
+    outcome: 'not-done',
+    category: 'decline',
+    why: 'the refund was canceled: nothing was refunded, a definite answer',
+  },
+];
 
 /**
  * STRIPE through the official `stripe` package: a charge is a PaymentIntent created with `confirm=true`,
@@ -72,9 +243,9 @@ export class StripeGateway implements Gateway {
           capture_method: request.captureMethod,
           payment_method_types: ['card'],
           payment_method: paymentMethod,
-          metadata: { [STRIPE_KEY_METADATA]: request.idempotencyKey, aegispay_payment_id: request.paymentId },
+          metadata: chargeMetadata(request),
         },
-        { idempotencyKey: request.idempotencyKey },
+        { idempotencyKey: stripeIdempotencyKey(request.idempotencyKey) },
       ),
     );
     return chargeResult(intent);
@@ -82,100 +253,139 @@ export class StripeGateway implements Gateway {
 
   async confirm(request: FollowUpRequest): Promise<ChargeResult> {
     const intent = await this.call(() =>
-      this.stripe.paymentIntents.confirm(request.reference, {}, { idempotencyKey: request.idempotencyKey }),
+      this.stripe.paymentIntents.confirm(
+        request.reference,
+        {},
+        { idempotencyKey: stripeIdempotencyKey(request.idempotencyKey) },
+      ),
     );
     return chargeResult(intent);
   }
 
+  /**
+   * Captures, and stays idempotent beyond Stripe's 24-hour key lifetime: a capture refused because the
+   * intent is no longer capturable is done when the intent shows this very capture (captured, same amount).
+   */
   async capture(request: CaptureRequest): Promise<{ reference: string }> {
     const amount = this.amountOf(request.amount);
-    const intent = await this.call(() =>
+    const intent = await this.followUp(request.reference, () =>
       this.stripe.paymentIntents.capture(
         request.reference,
         { amount_to_capture: amount },
-        { idempotencyKey: request.idempotencyKey },
+        { idempotencyKey: stripeIdempotencyKey(request.idempotencyKey) },
       ),
     );
+    const done = captureDone(intent, amount);
+    if (done === 'refused') throw intent.refusal;
     return { reference: intent.id };
   }
 
+  /** Voids; an intent already canceled is a void done (its key may have expired meanwhile). */
   async void(request: FollowUpRequest): Promise<void> {
-    await this.call(() =>
-      this.stripe.paymentIntents.cancel(request.reference, {}, { idempotencyKey: request.idempotencyKey }),
-    );
-  }
-
-  async refund(request: RefundRequest): Promise<{ reference: string }> {
-    const amount = this.amountOf(request.amount);
-    const refund = await this.call(() =>
-      this.stripe.refunds.create(
-        {
-          payment_intent: request.reference,
-          amount,
-          // Stripe takes only its own reasons; the caller's free text travels as metadata.
-          reason: 'requested_by_customer',
-          metadata: {
-            [STRIPE_KEY_METADATA]: request.idempotencyKey,
-            aegispay_payment_id: request.paymentId,
-            ...(request.reason ? { aegispay_reason: request.reason.slice(0, 500) } : {}),
-          },
-        },
-        { idempotencyKey: request.idempotencyKey },
+    const intent = await this.followUp(request.reference, () =>
+      this.stripe.paymentIntents.cancel(
+        request.reference,
+        {},
+        { idempotencyKey: stripeIdempotencyKey(request.idempotencyKey) },
       ),
     );
-    if (refund.status === 'failed' || refund.status === 'canceled') {
-      throw new GatewayError('decline', 'refund_failed', `Stripe refund ${refund.id} ${refund.status}`);
+    const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS.cancel, intentStatus(intent));
+    if (rule.outcome !== 'done') throw intent.refusal ?? outcomeError(rule, codeOf(intent), describe(intent));
+  }
+
+  /**
+   * Refunds. A refund of the intent that carries this key in its metadata is this refund, made earlier:
+   * it is returned instead of refunding again, which keeps a retry idempotent after the key expired.
+   */
+  async refund(request: RefundRequest): Promise<{ reference: string }> {
+    const amount = this.amountOf(request.amount);
+    const key = fitKey(request.idempotencyKey, KEY_LIMITS.stripeMetadataValue);
+    const refund =
+      (await this.refundOf(request.reference, key)) ??
+      (await this.call(() =>
+        this.stripe.refunds.create(
+          {
+            payment_intent: request.reference,
+            amount,
+            // Stripe takes only its own reasons; the caller's free text travels as metadata.
+            reason: 'requested_by_customer',
+            metadata: {
+              [STRIPE_KEY_METADATA]: key,
+              [STRIPE_PAYMENT_METADATA]: fitKey(request.paymentId, KEY_LIMITS.stripeMetadataValue),
+              ...(request.reason ? { aegispay_reason: request.reason.slice(0, 500) } : {}),
+            },
+          },
+          { idempotencyKey: stripeIdempotencyKey(request.idempotencyKey) },
+        ),
+      ));
+    const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS.refund, refund.status ?? 'unknown');
+    if (rule.outcome !== 'done') {
+      throw outcomeError(rule, `refund_${refund.status}`, `Stripe refund ${refund.id} is ${refund.status}`);
     }
     return { reference: refund.id };
   }
 
   /**
-   * Looks the charge up by the `aegispay_key` metadata with the search API: a read that never creates
-   * anything. Covers charge keys; follow-ups are safe to retry under their own key instead.
+   * What became of the call made under `idempotencyKey`, by reads only. A charge key is found through
+   * the `aegispay_key` metadata of its PaymentIntent; a follow-up key (capture, void, confirm, refund)
+   * through the payment's PaymentIntent (`reference` when the caller has it, else the
+   * `aegispay_payment_id` search) and, for a refund, the intent's refund carrying the key.
    */
-  async getStatus(idempotencyKey: string): Promise<OperationStatus> {
-    const escaped = idempotencyKey.replace(/[\\']/g, '\\$&');
-    const result = await this.call(() =>
-      this.stripe.paymentIntents.search({
-        query: `metadata['${STRIPE_KEY_METADATA}']:'${escaped}'`,
-        limit: 10,
-      }),
-    );
-    // Exactly one is expected; should there be more, one that moved money is the one that matters.
+  async getStatus(idempotencyKey: string, reference?: string): Promise<OperationStatus> {
+    const parts = keyParts(idempotencyKey);
+    const operation = parts?.operation ?? 'charge';
     const intent =
-      result.data.find((pi) => ['succeeded', 'requires_capture'].includes(pi.status)) ?? result.data[0];
+      operation === 'charge'
+        ? await this.searchIntent(STRIPE_KEY_METADATA, fitKey(idempotencyKey, KEY_LIMITS.stripeMetadataValue))
+        : reference
+          ? await this.call(() => this.stripe.paymentIntents.retrieve(reference))
+          : await this.searchIntent(
+              STRIPE_PAYMENT_METADATA,
+              fitKey(parts!.paymentId, KEY_LIMITS.stripeMetadataValue),
+            );
     if (!intent) return { status: 'not_found' };
-    const amount = moneyOf(intent);
-    switch (intent.status) {
-      case 'succeeded':
-        return {
-          status: intent.capture_method === 'manual' ? 'authorized' : 'succeeded',
-          reference: intent.id,
-          amount,
-        };
-      case 'requires_capture':
-        return { status: 'authorized', reference: intent.id, amount };
-      case 'requires_action':
-        return { status: 'requires_action', reference: intent.id, amount };
-      case 'requires_payment_method':
-        return intent.last_payment_error
-          ? {
-              status: 'failed',
-              code: intent.last_payment_error.decline_code ?? intent.last_payment_error.code ?? 'card_error',
-            }
-          : { status: 'not_found' };
-      case 'canceled':
-        return { status: 'failed', code: 'payment_intent_canceled' };
-      case 'requires_confirmation':
-        // Created but never confirmed: no money moved.
-        return { status: 'not_found' };
-      default:
-        // `processing`: the outcome is not known yet; Temporal retries the lookup.
-        throw new GatewayError(
-          'unknown',
-          `payment_intent_${intent.status}`,
-          `PaymentIntent ${intent.id} is ${intent.status}`,
-        );
+    if (operation === 'refund') {
+      const refund = await this.refundOf(intent.id, fitKey(idempotencyKey, KEY_LIMITS.stripeMetadataValue));
+      return refund ? refundLookup(refund, intent) : { status: 'not_found' };
+    }
+    return intentLookup(
+      intent,
+      operation === 'capture' ? 'capture' : operation === 'void' ? 'cancel' : 'charge',
+    );
+  }
+
+  /** The PaymentIntent whose metadata has `value` under `key`; of several, one that moved money. */
+  private async searchIntent(key: string, value: string): Promise<Stripe.PaymentIntent | undefined> {
+    const escaped = value.replace(/[\\']/g, '\\$&');
+    const result = await this.call(() =>
+      this.stripe.paymentIntents.search({ query: `metadata['${key}']:'${escaped}'`, limit: 10 }),
+    );
+    return (
+      result.data.find((pi) => ['succeeded', 'requires_capture', 'processing'].includes(pi.status)) ??
+      result.data[0]
+    );
+  }
+
+  /** The refund of a PaymentIntent that carries `key` (already fitted) in its metadata. */
+  private async refundOf(intentId: string, key: string): Promise<Stripe.Refund | undefined> {
+    const refunds = await this.call(() => this.stripe.refunds.list({ payment_intent: intentId, limit: 100 }));
+    return refunds.data.find((r) => r.metadata?.[STRIPE_KEY_METADATA] === key);
+  }
+
+  /**
+   * Runs a capture or cancel. When Stripe refuses it for the intent's state, the intent is read: the
+   * state may show the operation already done; otherwise the refusal, with Stripe's code, is returned.
+   */
+  private async followUp(
+    id: string,
+    fn: () => Promise<Stripe.PaymentIntent>,
+  ): Promise<Stripe.PaymentIntent & { refusal?: GatewayError }> {
+    try {
+      return await this.call(fn);
+    } catch (err) {
+      if (!(err instanceof GatewayError) || err.code !== 'payment_intent_unexpected_state') throw err;
+      const intent = await this.call(() => this.stripe.paymentIntents.retrieve(id));
+      return Object.assign(intent, { refusal: err });
     }
   }
 
@@ -191,7 +401,7 @@ export class StripeGateway implements Gateway {
     const method = await this.call(() =>
       this.stripe.paymentMethods.create(
         { type: 'card', card: { token } },
-        { idempotencyKey: stripePaymentMethodKey(request.idempotencyKey) },
+        { idempotencyKey: stripeIdempotencyKey(stripePaymentMethodKey(request.idempotencyKey)) },
       ),
     );
     return method.id;
@@ -235,21 +445,113 @@ export function stripePaymentMethodKey(chargeKey: string): string {
   return `${chargeKey}:payment_method`;
 }
 
-function chargeResult(intent: Stripe.PaymentIntent): ChargeResult {
-  if (intent.status === 'succeeded') return { status: 'succeeded', reference: intent.id };
-  if (intent.status === 'requires_capture') return { status: 'authorized', reference: intent.id };
-  if (intent.status === 'requires_action') return { status: 'requires_action', reference: intent.id };
-  // `processing` and the like: Stripe took the request but has no outcome yet.
-  throw new GatewayError(
-    'unknown',
-    `payment_intent_${intent.status}`,
-    `PaymentIntent ${intent.id} is ${intent.status}`,
-  );
+/** The Stripe `Idempotency-Key` for an AegisPay key: the key itself, shortened past 255 characters. */
+export function stripeIdempotencyKey(key: string): string {
+  return fitKey(key, KEY_LIMITS.stripeIdempotencyKey);
 }
 
-function moneyOf(intent: Stripe.PaymentIntent): Money {
+/** A PaymentIntent's row status: `requires_payment_method` tells a failed attempt from none. */
+export function intentStatus(intent: Pick<Stripe.PaymentIntent, 'status' | 'last_payment_error'>): string {
+  return intent.status === 'requires_payment_method' && intent.last_payment_error
+    ? FAILED_ATTEMPT
+    : intent.status;
+}
+
+/** The answer of a charge or confirm, by {@link STRIPE_STATUS_TABLE}. */
+export function chargeResult(intent: Stripe.PaymentIntent): ChargeResult {
+  const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS.charge, intentStatus(intent));
+  if (rule.outcome === 'done') return { status: doneStatus(intent, 'charge'), reference: intent.id };
+  throw outcomeError({ ...rule, ...failedAttemptCategory(intent, rule) }, codeOf(intent), describe(intent));
+}
+
+/** What a lookup finds of a charge, confirm, capture or void in this PaymentIntent, by the table. */
+export function intentLookup(
+  intent: Stripe.PaymentIntent,
+  operation: 'charge' | 'capture' | 'cancel',
+): OperationStatus {
+  const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS[operation], intentStatus(intent));
+  return lookupAnswer({ ...rule, ...failedAttemptCategory(intent, rule) }, codeOf(intent), intent.id, () => {
+    if (operation === 'capture' && intent.amount_received > 0) {
+      return { status: 'succeeded', reference: intent.id, amount: moneyOf(intent, intent.amount_received) };
+    }
+    return { status: doneStatus(intent, operation), reference: intent.id, amount: moneyOf(intent) };
+  });
+}
+
+/** What a lookup finds of a refund, by the table. */
+export function refundLookup(refund: Stripe.Refund, intent: Stripe.PaymentIntent): OperationStatus {
+  const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS.refund, refund.status ?? 'unknown');
+  return lookupAnswer(rule, `refund_${refund.status}`, refund.id, () => ({
+    status: 'succeeded',
+    reference: refund.id,
+    amount: moneyOf(intent, refund.amount),
+  }));
+}
+
+/** Whether a capture answer is this capture done: captured, and of the amount asked for. */
+function captureDone(
+  intent: Stripe.PaymentIntent & { refusal?: GatewayError },
+  amount: number,
+): 'done' | 'refused' {
+  const rule = statusRule(STRIPE_STATUS_TABLE, STRIPE_OBJECTS.capture, intentStatus(intent));
+  if (rule.outcome === 'done' && intent.amount_received === amount) return 'done';
+  if (intent.refusal) return 'refused';
+  if (rule.outcome === 'done') {
+    throw new GatewayError('unknown', 'capture_amount_mismatch', `${describe(intent)} with another amount`);
+  }
+  throw outcomeError(rule, codeOf(intent), describe(intent));
+}
+
+/** The done status a row means for the operation (a manual charge stays "authorized" once captured). */
+function doneStatus(
+  intent: Stripe.PaymentIntent,
+  operation: 'charge' | 'capture' | 'cancel',
+): ChargeResult['status'] {
+  if (operation !== 'charge') return 'succeeded';
+  if (intent.status === 'requires_action') return 'requires_action';
+  if (intent.status === 'requires_capture' || intent.capture_method === 'manual') return 'authorized';
+  return 'succeeded';
+}
+
+/**
+ * A failed attempt keeps its card error's category: a decline stays a decline; what Stripe's error
+ * table calls anything else (processing_error) is definitely not charged, so failover.
+ */
+function failedAttemptCategory(intent: Stripe.PaymentIntent, rule: OutcomeRule): Partial<OutcomeRule> {
+  const error = intent.last_payment_error;
+  if (rule.status !== FAILED_ATTEMPT || !error) return {};
+  const codes = [error.decline_code, error.code, error.type].filter(
+    (c): c is string => typeof c === 'string',
+  );
+  const category = lookupRule(STRIPE_ERROR_TABLE, 402, codes).category;
+  return { category: category === 'decline' ? 'decline' : 'failover' };
+}
+
+/** The code a PaymentIntent's state reports: a failed attempt's decline code, else its status. */
+function codeOf(intent: Stripe.PaymentIntent): string {
+  const error = intent.last_payment_error;
+  if (intent.status === 'requires_payment_method' && error) {
+    const decline = error.decline_code === 'generic_decline' ? undefined : error.decline_code;
+    return decline ?? error.code ?? 'card_declined';
+  }
+  return `payment_intent_${intent.status}`;
+}
+
+function describe(intent: Stripe.PaymentIntent): string {
+  return `PaymentIntent ${intent.id} is ${intent.status}`;
+}
+
+/** The metadata of a charge: keys fitted to Stripe's 500-character metadata values. */
+function chargeMetadata(request: ChargeRequest): Record<string, string> {
+  return {
+    [STRIPE_KEY_METADATA]: fitKey(request.idempotencyKey, KEY_LIMITS.stripeMetadataValue),
+    [STRIPE_PAYMENT_METADATA]: fitKey(request.paymentId, KEY_LIMITS.stripeMetadataValue),
+  };
+}
+
+function moneyOf(intent: Stripe.PaymentIntent, amount = intent.amount): Money {
   const currency = intent.currency.toUpperCase();
-  const money = isCurrencyCode(currency) ? fromStripeAmount(intent.amount, currency) : undefined;
+  const money = isCurrencyCode(currency) ? fromStripeAmount(amount, currency) : undefined;
   if (!money)
     throw new GatewayError(
       'unknown',
