@@ -10,17 +10,25 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
 import { createActivities } from './activities';
-import { HealthReporter } from './activities/health-reporter';
+import { DEFAULT_HEALTH_REPORT_INTERVAL_MS, HealthReporter } from './activities/health-reporter';
 import { WebhookEventBus, type EventBus } from './activities/events';
 import { GatewayRegistry } from './activities/gateway-registry';
 import { GatewayRouter, type GatewayRouterOptions } from './activities/gateway-router';
 import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
 import { routingConfigSchema } from './activities/routing';
-import { riskCheckSchema, type RiskCheckConfig } from './activities/risk';
+import { riskCheckSchema } from './activities/risk';
 import type { Gateway } from './activities/gateways/gateway';
 import { createGateway } from './activities/gateways';
 import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
+import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
+import {
+  computeFleetPolicy,
+  credentialHash,
+  joinTaskQueueFleet,
+  type GatewaySettings,
+  type NamedRiskCheck,
+} from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
@@ -36,7 +44,7 @@ import {
   tracingWorkerOptions,
   type TracingConfig,
 } from './tracing';
-import { createDataConverter } from './codec/data-converter';
+import { createDataConverter, encryptionOf } from './codec/data-converter';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
 
 export interface PaymentWorkerOptions {
@@ -53,8 +61,17 @@ export interface PaymentWorkerOptions {
   dataConverter?: DataConverter;
   /** Routing strategy, rules, costs and circuit-breaker settings. */
   routing?: GatewayRouterOptions;
-  /** Reports breakers and statistics to the gateway-health workflow, so any client can read them. */
-  healthReporting?: { client: Client; intervalMs?: number };
+  /**
+   * Non-secret settings of the gateways (environment, base URL, timeout, `credentialHash` of the
+   * credentials) that every worker of the task queue must share; part of the fleet policy.
+   */
+  gatewaySettings?: GatewaySettings;
+  /**
+   * How the worker reports breakers and statistics to the gateway-health workflow, so any client can
+   * read them. The reports always go out (they keep the worker a live member of its fleet): without a
+   * client here, through a client on `connection`.
+   */
+  healthReporting?: { client?: Client; intervalMs?: number };
   /**
    * Serves Prometheus `/metrics` (AegisPay's business metrics, then the Temporal core's runtime metrics
    * when the runtime was installed with a Prometheus address) on 127.0.0.1:`port` while the worker runs.
@@ -62,22 +79,29 @@ export interface PaymentWorkerOptions {
   metrics?: MetricsServerOptions;
   /** OpenTelemetry spans for workflows and activities, joined to the client's trace. */
   tracing?: TracingConfig;
-  /** A fraud/risk check before each payment's first charge; `deny` fails the payment uncharged. */
-  riskCheck?: RiskCheckConfig;
+  /**
+   * A fraud/risk check before each payment's first charge; `deny` fails the payment uncharged. Its
+   * `name` identifies it in the fleet policy (without one, a hash of `assess`'s code does).
+   */
+  riskCheck?: NamedRiskCheck;
 }
 
 const workflowBundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundles the workflow code once per process, failure converter and tracing: workers in it share the bundle. */
-function paymentWorkflowBundle(
+/**
+ * Bundles workflow code once per process, module, failure converter and tracing: workers in it share
+ * the bundle. `./workflows` has every workflow; the fleet worker bundles only the gateway-health one.
+ */
+function workflowBundle(
+  workflowsPath: string,
   failureConverterPath: string | undefined,
   tracing: boolean,
 ): Promise<WorkflowBundleWithSourceMap> {
-  const key = `${failureConverterPath ?? ''}|${tracing ? 'tracing' : ''}`;
+  const key = `${workflowsPath}|${failureConverterPath ?? ''}|${tracing ? 'tracing' : ''}`;
   let bundle = workflowBundles.get(key);
   if (!bundle) {
     bundle = bundleWorkflowCode({
-      workflowsPath: require.resolve('./workflows'),
+      workflowsPath,
       logger: quietBundlerLogger,
       // Failures raised in workflow code are converted inside the sandbox, so the converter must be bundled.
       ...(failureConverterPath ? { failureConverterPath } : {}),
@@ -98,20 +122,34 @@ const quietBundlerLogger = {
   error: (message: string) => console.error(message),
 };
 
-/** A Temporal worker that runs payment workflows and calls the given gateways. Used standalone and embedded. */
+/**
+ * A Temporal worker that runs payment workflows and calls the given gateways. Used standalone and embedded.
+ *
+ * Every worker of a task queue must decide payments alike (any of them may run any payment's routing,
+ * risk check and charges), so before it polls, the worker joins the queue's fleet: the gateway-health
+ * workflow admits it only when no live worker has another policy (gateways and their settings, risk
+ * check, routing, breakers) or keys it cannot share; otherwise this throws a ConfigurationError naming
+ * every difference, and nothing was polled. The gateway-health workflow runs on a task queue of its own
+ * that a small second worker of this process serves from now until `run()` ends: call `run()`.
+ */
 export async function createPaymentWorker(options: PaymentWorkerOptions): Promise<Worker> {
   const gateways = new GatewayRegistry(options.gateways);
-  const reporter = options.healthReporting
-    ? new HealthReporter({
-        ...options.healthReporting,
-        taskQueue: options.taskQueue,
-        worker: options.identity ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-        router: () => router,
-        logger: options.logger,
-      })
-    : undefined;
+  const member = options.identity ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const fleetClient = new Client({
+    connection: options.connection,
+    namespace: options.namespace,
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+  });
+  const reportInterval = options.healthReporting?.intervalMs ?? DEFAULT_HEALTH_REPORT_INTERVAL_MS;
+  const reporter = new HealthReporter({
+    client: options.healthReporting?.client ?? fleetClient,
+    intervalMs: reportInterval,
+    taskQueue: options.taskQueue,
+    worker: member,
+    router: () => router,
+    logger: options.logger,
+  });
   const metrics = options.metrics ? new PaymentMetrics() : undefined;
-  const tracing = options.tracing ? createTracing(options.tracing) : undefined;
   const router = new GatewayRouter(gateways, {
     ...options.routing,
     ...(metrics ? { metrics } : {}),
@@ -120,25 +158,103 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
         { gateway: t.gateway, from: t.from, to: t.to, reason: t.reason },
         'circuit breaker changed state',
       );
-      reporter?.onTransition(t);
+      reporter.onTransition(t);
       options.routing?.onTransition?.(t);
     },
   });
+  const policy = computeFleetPolicy({
+    gateways: options.gateways,
+    ...(options.gatewaySettings ? { gatewaySettings: options.gatewaySettings } : {}),
+    ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
+    ...(options.routing ? { routing: options.routing } : {}),
+    encryption: encryptionOf(options.dataConverter),
+  });
+  const fleet = await startFleetWorker(options, member);
+  try {
+    await joinTaskQueueFleet(fleetClient, options.taskQueue, {
+      worker: member,
+      policy,
+      liveForMs: Math.max(FLEET_LIVE_WITHIN_MS, 3 * reportInterval),
+    });
+  } catch (err) {
+    await fleet.stop();
+    throw err;
+  }
+  options.logger.info(
+    { taskQueue: options.taskQueue, worker: member, policy: describeFleetPolicy(policy) },
+    'joined the task queue fleet',
+  );
+  reporter.start();
+  try {
+    return await startPaymentWorker(options, { gateways, router, reporter, fleet, metrics });
+  } catch (err) {
+    await reporter.stop();
+    await fleet.stop();
+    throw err;
+  }
+}
+
+/** The small worker that serves the gateway-health workflow (fleet, health) of a task queue. */
+async function startFleetWorker(options: PaymentWorkerOptions, identity: string) {
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: fleetTaskQueue(options.taskQueue),
+    workflowBundle: await workflowBundle(
+      require.resolve('./workflows/gateway-health-workflow'),
+      options.dataConverter?.failureConverterPath,
+      false,
+    ),
+    identity,
+    // One workflow per task queue: a small cache, and a quick move elsewhere when its worker is gone.
+    maxCachedWorkflows: 16,
+    stickyQueueScheduleToStartTimeout: '2s',
+    shutdownGraceTime: '1s',
+    ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+  });
+  const running = worker.run();
+  running.catch((err: unknown) =>
+    options.logger.error({ err: (err as Error).message }, 'fleet worker stopped with an error'),
+  );
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+    },
+  };
+}
+
+async function startPaymentWorker(
+  options: PaymentWorkerOptions,
+  parts: {
+    gateways: GatewayRegistry;
+    router: GatewayRouter;
+    reporter: HealthReporter;
+    fleet: { stop(): Promise<void> };
+    metrics: PaymentMetrics | undefined;
+  },
+): Promise<Worker> {
+  const { gateways, router, reporter, fleet, metrics } = parts;
+  const tracing = options.tracing ? createTracing(options.tracing) : undefined;
+  // The name only identifies the check in the fleet policy.
+  const { name: _name, ...riskCheck } = options.riskCheck ?? {};
   const tracingOptions = tracing ? tracingWorkerOptions(tracing) : undefined;
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: await paymentWorkflowBundle(options.dataConverter?.failureConverterPath, !!tracing),
+    workflowBundle: await workflowBundle(
+      require.resolve('./workflows'),
+      options.dataConverter?.failureConverterPath,
+      !!tracing,
+    ),
     activities: createActivities({
       gateways,
       router,
       logger: options.logger,
       ...(options.eventBus ? { eventBus: options.eventBus } : {}),
       ...(metrics ? { metrics } : {}),
-      ...(options.riskCheck
-        ? { riskCheck: parseOrThrow(riskCheckSchema, options.riskCheck, 'risk check') }
-        : {}),
+      ...(options.riskCheck ? { riskCheck: parseOrThrow(riskCheckSchema, riskCheck, 'risk check') } : {}),
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),
@@ -146,30 +262,28 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     ...(tracingOptions?.interceptors ? { interceptors: tracingOptions.interceptors } : {}),
     sinks: { ...tracingOptions?.sinks, ...paymentMetricsSinks(metrics) },
   });
-  if (reporter || metrics || tracing) {
-    // Reports, the metrics endpoint and span flushing live exactly as long as the worker runs: from
-    // run() until it has drained and stopped.
-    const run = worker.run.bind(worker);
-    worker.run = async () => {
-      const temporalMetricsAddress = options.metrics?.temporalMetricsAddress ?? temporalPrometheusAddress();
-      const server = metrics
-        ? await startMetricsServer(
-            metrics,
-            { ...options.metrics!, ...(temporalMetricsAddress ? { temporalMetricsAddress } : {}) },
-            options.logger,
-          )
-        : undefined;
-      reporter?.start();
-      try {
-        await run();
-      } finally {
-        await reporter?.stop();
-        server?.closeAllConnections();
-        server?.close();
-        await tracing?.shutdown();
-      }
-    };
-  }
+  // The metrics endpoint and span flushing live exactly as long as the worker runs; reports (fleet
+  // membership) and the fleet worker from the join until it has drained and stopped.
+  const run = worker.run.bind(worker);
+  worker.run = async () => {
+    const temporalMetricsAddress = options.metrics?.temporalMetricsAddress ?? temporalPrometheusAddress();
+    const server = metrics
+      ? await startMetricsServer(
+          metrics,
+          { ...options.metrics!, ...(temporalMetricsAddress ? { temporalMetricsAddress } : {}) },
+          options.logger,
+        )
+      : undefined;
+    try {
+      await run();
+    } finally {
+      await reporter.stop();
+      await fleet.stop();
+      server?.closeAllConnections();
+      server?.close();
+      await tracing?.shutdown();
+    }
+  };
   return worker;
 }
 
@@ -198,9 +312,12 @@ export const workerEnvSchema = z.object({
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   AEGISPAY_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
+  /** No default: MOCK charges nothing, so a worker runs it only when told to. */
   AEGISPAY_GATEWAYS: z
-    .string()
-    .default('MOCK')
+    .string({
+      error:
+        'is required: the gateways this worker charges through, e.g. STRIPE,PAYPAL (MOCK, which charges nothing, only on purpose)',
+    })
     .transform((s) =>
       s
         .split(',')
@@ -236,6 +353,27 @@ export const workerEnvSchema = z.object({
   AEGISPAY_TRACING: z.enum(['otlp', 'off']).default('off'),
 });
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
+
+/** What the fleet policy holds of each configured gateway: where it points, never its credentials. */
+function gatewaySettingsFromEnv(config: WorkerEnv): GatewaySettings {
+  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
+  const common: Record<string, number> = timeout ? { timeoutMs: timeout } : {};
+  return {
+    MOCK: common,
+    STRIPE: {
+      ...common,
+      baseUrl: config.STRIPE_BASE_URL ?? 'https://api.stripe.com',
+      ...(config.STRIPE_API_KEY ? { credentials: credentialHash(config.STRIPE_API_KEY) } : {}),
+    },
+    PAYPAL: {
+      ...common,
+      baseUrl: config.PAYPAL_BASE_URL ?? 'https://api-m.sandbox.paypal.com',
+      ...(config.PAYPAL_CLIENT_ID && config.PAYPAL_CLIENT_SECRET
+        ? { credentials: credentialHash(`${config.PAYPAL_CLIENT_ID}:${config.PAYPAL_CLIENT_SECRET}`) }
+        : {}),
+    },
+  };
+}
 
 /** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -283,6 +421,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     }),
   );
   const connection = await connectWorker(temporal);
+  const gatewaySettings = gatewaySettingsFromEnv(config);
   const tracing =
     config.AEGISPAY_TRACING === 'otlp'
       ? {
@@ -295,6 +434,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     namespace: temporal.namespace,
     taskQueue: config.AEGISPAY_TASK_QUEUE,
     gateways,
+    gatewaySettings,
     logger,
     shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
     healthReporting: {

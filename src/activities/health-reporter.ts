@@ -4,6 +4,7 @@ import {
   type BreakerTransitionReport,
   type WorkerHealthReport,
 } from '../domain/health';
+import { fleetTaskQueue } from '../domain/fleet-policy';
 import { healthReportSignal } from '../domain/messages';
 import type { Logger } from '../logging';
 import type { BreakerTransition } from './circuit-breaker';
@@ -24,7 +25,8 @@ export const DEFAULT_HEALTH_REPORT_INTERVAL_MS = 5_000;
 
 /**
  * Sends this worker's breaker states and statistics to the task queue's gateway-health workflow,
- * periodically and whenever a breaker changes state. Reporting is best effort: a missed report is
+ * periodically and whenever a breaker changes state. The reports also keep the worker a live member
+ * of the fleet; the last one, on stop, leaves it. Reporting is best effort: a missed report is
  * followed by the next one, and payments never wait for it.
  */
 export class HealthReporter {
@@ -61,13 +63,17 @@ export class HealthReporter {
     return this.sending;
   }
 
-  /** Stops reporting, after one last report so clients see this worker's final figures. */
+  /**
+   * Stops reporting, after one last report so clients see this worker's final figures; with it the
+   * worker leaves the fleet, so a worker with another policy may start at once.
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.report();
+    this.sending = this.sending.then(() => this.send(true));
+    await this.sending;
   }
 
-  private async send(): Promise<void> {
+  private async send(leaving = false): Promise<void> {
     const transitions = this.pending.splice(0);
     const report: WorkerHealthReport = {
       worker: this.options.worker,
@@ -88,11 +94,12 @@ export class HealthReporter {
           },
         })),
       transitions,
+      ...(leaving ? { leaving } : {}),
     };
     try {
       await this.options.client.workflow.signalWithStart('gatewayHealthWorkflow', {
         workflowId: gatewayHealthWorkflowId(this.options.taskQueue),
-        taskQueue: this.options.taskQueue,
+        taskQueue: fleetTaskQueue(this.options.taskQueue),
         args: [],
         signal: healthReportSignal,
         signalArgs: [report],

@@ -97,6 +97,7 @@ import {
   toPaymentSummary,
 } from './list-payments';
 import { preparePayment } from './prepare-payment';
+import { assertFleetEncryption } from './fleet-check';
 
 /** A closed payment answers a process request with its outcome, unless it was cancelled before it was ever processed. */
 function assertProcessedOrProcessable(closed: Payment): void {
@@ -450,6 +451,8 @@ export class AegisPay {
    * waiting for the answer (the update may have run; running it again gives the same outcome).
    */
   private async sendUpdate<T>(paymentId: string, idempotent: boolean, send: () => Promise<T>): Promise<T> {
+    // Nothing reaches a payment unless this client and the queue's workers share encryption.
+    await assertFleetEncryption((await this.connect()).client, this.config.taskQueue);
     for (let attempt = 1; ; attempt++) {
       try {
         return await send();

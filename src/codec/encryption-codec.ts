@@ -2,11 +2,19 @@
  * Payload encryption: AES-256-GCM over each whole payload, with several keys so they can be rotated.
  * Runs in the client, the worker's main thread and the codec server, never in the workflow sandbox.
  */
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
-import { ConfigurationError, ValidationError } from '../domain/errors';
+import { AegisPayError, ConfigurationError, ErrorCode, ValidationError } from '../domain/errors';
+import type { EncryptionPolicy } from '../domain/fleet-policy';
 import { parseOrThrow } from '../domain/validation';
 
 /** The `encoding` metadata of an encrypted payload (the same as Temporal's samples, so their tools interoperate). */
@@ -67,6 +75,15 @@ export class EncryptionCodec implements PayloadCodec {
     this.activeKeyId = activeKeyId;
   }
 
+  /**
+   * The key IDs with a fingerprint of each key (a hash: it cannot give the key back), so workers and
+   * clients can check they hold the same keys without showing them.
+   */
+  describeKeys(): EncryptionPolicy {
+    const keys = [...this.keys].map(([id, key]) => [id, keyFingerprint(key)]);
+    return { activeKeyId: this.activeKeyId, keys: Object.fromEntries(keys) as Record<string, string> };
+  }
+
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const key = this.keys.get(this.activeKeyId)!;
     return payloads.map((payload) => ({
@@ -82,8 +99,8 @@ export class EncryptionCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       // Plain payloads (a signal typed as JSON in the Web UI or CLI) were never encrypted.
-      if (metadataText(payload, METADATA_ENCODING_KEY) !== ENCRYPTED_ENCODING) return payload;
-      const keyId = metadataText(payload, METADATA_ENCRYPTION_KEY_ID) ?? '';
+      if (!isEncryptedPayload(payload)) return payload;
+      const keyId = payloadKeyId(payload) ?? '';
       const key = this.keys.get(keyId);
       if (!key) {
         throw new ConfigurationError(
@@ -93,6 +110,47 @@ export class EncryptionCodec implements PayloadCodec {
       }
       return temporal.api.common.v1.Payload.decode(decrypt(payload.data ?? new Uint8Array(), key, keyId));
     });
+  }
+}
+
+/** True for a payload this codec (or one like it) encrypted; its key ID stays readable in its metadata. */
+export function isEncryptedPayload(payload: Payload): boolean {
+  return metadataText(payload, METADATA_ENCODING_KEY) === ENCRYPTED_ENCODING;
+}
+
+/** The key ID an encrypted payload names. */
+export function payloadKeyId(payload: Payload): string | undefined {
+  return metadataText(payload, METADATA_ENCRYPTION_KEY_ID);
+}
+
+function keyFingerprint(key: KeyObject): string {
+  return createHash('sha256')
+    .update('aegispay-key-fingerprint:')
+    .update(key.export())
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * The codec of a client or worker without keys: payloads pass unchanged, and an encrypted one fails
+ * with ENCRYPTION_REQUIRED instead of the payload converter's "Unknown encoding" ValueError.
+ */
+export class PlaintextCodec implements PayloadCodec {
+  async encode(payloads: Payload[]): Promise<Payload[]> {
+    return payloads;
+  }
+
+  async decode(payloads: Payload[]): Promise<Payload[]> {
+    const encrypted = payloads.find(isEncryptedPayload);
+    if (encrypted) {
+      throw new AegisPayError(
+        ErrorCode.ENCRYPTION_REQUIRED,
+        `Cannot read an encrypted payload (key ID ${JSON.stringify((payloadKeyId(encrypted) ?? '').slice(0, 64))}): ` +
+          'this process has no encryption keys. Configure the same keys as the workers ' +
+          '(the AegisPay `encryption` option, or AEGISPAY_ENCRYPTION_KEYS).',
+      );
+    }
+    return payloads;
   }
 }
 

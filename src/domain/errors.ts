@@ -15,6 +15,10 @@ export const ErrorCode = {
   GATEWAY_ERROR: 'GATEWAY_ERROR',
   TEMPORAL_UNAVAILABLE: 'TEMPORAL_UNAVAILABLE',
   CONFIGURATION_ERROR: 'CONFIGURATION_ERROR',
+  /** This process has no encryption keys, and the task queue's workers (or the payload) encrypt. */
+  ENCRYPTION_REQUIRED: 'ENCRYPTION_REQUIRED',
+  /** This process encrypts in a way the task queue's workers cannot read, or cannot read what they write. */
+  ENCRYPTION_MISMATCH: 'ENCRYPTION_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

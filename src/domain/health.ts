@@ -3,6 +3,7 @@
  * breakers and statistics; the gateway-health workflow collects their latest reports, and these
  * pure functions add them up, so any process can see the true figures without running a worker.
  */
+import { leaveFleet, type FleetMember, type FleetPolicy } from './fleet-policy';
 import type { BreakerState, GatewayType } from './types';
 
 /** A worker's rolling figures for one gateway (see GatewayStats). */
@@ -33,12 +34,22 @@ export interface WorkerHealthReport {
   at: number;
   gateways: { gateway: GatewayType; breaker: BreakerState; stats: GatewayCounts }[];
   transitions: BreakerTransitionReport[];
+  /** The worker's last report, sent as it stops: it leaves the fleet (its figures stay readable). */
+  leaving?: boolean;
 }
 
-/** The gateway-health workflow's state: the latest report per worker, and recent transitions. */
+/**
+ * The gateway-health workflow's state: the latest report per worker, recent transitions, and the
+ * task queue's fleet (see fleet-policy.ts). The fleet fields are optional: a state carried over from
+ * an earlier version has none.
+ */
 export interface HealthState {
   reports: Record<string, WorkerHealthReport>;
   transitions: BreakerTransitionReport[];
+  /** The workers admitted to the fleet, by worker identity. */
+  members?: Record<string, FleetMember>;
+  /** The policy last admitted: what the fleet's memo shows. */
+  fleet?: FleetPolicy;
 }
 
 /** One gateway across all live workers. */
@@ -121,10 +132,14 @@ export function summarizeHealth(state: HealthState, now: number, liveWithinMs: n
 /** Folds a new report into the workflow's state (pure: the workflow calls it from its signal handler). */
 export function applyHealthReport(state: HealthState, report: WorkerHealthReport): HealthState {
   const transitions = [...state.transitions, ...report.transitions].slice(-MAX_TRANSITIONS_KEPT);
-  return { reports: { ...state.reports, [report.worker]: report }, transitions };
+  const next = { ...state, reports: { ...state.reports, [report.worker]: report }, transitions };
+  return report.leaving ? leaveFleet(next, report.worker) : next;
 }
 
-/** The gateway-health workflow's ID for a task queue: one per queue, shared by all its workers. */
+/**
+ * The gateway-health workflow's ID for a task queue: one per queue, shared by all its workers. It runs
+ * on `fleetTaskQueue(taskQueue)`, which every worker serves, so it answers before any worker is admitted.
+ */
 export function gatewayHealthWorkflowId(taskQueue: string): string {
   return `aegispay-gateway-health:${taskQueue}`;
 }

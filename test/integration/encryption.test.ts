@@ -106,9 +106,12 @@ test('with encryption on, the raw history of a paid card payment holds no card, 
   });
   await reader.close();
 
-  // Without the keys, the payment cannot be read at all (rather than read as garbage).
+  // Without the keys, the payment cannot be read at all (rather than read as garbage), and the
+  // error says why instead of the payload converter's "Unknown encoding" ValueError.
   const keyless = testClient(testServer.server, taskQueue);
-  await expect(keyless.getPayment(paid.id)).rejects.toThrow();
+  const err = await expectAegisError(keyless.getPayment(paid.id), 'ENCRYPTION_REQUIRED');
+  expect(err.message).toContain(KEY_1.id);
+  expect(err.message).not.toContain(KEY_1.key);
   await keyless.close();
   await close();
 });

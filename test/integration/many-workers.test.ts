@@ -37,6 +37,7 @@ function spawnWorker(taskQueue: string, latencyMs: number): WorkerProcess {
       ...process.env,
       TEMPORAL_ADDRESS: testServer.server.address,
       AEGISPAY_TASK_QUEUE: taskQueue,
+      AEGISPAY_GATEWAYS: 'MOCK',
       AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
       AEGISPAY_MOCK_LATENCY_MS: String(latencyMs),
       AEGISPAY_SHUTDOWN_GRACE_MS: '20000',
