@@ -178,7 +178,9 @@ describe('2. a decline learned by a lookup stays a decline', () => {
   test('STRIPE books a decline and the answer is lost: FAILURE card_declined at STRIPE, never tried at PAYPAL', async () => {
     const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
     try {
-      sandbox.setFaults({ commitThenReset: 1, operations: ['charge'] }, 'stripe');
+      // The decline is booked and its answer held back past the adapter's timeout (a reset is answered
+      // by stripe-node's own resend, which gets Stripe's replay of the decline: no lookup needed then).
+      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
       const p = await aegis.pay(cardPayment({ cardNumber: '4000000000000002', amount: 31 }));
       expect(p).toMatchObject({ state: 'FAILURE', failure: { code: 'card_declined', gateway: 'STRIPE' } });
       expect(p.attempts.map((a) => [a.gateway, a.outcome, a.errorCode])).toEqual([
