@@ -62,6 +62,7 @@ test('the standalone worker serves business metrics that match what happened, pl
   const worker = spawnWorkerProcess({
     TEMPORAL_ADDRESS: testServer.server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
+    AEGISPAY_GATEWAYS: 'MOCK',
     AEGISPAY_METRICS_PORT: String(port),
     AEGISPAY_LOG_LEVEL: 'INFO',
   });

@@ -24,6 +24,7 @@ test('a worker killed after the gateway charged, but before it answered, is repl
   const first = spawnWorkerProcess({
     TEMPORAL_ADDRESS: testServer.server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
+    AEGISPAY_GATEWAYS: 'MOCK',
     AEGISPAY_MOCK_LEDGER_FILE: ledgerFile,
     // The charge is recorded, then the worker hangs before answering: the window a crash hurts most.
     AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: '600000',
