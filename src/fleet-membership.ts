@@ -25,26 +25,17 @@ import {
 import { gatewayHealthWorkflowId } from './domain/health';
 import type { GatewayType } from './domain/types';
 
-/** Non-secret settings of each gateway that must match across workers; credentials only as `credentialHash`. */
-export type GatewaySettings = Partial<Record<GatewayType, Record<string, string | number>>>;
-
 /** A risk check, optionally named: the name is how workers and errors tell checks apart. */
 export type NamedRiskCheck = RiskCheckConfig & { name?: string };
 
 export interface FleetPolicyInput {
   gateways: readonly Gateway[];
-  gatewaySettings?: GatewaySettings;
   riskCheck?: NamedRiskCheck;
   routing?: Pick<GatewayRouterOptions, 'routing' | 'functionRules' | 'circuitBreaker'>;
   encryption: EncryptionPolicy | null;
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
-
-/** Tells two credentials apart without revealing them (the hash of a long random secret gives nothing back). */
-export function credentialHash(secret: string): string {
-  return `sha256:${sha256(`aegispay-credential:${secret}`)}`;
-}
 
 /** A code's identity: two functions with the same source decide alike unless their closures differ, so name them. */
 const codeHash = (fn: (...args: never[]) => unknown): string => `code ${sha256(fn.toString())}`;
@@ -57,7 +48,7 @@ export function computeFleetPolicy(input: FleetPolicyInput): FleetPolicy {
       g.capabilities.currencies === 'all' ? ('all' as const) : [...g.capabilities.currencies].sort(),
     methods: [...g.capabilities.methods].sort(),
     lookupLagMs: g.lookupLagMs,
-    settings: { ...input.gatewaySettings?.[g.type] },
+    settings: { ...g.policySettings },
   }));
   let riskCheck: string | null = null;
   if (input.riskCheck) {

@@ -22,13 +22,7 @@ import { createGateway } from './activities/gateways';
 import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
-import {
-  computeFleetPolicy,
-  credentialHash,
-  joinTaskQueueFleet,
-  type GatewaySettings,
-  type NamedRiskCheck,
-} from './fleet-membership';
+import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
@@ -61,11 +55,6 @@ export interface PaymentWorkerOptions {
   dataConverter?: DataConverter;
   /** Routing strategy, rules, costs and circuit-breaker settings. */
   routing?: GatewayRouterOptions;
-  /**
-   * Non-secret settings of the gateways (environment, base URL, timeout, `credentialHash` of the
-   * credentials) that every worker of the task queue must share; part of the fleet policy.
-   */
-  gatewaySettings?: GatewaySettings;
   /**
    * How the worker reports breakers and statistics to the gateway-health workflow, so any client can
    * read them. The reports always go out (they keep the worker a live member of its fleet): without a
@@ -164,7 +153,6 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
   });
   const policy = computeFleetPolicy({
     gateways: options.gateways,
-    ...(options.gatewaySettings ? { gatewaySettings: options.gatewaySettings } : {}),
     ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
     encryption: encryptionOf(options.dataConverter),
@@ -354,27 +342,6 @@ export const workerEnvSchema = z.object({
 });
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
 
-/** What the fleet policy holds of each configured gateway: where it points, never its credentials. */
-function gatewaySettingsFromEnv(config: WorkerEnv): GatewaySettings {
-  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
-  const common: Record<string, number> = timeout ? { timeoutMs: timeout } : {};
-  return {
-    MOCK: common,
-    STRIPE: {
-      ...common,
-      baseUrl: config.STRIPE_BASE_URL ?? 'https://api.stripe.com',
-      ...(config.STRIPE_API_KEY ? { credentials: credentialHash(config.STRIPE_API_KEY) } : {}),
-    },
-    PAYPAL: {
-      ...common,
-      baseUrl: config.PAYPAL_BASE_URL ?? 'https://api-m.sandbox.paypal.com',
-      ...(config.PAYPAL_CLIENT_ID && config.PAYPAL_CLIENT_SECRET
-        ? { credentials: credentialHash(`${config.PAYPAL_CLIENT_ID}:${config.PAYPAL_CLIENT_SECRET}`) }
-        : {}),
-    },
-  };
-}
-
 /** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
@@ -421,7 +388,6 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     }),
   );
   const connection = await connectWorker(temporal);
-  const gatewaySettings = gatewaySettingsFromEnv(config);
   const tracing =
     config.AEGISPAY_TRACING === 'otlp'
       ? {
@@ -434,7 +400,6 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     namespace: temporal.namespace,
     taskQueue: config.AEGISPAY_TASK_QUEUE,
     gateways,
-    gatewaySettings,
     logger,
     shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
     healthReporting: {

@@ -953,12 +953,12 @@ export async function paymentWorkflow({
 
   /** The payment's life after creation: processing, the timers of waiting states, review, the refund window. */
   async function lifecycle(): Promise<void> {
-    if (payment.state === 'INITIATED') {
-      if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {
-        record('PAYMENT_CANCELLED', { reason: 'abandoned' }, 'CANCELLED', {
-          cancellationReason: 'abandoned',
-        });
-      }
+    // The abandonment timer starts even when a `pay` already moved the payment on: the timer's place
+    // in the command sequence is what running payments' histories hold.
+    if (!(await condition(() => payment.state !== 'INITIATED', settings.pendingTimeoutMs))) {
+      record('PAYMENT_CANCELLED', { reason: 'abandoned' }, 'CANCELLED', {
+        cancellationReason: 'abandoned',
+      });
     }
     await condition(() => isSettled(payment.state));
     await waitOutLifecycle();

@@ -248,6 +248,8 @@ test('a worker killed with SIGKILL during a charge at the sandbox is replaced an
     STRIPE_API_KEY: 'sk_test_aegispay',
     STRIPE_BASE_URL: sandbox.url,
     AEGISPAY_GATEWAY_TIMEOUT_MS: String(ADAPTER_TIMEOUT_MS),
+    // The same policy as the replacement below: a fleet admits only workers that decide alike.
+    STRIPE_LOOKUP_LAG_MS: '0',
     AEGISPAY_LOG_LEVEL: 'INFO',
   });
   await ready;

@@ -10,7 +10,7 @@ import {
   type EncryptionPolicy,
 } from '../../src/domain/fleet-policy';
 import { applyHealthReport, type HealthState } from '../../src/domain/health';
-import { computeFleetPolicy, credentialHash } from '../../src/fleet-membership';
+import { computeFleetPolicy } from '../../src/fleet-membership';
 import { workerEnvSchema } from '../../src/worker';
 
 const STRIPE_KEY = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc';
@@ -82,7 +82,6 @@ test('gateway settings are compared one by one, and credentials appear only as a
   const policy = (key: string, baseUrl: string) =>
     computeFleetPolicy({
       gateways: [new StripeGateway({ apiKey: key, baseUrl })],
-      gatewaySettings: { STRIPE: { baseUrl, credentials: credentialHash(key) } },
       encryption: null,
     });
   const live = policy(STRIPE_KEY, 'https://api.stripe.com');

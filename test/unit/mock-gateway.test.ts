@@ -68,7 +68,11 @@ describe('MockGateway', () => {
     expect(gw.charges()).toHaveLength(0);
     // A decline is remembered: a retry under the same key declines again, and reconciliation sees it.
     await expect(gw.charge(chargeRequest('o1', token))).rejects.toMatchObject({ category: 'decline', code });
-    expect(await gw.getStatus('payment:o1:charge:1')).toEqual({ status: 'failed', code });
+    expect(await gw.getStatus('payment:o1:charge:1')).toEqual({
+      status: 'failed',
+      code,
+      category: 'decline',
+    });
   });
 
   it('fails tok_chargeDeclinedProcessingError with category retry-same-gateway and does not remember it', async () => {

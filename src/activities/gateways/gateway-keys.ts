@@ -21,6 +21,12 @@ export const KEY_LIMITS = {
 
 const DIGEST_CHARS = 64;
 
+/** Tells two credentials apart without revealing them (the hash of a long random secret gives nothing back). */
+export function credentialHash(secret: string): string {
+  const digest = createHash('sha256').update(`aegispay-credential:${secret}`).digest('hex');
+  return `sha256:${digest.slice(0, 16)}`;
+}
+
 /**
  * `key` itself when it fits in `max` characters, else its start, `~` and the SHA-256 hex digest of the
  * whole key: the same key always maps to the same value (so retries and lookups agree), two keys that

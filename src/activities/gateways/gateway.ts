@@ -125,6 +125,11 @@ export interface Gateway {
    * Reconciliation trusts "not found" only once this long has passed since the call.
    */
   readonly lookupLagMs: number;
+  /**
+   * Settings that change outcomes and must match across a task queue's workers (where it points, its
+   * timeout, which account: credentials only as `credentialHash`). Part of the fleet policy.
+   */
+  readonly policySettings: Readonly<Record<string, string | number>>;
 }
 
 /** Settings common to every gateway (the seed's `registerGateway` config). */

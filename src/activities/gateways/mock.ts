@@ -118,6 +118,8 @@ export class MockGateway implements Gateway {
   readonly type = 'MOCK' as const;
   /** The ledger answers lookups at once. */
   readonly lookupLagMs: number;
+  /** In-process: nothing to point at; its test cards behave the same everywhere. */
+  readonly policySettings = {};
   readonly capabilities = {
     currencies: 'all',
     methods: ['CARD', 'UPI', 'NET_BANKING', 'WALLET', 'PAY_LATER'],

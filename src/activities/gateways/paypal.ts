@@ -10,7 +10,7 @@ import {
   statusRule,
   type OutcomeRule,
 } from './error-taxonomy';
-import { fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
+import { credentialHash, fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -286,6 +286,7 @@ export class PaypalGateway implements Gateway {
   readonly type = 'PAYPAL' as const;
   /** Lookups replay the order's creation under its request ID, which PayPal answers consistently. */
   readonly lookupLagMs: number;
+  readonly policySettings: Readonly<Record<string, string | number>>;
   readonly capabilities;
   private readonly baseUrl: string;
   private readonly credentials: string;
@@ -305,6 +306,11 @@ export class PaypalGateway implements Gateway {
     this.credentials = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
     this.baseUrl = (options.baseUrl ?? BASE_URLS[options.environment ?? 'sandbox']).replace(/\/$/, '');
     this.timeout = options.timeout ?? 30_000;
+    this.policySettings = {
+      baseUrl: this.baseUrl,
+      timeoutMs: this.timeout,
+      credentials: credentialHash(`${clientId}:${clientSecret}`),
+    };
     this.capabilities = { currencies: options.currencies ?? PAYPAL_CURRENCIES, methods: ['CARD'] } as const;
   }
 

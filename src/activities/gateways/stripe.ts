@@ -12,7 +12,7 @@ import {
   statusRule,
   type OutcomeRule,
 } from './error-taxonomy';
-import { fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
+import { credentialHash, fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -207,6 +207,7 @@ export class StripeGateway implements Gateway {
   readonly type = 'STRIPE' as const;
   /** Lookups use Stripe's search, which Stripe says can take up to a minute to show a new PaymentIntent. */
   readonly lookupLagMs: number;
+  readonly policySettings: Readonly<Record<string, string | number>>;
   readonly capabilities;
   private readonly stripe: Stripe;
 
@@ -216,6 +217,11 @@ export class StripeGateway implements Gateway {
     this.capabilities = { currencies: options.currencies ?? STRIPE_CURRENCIES, methods: ['CARD'] } as const;
     this.lookupLagMs = options.lookupLagMs ?? STRIPE_SEARCH_LAG_MS;
     const url = options.baseUrl ? new URL(options.baseUrl) : undefined;
+    this.policySettings = {
+      baseUrl: url ? url.origin : 'https://api.stripe.com',
+      timeoutMs: options.timeout ?? 30_000,
+      credentials: credentialHash(options.apiKey),
+    };
     this.stripe = new Stripe(options.apiKey, {
       ...(url
         ? {
