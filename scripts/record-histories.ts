@@ -13,6 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { format, resolveConfig } from 'prettier';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { InMemoryEventBus } from '../src/activities/events';
@@ -434,10 +435,9 @@ function decodedCardNumbers(base64: string): string[] {
   return (text.match(/(?<![0-9A-Za-z])\d{13,19}(?![0-9A-Za-z])/g) ?? []).filter(luhnValid);
 }
 
-/** Temporal's JSON history format, one event per line: compact, and a diff shows which events changed. */
-function formatHistory(json: string): string {
-  const { events } = JSON.parse(json) as { events: unknown[] };
-  return `{"events":[\n${events.map((e) => JSON.stringify(e)).join(',\n')}\n]}\n`;
+/** Temporal's JSON history format, laid out by the project's Prettier settings (which `npm run lint` checks). */
+async function formatHistory(json: string, file: string): Promise<string> {
+  return format(json, { ...(await resolveConfig(file)), filepath: file });
 }
 
 async function main(): Promise<void> {
@@ -534,11 +534,11 @@ async function main(): Promise<void> {
         const id = await path.drive(recorder, `replay_${version}_${path.name.replace(/-/g, '_')}`);
         const handle = temporal.workflow.getHandle(id);
         const status = path.closes ? await waitUntilClosed(handle) : (await handle.describe()).status.name;
-        const json = formatHistory(historyToJSON(await handle.fetchHistory()));
+        const file = join(outDir, `${path.name}.json`);
+        const json = await formatHistory(historyToJSON(await handle.fetchHistory()), file);
         const cardNumbers = cardNumbersIn(JSON.parse(json) as { events: unknown[] });
         if (cardNumbers.length > 0)
           throw new Error(`card-number-like digits in history: ${cardNumbers.join()}`);
-        const file = join(outDir, `${path.name}.json`);
         writeFileSync(file, json);
         console.log(
           `${path.name}: ${status}, ${Math.round(json.length / 1024)} KB, ${Date.now() - started} ms -> ${file}`,
