@@ -5,6 +5,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   proxySinks,
@@ -79,6 +80,8 @@ export async function paymentWorkflow({
   let gatewayBusy = false;
   /** The gateway call under way, so that an unexpected error can say which outcome is open. */
   let callInFlight: Omit<PaymentReview, 'code' | 'message' | 'since' | 'checks'> | undefined;
+  /** When the refund window closes, once the payment was captured. */
+  let refundWindowEndsAt: number | undefined;
   const reviewRecheckMs = settings.reviewRecheckIntervalMs ?? DEFAULT_REVIEW_RECHECK_INTERVAL_MS;
   // Payments started before the review state existed looked up open outcomes until they were answered.
   const reconciliationWindowMs = settings.reconciliationWindowMs ?? DEFAULT_RECONCILIATION_WINDOW_MS;
@@ -940,7 +943,9 @@ export async function paymentWorkflow({
   try {
     await lifecycle();
   } catch (err) {
-    if (!isCancellation(err)) throw err;
+    // Payments that ran before this handling existed ended as cancelled here, and their histories
+    // (replayed by every query of a closed payment) must replay as they were: the patch marker tells.
+    if (!isCancellation(err) || !patched(HANDLE_WORKFLOW_CANCELLATION)) throw err;
     // A cancellation request is an operator's wish, handled like the `cancel` signal: the payment is
     // cancelled (with a void) where its state allows, otherwise the request is refused and recorded.
     // Either way the payment stays readable and usable, so the rest runs shielded from it.
@@ -961,10 +966,15 @@ export async function paymentWorkflow({
       });
     }
     await condition(() => isSettled(payment.state));
-    await waitOutLifecycle();
-    await condition(
-      () => allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
-    );
+    for (;;) {
+      await waitOutLifecycle();
+      await condition(
+        () =>
+          allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
+      );
+      // A refund still under way when the window closed may have gone to review: it is settled first.
+      if (payment.state !== 'REQUIRES_REVIEW') return;
+    }
   }
 
   /** Delivers events in order, in batches bounded in size, at least once; the workflow does not end before all are delivered. */
@@ -1007,8 +1017,14 @@ export async function paymentWorkflow({
         });
         continue;
       }
-      // SUCCESS or PARTIALLY_REFUNDED: open for refunds until the window closes or all is refunded.
-      if (!(await condition(() => payment.state !== state, settings.refundWindowMs))) return;
+      // SUCCESS or PARTIALLY_REFUNDED: open for refunds until the window closes or all is refunded
+      // (one timer for the whole window, however many refunds: the command sequence running payments hold).
+      refundWindowEndsAt ??= Date.now() + settings.refundWindowMs;
+      const open = await condition(
+        () => payment.state === 'REFUNDED' || payment.state === 'REQUIRES_REVIEW',
+        Math.max(refundWindowEndsAt - Date.now(), 1),
+      );
+      if (!open) return;
     }
   }
 
@@ -1047,6 +1063,9 @@ class UnexpectedInCall extends Error {
     this.name = 'UnexpectedInCall';
   }
 }
+
+/** Patch: Temporal's cancellation request is handled (void or refuse) instead of ending the payment. */
+const HANDLE_WORKFLOW_CANCELLATION = 'handle-workflow-cancellation';
 
 /** The failure code of a payment the worker's risk check denied. */
 const RISK_DENIED = 'risk_denied';
