@@ -263,6 +263,37 @@ async function refund(g: GlobalOptions & RefundOptions, paymentId: string): Prom
   });
 }
 
+interface ReviewOptions {
+  outcome: string;
+  operator: string;
+  note?: string;
+  reference?: string;
+}
+
+async function review(g: GlobalOptions & ReviewOptions, paymentId: string): Promise<number> {
+  const { outcome, operator, note, reference } = g;
+  if (outcome !== 'done' && outcome !== 'not_done') {
+    throw new CliError('review: --outcome must be done or not_done', EXIT.USAGE);
+  }
+  return withClient(g, async (aegis) => {
+    const request = {
+      outcome,
+      operator,
+      ...(note ? { note } : {}),
+      ...(reference ? { reference } : {}),
+    } as const;
+    print(g, await aegis.resolveReview(paymentId, request), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
+async function recover(g: GlobalOptions, paymentId: string): Promise<number> {
+  return withClient(g, async (aegis) => {
+    print(g, await aegis.recoverPayment(paymentId), fmt.formatPayment);
+    return EXIT.OK;
+  });
+}
+
 async function events(g: GlobalOptions, paymentId: string): Promise<number> {
   return withClient(g, async (aegis) => {
     print(g, await aegis.getPaymentEvents(paymentId), fmt.formatEvents);
@@ -469,6 +500,18 @@ function buildProgram(result: { code: number }): Command {
     .option('--reason <text>', 'why')
     .option('--refund-id <id>', 'makes the refund idempotent')
     .action(action(refund));
+  program
+    .command('review <paymentId>')
+    .description('settle a payment in REQUIRES_REVIEW with what the gateway shows (recorded with your name)')
+    .requiredOption('--outcome <done|not_done>', 'done: the open operation happened at the gateway')
+    .requiredOption('--operator <name>', 'who decides, kept in the audit trail')
+    .option('--note <text>', 'why, or where it was seen')
+    .option('--reference <id>', "the gateway's charge reference, when a charge is declared done")
+    .action(action(review));
+  program
+    .command('recover <paymentId>')
+    .description('continue a payment whose workflow was terminated, reconciling it with the gateway')
+    .action(action(recover));
   program
     .command('events <paymentId>')
     .description("show a payment's domain events (its audit trail)")

@@ -42,7 +42,7 @@ import {
   processUpdate,
   type ProcessRequest,
 } from '../domain/messages';
-import { paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import { newPaymentOf, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
 import { checkResolveReviewRequest, type ResolveReviewRequest } from '../domain/review';
 import {
   PAYMENT_AMOUNT,
@@ -253,6 +253,32 @@ export class AegisPay {
     return this.updatePayment(paymentId, resolveReviewUpdate, valid, () => false, false);
   }
 
+  /**
+   * Continues a payment whose workflow was terminated (`temporal workflow terminate`, or a failed
+   * run): a new run of the same payment starts from its last state and events; a charge that may have
+   * been in flight goes to REQUIRES_REVIEW, where the gateway's lookup settles it. A running or
+   * completed payment has nothing to recover and is returned as it is. Needs a worker (to read the
+   * terminated run's last state).
+   */
+  async recoverPayment(paymentId: string): Promise<Payment> {
+    const { client } = await this.connect();
+    const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
+    try {
+      const { status } = await handle.describe();
+      if (status.name === 'RUNNING' || status.name === 'COMPLETED') return await this.getPayment(paymentId);
+      const [last, events] = await Promise.all([handle.query(paymentQuery), handle.query(eventsQuery)]);
+      await client.workflow.start(paymentWorkflow, {
+        ...this.startOptions(newPaymentOf(last), { recovered: { payment: last, events } }),
+        // A terminated run may be followed by a new one; nothing else may be.
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        workflowIdConflictPolicy: 'FAIL',
+      });
+      return await client.workflow.getHandle(paymentId).query(paymentQuery);
+    } catch (err) {
+      throw toAegisPayError(err, { paymentId });
+    }
+  }
+
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
   async getPayment(paymentId: string): Promise<Payment> {
     const { client } = await this.connect();
@@ -402,28 +428,36 @@ export class AegisPay {
     return preparePayment(validated, this.config.tokenizer, this.config.merchantScope);
   }
 
-  private async updateWithStart<Arg>(
-    payment: NewPayment,
-    update: typeof createUpdate | typeof processUpdate,
-    arg: Arg,
-  ): Promise<Payment> {
-    const { client } = await this.connect();
-    const input: PaymentWorkflowInput = { payment, settings: paymentSettings(this.config) };
-    const startOptions = {
+  /** How a payment's workflow starts: its input, task queue, search attributes and Web UI summary. */
+  private startOptions(payment: NewPayment, extra: Pick<PaymentWorkflowInput, 'recovered'> = {}) {
+    const input: PaymentWorkflowInput = { payment, settings: paymentSettings(this.config), ...extra };
+    const state = extra.recovered?.payment.state ?? 'INITIATED';
+    return {
       workflowId: payment.id,
       taskQueue: this.config.taskQueue,
       args: [input] as [PaymentWorkflowInput],
-      // Concurrent duplicates attach to the running payment; a closed one is never started again.
-      workflowIdConflictPolicy: 'USE_EXISTING' as const,
-      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       typedSearchAttributes: [
-        { key: PAYMENT_STATE, value: 'INITIATED' satisfies PaymentState },
+        { key: PAYMENT_STATE, value: state satisfies PaymentState },
         { key: PAYMENT_AMOUNT, value: payment.amount.amount },
         { key: PAYMENT_CURRENCY, value: payment.amount.currency },
         { key: PAYMENT_CUSTOMER_ID, value: payment.customer.id },
         ...(payment.gatewayType ? [{ key: PAYMENT_GATEWAY, value: payment.gatewayType }] : []),
       ],
       staticSummary: paymentSummary({ amount: payment.amount, paymentMethod: payment.paymentMethod }),
+    };
+  }
+
+  private async updateWithStart<Arg>(
+    payment: NewPayment,
+    update: typeof createUpdate | typeof processUpdate,
+    arg: Arg,
+  ): Promise<Payment> {
+    const { client } = await this.connect();
+    const startOptions = {
+      ...this.startOptions(payment),
+      // Concurrent duplicates attach to the running payment; a closed one is never started again.
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
     };
     try {
       return await this.sendUpdate(payment.id, true, () =>

@@ -1,5 +1,5 @@
 import { formatMinor } from './money';
-import type { NewPayment, Payment, PaymentState } from './types';
+import type { DomainEvent, NewPayment, Payment, PaymentState } from './types';
 
 /** Workflow-level settings the client passes with each payment (the seed's `retry` config, mapped). */
 export interface PaymentSettings {
@@ -47,6 +47,11 @@ export const ROUTING_TRIES = 3;
 export interface PaymentWorkflowInput {
   payment: NewPayment;
   settings: PaymentSettings;
+  /**
+   * Set by `recoverPayment` when an earlier run of this payment was terminated: its last view and
+   * events, which this run continues from (an outcome that was in flight goes to review).
+   */
+  recovered?: { payment: Payment; events: DomainEvent[] };
 }
 
 /** The initial `Payment` view of a newly created payment. */
@@ -68,6 +73,21 @@ export function initialPaymentView(p: NewPayment, now: string): Payment {
     createdAt: now,
     updatedAt: now,
     version: 0,
+  };
+}
+
+/** The request a payment was created from, read back from its view (what a recovered run starts with). */
+export function newPaymentOf(p: Payment): NewPayment {
+  return {
+    id: p.id,
+    idempotencyKey: p.idempotencyKey,
+    amount: p.amount,
+    customer: p.customer,
+    paymentMethod: p.paymentMethod,
+    metadata: p.metadata,
+    captureMethod: p.captureMethod,
+    fingerprint: p.fingerprint,
+    ...(p.routing === undefined && p.gateway ? { gatewayType: p.gateway } : {}),
   };
 }
 

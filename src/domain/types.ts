@@ -255,7 +255,8 @@ export type DomainEventType =
   | 'REQUEST_REJECTED'
   | 'REVIEW_REQUIRED'
   | 'REVIEW_RESOLVED'
-  | 'CANCELLATION_REQUESTED';
+  | 'CANCELLATION_REQUESTED'
+  | 'PAYMENT_RECOVERED';
 
 /** An entry of a payment's audit trail, appended by the workflow in order. */
 export interface DomainEvent {

@@ -14,7 +14,6 @@ import {
   sleep,
   TimeoutFailure,
   upsertSearchAttributes,
-  uuid4,
 } from '@temporalio/workflow';
 import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
 import { AegisPayError, ErrorCode } from '../domain/errors';
@@ -70,10 +69,12 @@ const { paymentMetrics } = proxySinks<PaymentSinks>();
 export async function paymentWorkflow({
   payment: request,
   settings,
+  recovered,
 }: PaymentWorkflowInput): Promise<Payment> {
-  const payment = initialPaymentView(request, now());
-  const events: DomainEvent[] = [];
-  let published = 0;
+  const payment: Payment = recovered ? { ...recovered.payment } : initialPaymentView(request, now());
+  const events: DomainEvent[] = recovered ? [...recovered.events] : [];
+  // Events of an earlier run were handed to the event bus by that run.
+  let published = events.length;
   /** Refunds accepted but not finished, by refund ID: they count against what is still refundable. */
   const pendingRefunds = new Map<string, number>();
   /** Gateway calls run one at a time: two handlers never act on the same charge at once. */
@@ -550,7 +551,9 @@ export async function paymentWorkflow({
   async function refund(req: RefundRequest): Promise<Payment> {
     const decision = resolveRefund(payment, req, sum(pendingRefunds.values()));
     if (decision.kind === 'existing') return payment;
-    const refundId = req.refundId ?? `re_${uuid4().replace(/-/g, '')}`;
+    // Numbered, not random: a reset workflow that replays this request derives the same ID, and so the
+    // same gateway idempotency key, and the gateway answers with the refund it already made.
+    const refundId = req.refundId ?? `auto.${payment.refunds.length + pendingRefunds.size + 1}`;
     if (pendingRefunds.has(refundId)) {
       // The same refund is already under way: wait for it and answer with its outcome.
       await CancellationScope.nonCancellable(() => condition(() => !pendingRefunds.has(refundId)));
@@ -835,9 +838,44 @@ export async function paymentWorkflow({
 
   // First, before any handler is registered: an update delivered with the start (pay) runs as soon
   // as its handler exists, and the payment's first event must stay its first.
-  record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
-  paymentMetrics.stateEntered(payment.state, payment.gateway ?? 'none');
+  if (recovered) {
+    recover();
+  } else {
+    record('PAYMENT_INITIATED', { amount: payment.amount, captureMethod: payment.captureMethod });
+    paymentMetrics.stateEntered(payment.state, payment.gateway ?? 'none');
+  }
   setCurrentDetails(paymentSummary(payment));
+
+  /**
+   * Continues a payment whose earlier run was terminated. Follow-up calls are re-sent under their
+   * deterministic keys when asked again, so only a charge that may have been in flight needs care:
+   * it goes to review, where the gateway's lookup settles it.
+   */
+  function recover() {
+    record('PAYMENT_RECOVERED', { state: payment.state, version: payment.version });
+    if (payment.state !== 'PROCESSING') return;
+    if (!payment.routing || !payment.gateway) {
+      return fail('recovered_unprocessed', 'The payment stopped before any gateway was called');
+    }
+    const number = payment.attempts.length + 1;
+    const key = gatewayIdempotencyKey(payment.id, 'charge', number);
+    payment.attempts.push({
+      number,
+      gateway: payment.gateway,
+      gatewayIdempotencyKey: key,
+      at: now(),
+      latencyMs: 0,
+      outcome: 'unknown',
+    });
+    enterReview({
+      operation: 'charge',
+      gateway: payment.gateway,
+      gatewayIdempotencyKey: key,
+      from: 'PROCESSING',
+      code: 'recovered',
+      message: 'The payment stopped while a charge may have been in flight',
+    });
+  }
 
   setHandler(paymentQuery, () => payment);
   setHandler(eventsQuery, () => events);

@@ -308,6 +308,56 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
   }, 60_000);
 });
 
+describe('terminate, then recover', () => {
+  test('a payment terminated while its charge was in flight is recovered into review and settled by the lookup: one charge', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
+      const created = await aegis.createPayment(cardPayment({ amount: 81 }));
+      void aegis.processPayment({ paymentId: created.id }).catch(() => undefined);
+      const handle = await handleOf(created);
+      await eventually(async () => (await openWork(handle)).activities > 0);
+      await handle.terminate('operator mistake');
+      await eventually(async () =>
+        sandbox.ledger({ gateway: 'stripe' }).some((e) => e.paymentId === created.id),
+      );
+      sandbox.setFaults({}, 'stripe');
+
+      const recovered = await aegis.recoverPayment(created.id);
+      expect(recovered).toMatchObject({ state: 'REQUIRES_REVIEW', review: { operation: 'charge' } });
+      const settled = await eventually(async () => {
+        const now = await aegis.getPayment(created.id);
+        return now.state === 'SUCCESS' ? now : undefined;
+      });
+      expect(settled.gateway).toBe('STRIPE');
+      expect(holders(settled)).toEqual([{ gateway: 'stripe', held: 8100, pending: 0 }]);
+      const types = eventTypes(await aegis.getPaymentEvents(created.id));
+      expect(types.slice(0, 3)).toEqual(['PAYMENT_INITIATED', 'PAYMENT_PROCESSING', 'PAYMENT_ROUTED']);
+      expect(types).toEqual(
+        expect.arrayContaining(['PAYMENT_RECOVERED', 'REVIEW_RESOLVED', 'PAYMENT_SUCCEEDED']),
+      );
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('a terminated AUTHORIZED payment is recovered as it was and can still be captured, once', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 82, captureMethod: 'manual' }));
+      await (await handleOf(p)).terminate('operator mistake');
+      expect((await aegis.recoverPayment(p.id)).state).toBe('AUTHORIZED');
+      // A second recover of a running payment changes nothing.
+      expect((await aegis.recoverPayment(p.id)).version).toBe((await aegis.getPayment(p.id)).version);
+      const captured = await aegis.capturePayment(p.id);
+      expect(captured).toMatchObject({ state: 'SUCCESS', amounts: { captured: 8200 } });
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 8200, pending: 0 }]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
 describe('concurrent duplicates of one follow-up resolve to the one operation', () => {
   test('10 concurrent captures and then 10 concurrent cancels: one capture, every caller answered', async () => {
     const { aegis, close } = await setup([stripe(), paypal()]);
