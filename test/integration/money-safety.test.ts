@@ -194,6 +194,58 @@ describe('2. a decline learned by a lookup stays a decline', () => {
   }, 60_000);
 });
 
+describe('3. a full refund happens only when asked for explicitly', () => {
+  test('refund signals and updates with null, nothing, {}, "" or junk refund nothing; each is refused and recorded', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 35 }));
+      const handle = await handleOf(p);
+      const hostile: unknown[] = [
+        null,
+        undefined,
+        {},
+        { amount: '' },
+        { amount: null },
+        [],
+        'all',
+        0,
+        { amount: -1 },
+        { amount: '1e3' },
+        { amount: 1, full: true },
+        { full: 'yes' },
+        { amount: 'x'.repeat(1_000_000) },
+      ];
+      for (const payload of hostile) {
+        await (payload === undefined ? handle.signal('refund') : handle.signal('refund', payload));
+      }
+      for (const payload of [null, {}, { amount: '' }]) {
+        await expect(handle.executeUpdate('refund', { args: [payload] })).rejects.toMatchObject({
+          cause: { type: 'VALIDATION_ERROR' },
+        });
+      }
+      const events = await eventually(async () => {
+        const all = await aegis.getPaymentEvents(p.id);
+        return all.filter((e) => e.type === 'REQUEST_REJECTED').length === hostile.length ? all : undefined;
+      });
+      for (const e of events.filter((e) => e.type === 'REQUEST_REJECTED')) {
+        expect(JSON.stringify(e.data).length).toBeLessThan(2048);
+      }
+      expect(await aegis.getPayment(p.id)).toMatchObject({ state: 'SUCCESS', amounts: { refunded: 0 } });
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 3500, pending: 0 }]);
+
+      await handle.signal('refund', { full: true, refundId: 'all_of_it' });
+      const refunded = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'REFUNDED' ? now : undefined;
+      });
+      expect(refunded.amounts.refunded).toBe(3500);
+      expect(holders(p)).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
 describe('4. no payment is stuck when a call and its lookups both fail', () => {
   test('answers and lookups time out: REQUIRES_REVIEW with a recheck timer; once the gateway answers, SUCCESS with one charge', async () => {
     const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
