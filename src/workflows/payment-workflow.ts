@@ -14,9 +14,10 @@ import {
   sleep,
   TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
-import { AegisPayError, ErrorCode } from '../domain/errors';
+import { AegisPayError, ErrorCode, ValidationError } from '../domain/errors';
 import { checkCancelRequest, summarizeRejectedPayload } from '../domain/follow-up-requests';
 import { gatewayIdempotencyKey } from '../domain/ids';
 import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
@@ -58,6 +59,11 @@ import type {
   PaymentReview,
   PaymentState,
 } from '../domain/types';
+import {
+  checkCompleteActionRequest,
+  checkProcessRequest,
+  paymentInputIssues,
+} from '../domain/workflow-requests';
 import type { PaymentSinks } from './sinks';
 
 const { paymentMetrics } = proxySinks<PaymentSinks>();
@@ -66,11 +72,12 @@ const { paymentMetrics } = proxySinks<PaymentSinks>();
  * One payment, from creation to the end of its refund window. The workflow is the payment's single
  * writer: its ID comes from the idempotency key, so there is never a second copy to race with.
  */
-export async function paymentWorkflow({
-  payment: request,
-  settings,
-  recovered,
-}: PaymentWorkflowInput): Promise<Payment> {
+export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Payment> {
+  // A workflow started by hand (`temporal workflow start`) skips the client's checks: an input the
+  // client would never send ends the run before anything is recorded or any gateway is called.
+  const inputIssues = paymentInputIssues(input, workflowInfo().workflowId);
+  if (inputIssues.length > 0) throw toFailure(new ValidationError(inputIssues, 'payment workflow input'));
+  const { payment: request, settings, recovered } = input;
   const payment: Payment = recovered ? { ...recovered.payment } : initialPaymentView(request, now());
   const events: DomainEvent[] = recovered ? [...recovered.events] : [];
   // Events of an earlier run were handed to the event bus by that run.
@@ -887,7 +894,7 @@ export async function paymentWorkflow({
         // The state changes before the first await, so a concurrent duplicate only waits for the outcome.
         if (payment.state === 'INITIATED') {
           try {
-            await processOnce(req ?? {});
+            await processOnce(checkProcessRequest(req));
           } catch (err) {
             unexpected(err);
           }
@@ -897,7 +904,7 @@ export async function paymentWorkflow({
       }),
     {
       validator: (req) => {
-        assertSameRequest(req?.fingerprint);
+        assertSameRequest(guard(() => checkProcessRequest(req)).fingerprint);
         if (payment.state === 'CANCELLED' && payment.attempts.length === 0) {
           throw ApplicationFailure.nonRetryable(
             `Payment ${payment.id} was cancelled before processing`,
@@ -925,18 +932,23 @@ export async function paymentWorkflow({
   setHandler(refundUpdate, (req) => handled(() => refund(req)), {
     validator: (req) => guard(() => resolveRefund(payment, req, sum(pendingRefunds.values()))),
   });
-  setHandler(completeActionUpdate, (req) => handled(() => completeAction(req?.succeeded === true)), {
-    validator: (_req) => {
-      if (payment.state !== 'REQUIRES_ACTION') {
-        throw toFailure(
-          new AegisPayError(
-            ErrorCode.INVALID_STATE_TRANSITION,
-            `Payment is ${payment.state}, not REQUIRES_ACTION`,
-          ),
-        );
-      }
+  setHandler(
+    completeActionUpdate,
+    (req) => handled(() => completeAction(checkCompleteActionRequest(req).succeeded)),
+    {
+      validator: (req) => {
+        guard(() => checkCompleteActionRequest(req));
+        if (payment.state !== 'REQUIRES_ACTION') {
+          throw toFailure(
+            new AegisPayError(
+              ErrorCode.INVALID_STATE_TRANSITION,
+              `Payment is ${payment.state}, not REQUIRES_ACTION`,
+            ),
+          );
+        }
+      },
     },
-  });
+  );
   setHandler(
     resolveReviewUpdate,
     (req) => handled(() => exclusive(async () => resolveReview(resolveReviewProblem(req)))),

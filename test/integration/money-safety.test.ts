@@ -246,6 +246,69 @@ describe('3. a full refund happens only when asked for explicitly', () => {
   }, 60_000);
 });
 
+describe('doors that skip the client', () => {
+  test('a payment workflow started by hand with a card number, a negative amount or junk ends before any gateway call', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    const client = await rawClient(server);
+    try {
+      const good = await aegis.createPayment(cardPayment({ amount: 90 }));
+      const input = await client.workflow.getHandle(good.id).fetchHistory();
+      const started = input.events![0]!.workflowExecutionStartedEventAttributes!;
+      const real = JSON.parse(Buffer.from(started.input!.payloads![0]!.data!).toString()) as {
+        payment: Record<string, unknown> & { paymentMethod: { card: Record<string, unknown> } };
+        settings: Record<string, unknown>;
+      };
+      const taskQueue = started.taskQueue!.name!;
+      const variants = [
+        {
+          ...real.payment,
+          paymentMethod: {
+            type: 'CARD',
+            card: { ...real.payment.paymentMethod.card, token: '4242424242424242' },
+          },
+        },
+        { ...real.payment, amount: { amount: -100, currency: 'USD' } },
+        { ...real.payment, gatewayType: 'EVIL' },
+      ];
+      for (const [i, payment] of variants.entries()) {
+        const id = `${String(real.payment.id)}-hand-${i}`;
+        const handle = await client.workflow.start('paymentWorkflow', {
+          workflowId: id,
+          taskQueue,
+          args: [{ payment: { ...payment, id }, settings: real.settings }],
+        });
+        await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'VALIDATION_ERROR' } });
+      }
+      expect(sandbox.ledger().filter((e) => String(e.paymentId).includes('-hand-'))).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('completeAction and process updates with junk are refused; a 3-D Secure payment is not failed by them', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 91, cardNumber: '4000002760003184' }));
+      expect(p.state).toBe('REQUIRES_ACTION');
+      const handle = await handleOf(p);
+      for (const payload of [null, {}, { succeeded: 'false' }, { succeeded: 0 }, []]) {
+        await expect(handle.executeUpdate('completeAction', { args: [payload] })).rejects.toMatchObject({
+          cause: { type: 'VALIDATION_ERROR' },
+        });
+      }
+      await expect(
+        handle.executeUpdate('process', { args: [{ gatewayType: 'EVIL' }] }),
+      ).rejects.toMatchObject({
+        cause: { type: 'VALIDATION_ERROR' },
+      });
+      expect((await aegis.getPayment(p.id)).state).toBe('REQUIRES_ACTION');
+      expect(sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === p.id)).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
 describe('4. no payment is stuck when a call and its lookups both fail', () => {
   test('answers and lookups time out: REQUIRES_REVIEW with a recheck timer; once the gateway answers, SUCCESS with one charge', async () => {
     const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);

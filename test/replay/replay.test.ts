@@ -23,6 +23,17 @@ const histories = new Map<string, History>(
   fixtures.map((name) => [name, historyFromJSON(JSON.parse(readFileSync(fixtureFile(name), 'utf8')))]),
 );
 
+/**
+ * The workflow ID a history ran under: the payment ID in its input (the workflow checks that they agree,
+ * so replaying under another ID would not be the same run).
+ */
+function workflowIdOf(name: string): string {
+  const started = histories.get(name)!.events?.[0]?.workflowExecutionStartedEventAttributes;
+  const data = started?.input?.payloads?.[0]?.data;
+  const input = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { payment?: { id?: string } }) : {};
+  return input.payment?.id ?? name;
+}
+
 function fixtureFile(name: string): string {
   return join(HISTORIES, `${name}.json`);
 }
@@ -48,9 +59,10 @@ describe('replay of recorded payment histories against the current workflow code
     });
     const replays = Worker.runReplayHistories(
       { workflowBundle, sinks: paymentMetricsSinks() },
-      fixtures.map((name) => ({ workflowId: name, history: histories.get(name)! })),
+      fixtures.map((name) => ({ workflowId: workflowIdOf(name), history: histories.get(name)! })),
     );
-    for await (const result of replays) results.set(result.workflowId, result);
+    const names = new Map(fixtures.map((name) => [workflowIdOf(name), name]));
+    for await (const result of replays) results.set(names.get(result.workflowId)!, result);
   }, 180_000);
 
   test('there are fixtures of the released code to replay', () => {
