@@ -23,7 +23,6 @@ import {
   type FleetPolicy,
 } from './domain/fleet-policy';
 import { gatewayHealthWorkflowId } from './domain/health';
-import type { GatewayType } from './domain/types';
 
 /** A risk check, optionally named: the name is how workers and errors tell checks apart. */
 export type NamedRiskCheck = RiskCheckConfig & { name?: string };
