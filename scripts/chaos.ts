@@ -1,7 +1,9 @@
 /**
  * The chaos suite: `npm run chaos -- [--payments 500] [--duration 60] [--kill-every-ms 5000]
- * [--no-server-restart] [--quick]`. `--duration` spreads the payments' starts over that many seconds
- * (default: as fast as 30 at a time allow); `--quick` is 60 payments and 20 duplicate calls.
+ * [--fault-phase-ms 2000] [--operator-every-ms 100] [--no-faults] [--no-operator] [--no-server-restart]
+ * [--quick]`. `--duration` spreads the payments' starts over that many seconds (default: as fast as 30
+ * at a time allow); each gateway draws a new fault scenario every `--fault-phase-ms`; the hostile
+ * operator acts every `--operator-every-ms`; `--quick` is 60 payments and 20 duplicate calls.
  * Exits 1 when any invariant is broken, listing the payments involved (see test/chaos/chaos-run.ts).
  */
 import { parseArgs } from 'node:util';
@@ -13,6 +15,10 @@ async function main(): Promise<number> {
       payments: { type: 'string' },
       duration: { type: 'string' },
       'kill-every-ms': { type: 'string' },
+      'fault-phase-ms': { type: 'string' },
+      'operator-every-ms': { type: 'string' },
+      'no-faults': { type: 'boolean' },
+      'no-operator': { type: 'boolean' },
       'no-server-restart': { type: 'boolean' },
       quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -20,7 +26,8 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     console.log(
-      'usage: chaos [--payments N] [--duration SECONDS] [--kill-every-ms MS] [--no-server-restart] [--quick]',
+      'usage: chaos [--payments N] [--duration SECONDS] [--kill-every-ms MS] [--fault-phase-ms MS]\n' +
+        '             [--operator-every-ms MS] [--no-faults] [--no-operator] [--no-server-restart] [--quick]',
     );
     return 0;
   }
@@ -31,6 +38,11 @@ async function main(): Promise<number> {
   if (values.duration) options.durationMs = positive('--duration', values.duration) * 1000;
   if (values['kill-every-ms']) options.killEveryMs = positive('--kill-every-ms', values['kill-every-ms']);
   if (values['no-server-restart']) options.serverRestart = false;
+  if (values['fault-phase-ms']) options.faultPhaseMs = positive('--fault-phase-ms', values['fault-phase-ms']);
+  if (values['operator-every-ms'])
+    options.operatorEveryMs = positive('--operator-every-ms', values['operator-every-ms']);
+  if (values['no-faults']) options.faultPhaseMs = 0;
+  if (values['no-operator']) options.operatorEveryMs = 0;
 
   const report = await runChaos(options);
   console.log(`\nAegisPay chaos run\n${formatReport(report)}`);
