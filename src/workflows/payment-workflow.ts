@@ -1042,7 +1042,14 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     while (!isTerminal(payment.state)) {
       const state = payment.state;
       if (state === 'REQUIRES_REVIEW') {
-        if (await condition(() => payment.state !== state, reviewRecheckMs)) continue;
+        // The pause doubles with every look, up to a day: a review that stays open for months keeps
+        // its history small (a few hundred events a year, not a thousand a day).
+        const checks = Math.min(payment.review?.checks ?? 0, 16);
+        const pause = Math.min(
+          reviewRecheckMs * 2 ** checks,
+          Math.max(MAX_REVIEW_RECHECK_MS, reviewRecheckMs),
+        );
+        if (await condition(() => payment.state !== state, pause)) continue;
         await exclusive(async () => {
           try {
             await recheckReview();
@@ -1113,6 +1120,9 @@ class UnexpectedInCall extends Error {
     this.name = 'UnexpectedInCall';
   }
 }
+
+/** The longest pause between two looks at a payment in review. */
+const MAX_REVIEW_RECHECK_MS = 24 * 60 * 60_000;
 
 /** Patch: Temporal's cancellation request is handled (void or refuse) instead of ending the payment. */
 const HANDLE_WORKFLOW_CANCELLATION = 'handle-workflow-cancellation';
