@@ -14,6 +14,7 @@ import type { RefundRequest } from './domain/messages';
 import type { CreatePaymentRequest, Payment } from './domain/types';
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
+import { encryptionConfigFromEnv } from './codec/encryption-codec';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
 
@@ -35,6 +36,10 @@ const HINTS: Record<string, string> = {
     'Refund at most what was captured minus what was refunded (`aegispay get <paymentId>`).',
   TEMPORAL_UNAVAILABLE:
     'Start a local Temporal server with `npm run temporal` (or `aegispay dev`), or pass --address host:port.',
+  ENCRYPTION_REQUIRED:
+    "This task queue's workers encrypt payloads: set AEGISPAY_ENCRYPTION_KEYS (and AEGISPAY_ENCRYPTION_ACTIVE_KEY) as on the workers.",
+  ENCRYPTION_MISMATCH:
+    "Your keys differ from the workers': use the keys in AEGISPAY_ENCRYPTION_KEYS that the workers hold.",
 };
 
 interface GlobalOptions {
@@ -85,11 +90,14 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   // Temporal's environment configuration; the address and namespace options still win.
   const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
   if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
+  // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS): on an encrypted fleet a keyless CLI is refused.
+  const encryption = encryptionConfigFromEnv(process.env);
   return {
     temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
     taskQueue: g.taskQueue,
     logging: { level: g.logLevel },
     logDestination: process.stderr,
+    ...(encryption ? { encryption } : {}),
   };
 }
 
