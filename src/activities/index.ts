@@ -23,6 +23,7 @@ import {
   type ChargeResult,
   type FollowUpRequest,
   type Gateway,
+  type GatewayErrorCategory,
   type OperationStatus,
 } from './gateways/gateway';
 
@@ -53,6 +54,8 @@ export interface ChargeInput {
 export interface StatusInput {
   gateway: GatewayType;
   gatewayIdempotencyKey: string;
+  /** The charge's gateway reference, for a follow-up's lookup. */
+  reference?: string;
 }
 
 /** A lookup's answer, with how long the gateway's lookups may lag behind its calls. */
@@ -195,7 +198,7 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
       const started = Date.now();
       try {
         const gateway = gatewayOf(input.gateway);
-        const status = await gateway.getStatus(input.gatewayIdempotencyKey);
+        const status = await gateway.getStatus(input.gatewayIdempotencyKey, input.reference);
         metrics?.gatewayCall(input.gateway, 'status', 'succeeded', Date.now() - started);
         return { ...status, lookupLagMs: gateway.lookupLagMs };
       } catch (err) {
@@ -249,11 +252,28 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
 
 export type PaymentActivities = ReturnType<typeof createActivities>;
 
+/** Categories that speak of one request only, not of the operation: definite on a first try alone. */
+const REQUEST_NOT_PROCESSED: readonly GatewayErrorCategory[] = ['retry-same-gateway', 'failover'];
+
 /**
  * The one place gateway errors become Temporal failures. The failure `type` is the gateway's code
  * and the first detail its category, which the workflow reads to decide what happens next.
  */
 function toActivityFailure(err: unknown, log: Logger, kind: 'charge' | 'follow-up'): Error {
+  if (
+    err instanceof GatewayError &&
+    Context.current().info.attempt > 1 &&
+    REQUEST_NOT_PROCESSED.includes(err.category)
+  ) {
+    // "This request was not processed" (a rate limit, a refused connection, a failed first step) says
+    // nothing of an earlier try of the same call, whose answer was lost and which may have gone through:
+    // only a lookup can tell now.
+    err = new GatewayError(
+      'unknown',
+      err.code,
+      `${err.message} (an earlier try may have reached the gateway)`,
+    );
+  }
   if (err instanceof GatewayError) {
     log.warn({ code: err.code, category: err.category }, 'gateway call failed');
     // Unknown outcomes are retried here, under the same idempotency key, which is what makes the

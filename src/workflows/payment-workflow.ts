@@ -207,9 +207,11 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   /**
-   * A follow-up call with the outcome model: done and definitely-not-done answers are final; an unknown
-   * or in-progress answer is asked again under the same key (the gateway replays what it did), a few
-   * times with a growing pause, and what stays open sends the payment to review.
+   * A follow-up call with the outcome model: done and definitely-not-done answers are final; after an
+   * unknown or in-progress answer the gateway is asked, by reads, what became of the call, a few times
+   * with a growing pause, and what stays open sends the payment to review. Re-sending under the same key
+   * would not do: the gateway replays its first answer ("pending") however the operation ended since,
+   * and a refusal of the re-sent request (a rate limit) says nothing of the first one.
    */
   async function callFollowUp(
     operation: Exclude<GatewayOperationName, 'charge'>,
@@ -222,7 +224,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       let answer = await sendFollowUp(operation, input);
       for (let check = 1; answer.kind === 'open' && stillLooking(check, unansweredAt); check++) {
         await sleep(backoff(check));
-        answer = await sendFollowUp(operation, input);
+        answer = await lookUpFollowUp(operation, input);
       }
       if (answer.kind === 'open')
         enterReview({ ...callInFlight, code: answer.code, message: answer.message });
@@ -232,6 +234,26 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     } finally {
       callInFlight = undefined;
     }
+  }
+
+  /**
+   * What the gateway's lookup says of a follow-up, mapped onto the outcome model. Only when the gateway
+   * has no trace of it is the call sent again (under its key): it never arrived, so nothing is repeated.
+   */
+  async function lookUpFollowUp(
+    operation: Exclude<GatewayOperationName, 'charge'>,
+    input: FollowUpInput,
+  ): Promise<Answer<{ reference: string; status?: ChargedStatus }>> {
+    const { gateway: at, gatewayIdempotencyKey: key, reference } = input;
+    const looked = await answerOf(() =>
+      gateway.getOperationStatus({ gateway: at, gatewayIdempotencyKey: key, reference }),
+    );
+    if (looked.kind !== 'done') return looked;
+    const status = looked.value;
+    // A confirmation not made leaves the charge waiting for the customer, as it was.
+    const noTrace =
+      status.status === 'not_found' || (operation === 'confirm' && status.status === 'requires_action');
+    return noTrace ? sendFollowUp(operation, input) : lookupAnswer(status);
   }
 
   /** What the gateway's lookup says of a charge, mapped onto the outcome model. */
@@ -682,7 +704,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
           : {}),
         ...(review.reason ? { reason: review.reason } : {}),
       };
-      answer = await sendFollowUp(review.operation, input);
+      answer = await lookUpFollowUp(review.operation, input);
     }
     if (answer.kind === 'open') {
       review.code = answer.code;
@@ -1177,12 +1199,12 @@ function lookupAnswer(status: StatusAnswer): Answer<{ status: ChargedStatus; ref
         kind: 'not_done',
         category: status.category,
         code: status.code,
-        message: `The gateway's lookup found the charge ${status.category === 'decline' ? 'declined' : 'not made'} (${status.code})`,
+        message: `The gateway's lookup found it ${status.category === 'decline' ? 'declined' : 'not done'} (${status.code})`,
       };
     case 'in_progress':
-      return { kind: 'open', code: status.code, message: 'The gateway has the charge in progress' };
+      return { kind: 'open', code: status.code, message: 'The gateway has it in progress' };
     default:
-      return { kind: 'open', code: 'not_found', message: 'The gateway has no trace of the charge yet' };
+      return { kind: 'open', code: 'not_found', message: 'The gateway has no trace of it yet' };
   }
 }
 

@@ -174,6 +174,56 @@ describe('1. an in-progress answer never fails over', () => {
   }, 60_000);
 });
 
+describe('a refusal of a retry says nothing of the first try', () => {
+  test('a charge whose answer is lost and whose retries are rate limited is found by the lookup: one charge, never a second attempt', async () => {
+    const { aegis, close } = await setup([stripe(), paypal()]);
+    try {
+      sandbox.setFaults({ commitThenTimeout: { next: 1 }, operations: ['charge'] }, 'stripe');
+      const paying = aegis.pay(cardPayment({ amount: 36 }));
+      await eventually(async () =>
+        sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === 3600),
+      );
+      sandbox.setFaults({ rateLimitRate: 1, operations: ['charge'] }, 'stripe');
+      const p = await paying;
+      expect(p).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
+      expect(p.attempts.map((a) => a.gatewayIdempotencyKey.split(':').pop())).toEqual(['1']);
+      expect(holders(p)).toEqual([{ gateway: 'stripe', held: 3600, pending: 0 }]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  test('a PayPal refund answered PENDING, then rate limited, is not recorded failed; the lookup settles it once PayPal completes it', async () => {
+    const { aegis, close } = await setup([paypal(), stripe()]);
+    try {
+      const p = await aegis.pay(cardPayment({ amount: 37 }));
+      expect(p.gateway).toBe('PAYPAL');
+      sandbox.setFaults({ pending: { next: 1 }, rateLimitRate: 0, operations: ['refund'] }, 'paypal');
+      const inReview = await aegis.refundPayment(p.id, { amount: 10, refundId: 'pending_refund' });
+      expect(inReview).toMatchObject({ state: 'REQUIRES_REVIEW', review: { operation: 'refund' } });
+      // While every refund request is rate limited, rechecks learn nothing, and record nothing as failed.
+      sandbox.setFaults({ rateLimitRate: 1, operations: ['refund'] }, 'paypal');
+      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      sandbox.settle(pending.reference, 'succeeded');
+      await new Promise((r) => setTimeout(r, 4000));
+      const still = await aegis.getPayment(p.id);
+      expect(still).toMatchObject({ state: 'REQUIRES_REVIEW', refunds: [] });
+      sandbox.setFaults({}, 'paypal');
+      const settled = await eventually(async () => {
+        const now = await aegis.getPayment(p.id);
+        return now.state === 'PARTIALLY_REFUNDED' ? now : undefined;
+      });
+      expect(settled.refunds).toEqual([
+        expect.objectContaining({ id: 'pending_refund', status: 'succeeded' }),
+      ]);
+      expect(holders(p)).toEqual([{ gateway: 'paypal', held: 2700, pending: 0 }]);
+    } finally {
+      sandbox.setFaults({}, 'paypal');
+      await close();
+    }
+  }, 60_000);
+});
+
 describe('2. a decline learned by a lookup stays a decline', () => {
   test('STRIPE books a decline and the answer is lost: FAILURE card_declined at STRIPE, never tried at PAYPAL', async () => {
     const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);

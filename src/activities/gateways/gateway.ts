@@ -119,7 +119,7 @@ export interface Gateway {
   /** Refunds part or all of a captured charge. */
   refund(request: RefundRequest): Promise<{ reference: string }>;
   /** Reconciliation: the outcome of an earlier call (any operation) with this idempotency key. */
-  getStatus(idempotencyKey: string): Promise<OperationStatus>;
+  getStatus(idempotencyKey: string, reference?: string): Promise<OperationStatus>;
   /**
    * How long after a call `getStatus` may still not show it (a search index that lags its writes).
    * Reconciliation trusts "not found" only once this long has passed since the call.
