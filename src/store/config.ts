@@ -1,0 +1,121 @@
+/**
+ * Payment store settings: an embedded PostgreSQL (PGlite) under a data directory, or a PostgreSQL
+ * server. Read from code (`openPaymentStore(config)`) or from the environment (`storeConfigFromEnv`).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { encryptionConfigFromEnv, encryptionConfigSchema } from '../codec/encryption-codec';
+import { ConfigurationError } from '../domain/errors';
+import { parseOrThrow } from '../domain/validation';
+import { findProjectRoot } from '../toolchain/temporal-binaries';
+
+const common = {
+  /** Encrypts the customer's email, name and phone at rest (the same keys as payload encryption). */
+  encryption: encryptionConfigSchema.optional(),
+  /** Apply missing migrations when the store opens (default true); false expects `migrate()` run before. */
+  migrate: z.boolean().optional(),
+};
+
+const sslSchema = z.strictObject({
+  /** PEM text of the CA certificates to trust. */
+  ca: z.string().optional(),
+  /** PEM text of the client certificate and key, for servers that require client certificates. */
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  /** Defaults to true; false accepts any server certificate (tests only). */
+  rejectUnauthorized: z.boolean().optional(),
+});
+
+export const storeConfigSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('embedded'),
+    /** PGlite's data directory; default `<project root>/.aegispay/store`. */
+    dataDir: z.string().min(1).optional(),
+    ...common,
+  }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    /** `postgres://user:password@host:port/database?…`; the fields below override its parts. */
+    connectionString: z.string().min(1).optional(),
+    host: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().optional(),
+    database: z.string().min(1).optional(),
+    /** Largest number of pooled connections (default 10). */
+    max: z.number().int().min(1).max(1000).optional(),
+    /** TLS: true for the system's CAs, or the certificates to use. */
+    ssl: z.union([z.boolean(), sslSchema]).optional(),
+    ...common,
+  }),
+]);
+export type StoreConfig = z.input<typeof storeConfigSchema>;
+export type ParsedStoreConfig = z.output<typeof storeConfigSchema>;
+
+export function parseStoreConfig(config: unknown): ParsedStoreConfig {
+  return parseOrThrow(storeConfigSchema, config, 'payment store config');
+}
+
+/** The default embedded data directory: `.aegispay/store` in the project root (or the working directory). */
+export function defaultEmbeddedDataDir(): string {
+  let root: string;
+  try {
+    root = findProjectRoot();
+  } catch {
+    root = process.cwd();
+  }
+  return join(root, '.aegispay', 'store');
+}
+
+/**
+ * The store from the environment:
+ * - `AEGISPAY_STORE_URL=postgres://…` selects PostgreSQL (`AEGISPAY_STORE=postgres` without a URL
+ *   leaves the connection to pg's own PGHOST, PGUSER, … variables);
+ * - otherwise the embedded store under `AEGISPAY_STORE_DIR` (default `.aegispay/store`);
+ * - `AEGISPAY_STORE_POOL_MAX`; TLS from `AEGISPAY_STORE_SSL_CA`, `_CERT`, `_KEY` (file paths) and
+ *   `AEGISPAY_STORE_SSL_REJECT_UNAUTHORIZED=false`; encryption from `AEGISPAY_ENCRYPTION_KEYS`.
+ */
+export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ParsedStoreConfig {
+  const encryption = encryptionConfigFromEnv(env);
+  const url = env.AEGISPAY_STORE_URL?.trim();
+  const kind = env.AEGISPAY_STORE?.trim() || (url ? 'postgres' : 'embedded');
+  if (kind === 'embedded') {
+    if (url) throw new ConfigurationError('AEGISPAY_STORE_URL is set but AEGISPAY_STORE is embedded');
+    return parseStoreConfig({
+      kind,
+      ...(env.AEGISPAY_STORE_DIR ? { dataDir: env.AEGISPAY_STORE_DIR } : {}),
+      ...(encryption ? { encryption } : {}),
+    });
+  }
+  const file = (name: string) => {
+    const path = env[name]?.trim();
+    if (!path) return undefined;
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigurationError(`${name} names a file that cannot be read: ${path}`);
+    }
+  };
+  const ca = file('AEGISPAY_STORE_SSL_CA');
+  const cert = file('AEGISPAY_STORE_SSL_CERT');
+  const key = file('AEGISPAY_STORE_SSL_KEY');
+  const reject = env.AEGISPAY_STORE_SSL_REJECT_UNAUTHORIZED?.trim();
+  const ssl =
+    ca || cert || key || reject
+      ? {
+          ...(ca ? { ca } : {}),
+          ...(cert ? { cert } : {}),
+          ...(key ? { key } : {}),
+          ...(reject ? { rejectUnauthorized: reject !== 'false' } : {}),
+        }
+      : undefined;
+  const max = env.AEGISPAY_STORE_POOL_MAX?.trim();
+  return parseStoreConfig({
+    kind,
+    ...(url ? { connectionString: url } : {}),
+    ...(max ? { max: Number(max) } : {}),
+    ...(ssl ? { ssl } : {}),
+    ...(encryption ? { encryption } : {}),
+  });
+}
