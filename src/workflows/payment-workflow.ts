@@ -18,7 +18,11 @@ import {
 } from '@temporalio/workflow';
 import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
 import { AegisPayError, ErrorCode, ValidationError } from '../domain/errors';
-import { checkCancelRequest, summarizeRejectedPayload } from '../domain/follow-up-requests';
+import {
+  checkCancelRequest,
+  checkCaptureRequest,
+  summarizeRejectedPayload,
+} from '../domain/follow-up-requests';
 import { gatewayIdempotencyKey } from '../domain/ids';
 import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
 import {
@@ -502,7 +506,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
 
   async function capture(req: CaptureRequest): Promise<Payment> {
     return exclusive(async () => {
-      if (repeatsCapture(req)) return payment;
+      if (repeatsCapture(guard(() => checkCaptureRequest(req)))) return payment;
       const amount = guard(() => resolveCapture(payment, req));
       const input = followUp('capture', 1, { amount: { amount, currency: payment.amount.currency } });
       const answer = await callFollowUp('capture', input, {
@@ -938,7 +942,8 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   );
   setHandler(captureUpdate, (req) => handled(() => capture(req)), {
     validator: (req) => {
-      if (!repeatsCapture(req)) guard(() => resolveCapture(payment, req));
+      // A malformed request is refused first, even on a payment already captured.
+      if (!repeatsCapture(guard(() => checkCaptureRequest(req)))) guard(() => resolveCapture(payment, req));
     },
   });
   setHandler(

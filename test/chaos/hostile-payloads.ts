@@ -6,6 +6,7 @@
  */
 import { isClosedWorkflowError, toAegisPayError } from '../../src/client/errors';
 import { followUpRequestIssues } from '../../src/domain/follow-up-requests';
+import { checkCaptureRequest } from '../../src/domain/follow-up-requests';
 
 /** The requests a payload goes to: updates of these names, and signals where one exists. */
 export type HostileTarget = 'refund' | 'cancel' | 'capture' | 'resolveReview';
@@ -115,11 +116,15 @@ export const HOSTILE_PAYLOADS: Record<HostileTarget, readonly HostilePayload[]> 
 };
 
 /**
- * A capture payload without an `amount` on a payment whose whole authorization was captured is answered
- * as a repeat of that capture (the payment, nothing moved) before it is validated.
+ * A valid capture request without an `amount` on a payment whose whole authorization was captured is
+ * answered as a repeat of that capture (the payment, nothing moved); anything malformed is refused first.
  */
 export function answeredAsCaptureRepeat(payload: unknown): boolean {
-  return (payload as { amount?: unknown } | null | undefined)?.amount === undefined;
+  try {
+    return checkCaptureRequest(payload).amount === undefined;
+  } catch {
+    return false;
+  }
 }
 
 /**
