@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -12,11 +11,10 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
-  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { FollowUpInput, PaymentActivities, StatusAnswer } from '../activities';
+import type { FollowUpInput, PaymentActivities } from '../activities';
 import { AegisPayError, ErrorCode, ValidationError } from '../domain/errors';
 import {
   checkCancelRequest,
@@ -68,6 +66,14 @@ import {
   checkProcessRequest,
   paymentInputIssues,
 } from '../domain/workflow-requests';
+import {
+  answerOf,
+  failureOf,
+  lookupAnswer,
+  type Answer,
+  type ChargedStatus,
+  type NotDoneCategory,
+} from './outcomes';
 import type { PaymentSinks } from './sinks';
 
 const { paymentMetrics } = proxySinks<PaymentSinks>();
@@ -1163,56 +1169,6 @@ const RECONCILIATION_CHECKS = 3;
 /** Largest batch of events handed to the event bus at once, in bytes of JSON (well under Temporal's payload limit). */
 const EVENT_BATCH_BYTES = 256 * 1024;
 
-type ChargedStatus = 'succeeded' | 'authorized' | 'requires_action';
-type NotDoneCategory = 'retry-same-gateway' | 'failover' | 'decline' | 'requires-action';
-const NOT_DONE: readonly string[] = ['retry-same-gateway', 'failover', 'decline', 'requires-action'];
-
-/** The outcome model of one gateway answer, as the workflow sees it. */
-type Answer<T> =
-  | { kind: 'done'; value: T; errorCode?: string }
-  | { kind: 'not_done'; category: NotDoneCategory; code: string; message: string }
-  /** In progress or unknown: money may be in motion, so nothing else may be tried yet. */
-  | { kind: 'open'; code: string; message: string };
-
-/** Calls an activity and maps its result or failure onto the outcome model; never throws for a gateway's answer. */
-async function answerOf<T>(call: () => Promise<T>): Promise<Answer<T>> {
-  try {
-    return { kind: 'done', value: await call() };
-  } catch (err) {
-    if (!(err instanceof ActivityFailure)) throw err;
-    const failure = failureOf(err);
-    return NOT_DONE.includes(failure.category)
-      ? {
-          kind: 'not_done',
-          category: failure.category as NotDoneCategory,
-          code: failure.code,
-          message: failure.message,
-        }
-      : { kind: 'open', code: failure.code, message: failure.message };
-  }
-}
-
-/** A lookup's answer as an outcome: definite statuses are final, `in_progress` and `not_found` are open. */
-function lookupAnswer(status: StatusAnswer): Answer<{ status: ChargedStatus; reference: string }> {
-  switch (status.status) {
-    case 'succeeded':
-    case 'authorized':
-    case 'requires_action':
-      return { kind: 'done', value: { status: status.status, reference: status.reference } };
-    case 'failed':
-      return {
-        kind: 'not_done',
-        category: status.category,
-        code: status.code,
-        message: `The gateway's lookup found it ${status.category === 'decline' ? 'declined' : 'not done'} (${status.code})`,
-      };
-    case 'in_progress':
-      return { kind: 'open', code: status.code, message: 'The gateway has it in progress' };
-    default:
-      return { kind: 'open', code: 'not_found', message: 'The gateway has no trace of it yet' };
-  }
-}
-
 /** Turns a domain error into the failure a validator or handler throws, keeping its code. */
 function toFailure(err: unknown): Error {
   if (err instanceof AegisPayError)
@@ -1250,21 +1206,4 @@ function sum(values: Iterable<number>): number {
 function now(): string {
   // Workflow time: deterministic on replay.
   return new Date().toISOString();
-}
-
-/** Reads the code, message and gateway outcome category out of an activity failure. */
-function failureOf(err: unknown): { code: string; message: string; category: string } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const category = typeof cause.details?.[0] === 'string' ? (cause.details[0] as string) : 'unknown';
-    return { code: cause.type ?? 'gateway_error', message: cause.message, category };
-  }
-  if (cause instanceof TimeoutFailure) {
-    return { code: 'gateway_timeout', message: 'The gateway did not answer in time', category: 'unknown' };
-  }
-  return {
-    code: 'gateway_error',
-    message: cause instanceof Error ? cause.message : String(cause),
-    category: 'unknown',
-  };
 }
