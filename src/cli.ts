@@ -302,6 +302,53 @@ async function recover(g: GlobalOptions, paymentId: string): Promise<number> {
   });
 }
 
+interface ExportOptions {
+  from?: string;
+  to?: string;
+  format: string;
+}
+
+/**
+ * Streams payments (created in [from, to)) and their events from the payment store, for accounting:
+ * the store named by AEGISPAY_STORE_URL / AEGISPAY_STORE, the embedded one by default.
+ */
+async function exportPayments(g: GlobalOptions & ExportOptions): Promise<number> {
+  if (g.format !== 'csv' && g.format !== 'jsonl')
+    throw new CliError('export: --format is csv or jsonl', EXIT.USAGE);
+  for (const [name, value] of [
+    ['--from', g.from],
+    ['--to', g.to],
+  ] as const) {
+    if (value !== undefined && Number.isNaN(Date.parse(value))) {
+      throw new CliError(`export: ${name} must be an ISO 8601 date or time`, EXIT.USAGE);
+    }
+  }
+  const { openPaymentStore, formatExport } = await import('./store');
+  const store = await openPaymentStore();
+  try {
+    let header = true;
+    const batch: Parameters<typeof formatExport>[0] extends Iterable<infer R> ? R[] : never = [];
+    const flush = () => {
+      if (batch.length === 0 && !header) return;
+      process.stdout.write(formatExport(batch, g.format as 'csv' | 'jsonl', { header }));
+      header = false;
+      batch.length = 0;
+    };
+    const range = {
+      ...(g.from ? { from: new Date(g.from).toISOString() } : {}),
+      ...(g.to ? { to: new Date(g.to).toISOString() } : {}),
+    };
+    for await (const row of store.exportRows(range)) {
+      batch.push(row);
+      if (batch.length >= 200) flush();
+    }
+    flush();
+    return EXIT.OK;
+  } finally {
+    await store.close();
+  }
+}
+
 async function events(g: GlobalOptions, paymentId: string): Promise<number> {
   return withClient(g, async (aegis) => {
     print(g, await aegis.getPaymentEvents(paymentId), fmt.formatEvents);
@@ -508,6 +555,13 @@ function buildProgram(result: { code: number }): Command {
     .option('--reason <text>', 'why')
     .option('--refund-id <id>', 'makes the refund idempotent')
     .action(action(refund));
+  program
+    .command('export')
+    .description('export payments and their events from the payment store (accounting): CSV or JSON lines')
+    .option('--from <date>', 'created at or after (ISO 8601)')
+    .option('--to <date>', 'created before (ISO 8601)')
+    .option('--format <csv|jsonl>', 'output format', 'csv')
+    .action(action(exportPayments));
   program
     .command('review <paymentId>')
     .description('settle a payment in REQUIRES_REVIEW with what the gateway shows (recorded with your name)')

@@ -24,6 +24,7 @@ import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
 import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
+import { openPaymentStore, storeConfigFromEnv, type PaymentStore } from './store';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
 import {
@@ -47,6 +48,8 @@ export interface PaymentWorkerOptions {
   taskQueue: string;
   gateways: Gateway[];
   logger: Logger;
+  /** The system of record payments are projected into (and late refunds reserved in); the caller closes it. */
+  store?: PaymentStore;
   eventBus?: EventBus;
   /** How long in-flight activities may finish after shutdown is requested. */
   shutdownGraceTime?: Duration;
@@ -243,6 +246,7 @@ async function startPaymentWorker(
       ...(options.eventBus ? { eventBus: options.eventBus } : {}),
       ...(metrics ? { metrics } : {}),
       ...(options.riskCheck ? { riskCheck: parseOrThrow(riskCheckSchema, riskCheck, 'risk check') } : {}),
+      ...(options.store ? { store: options.store } : {}),
     }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     ...(options.identity ? { identity: options.identity } : {}),
@@ -388,6 +392,11 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
     }),
   );
   const connection = await connectWorker(temporal);
+  // The system of record, when one is configured (AEGISPAY_STORE_URL for PostgreSQL, AEGISPAY_STORE=embedded).
+  const store =
+    env.AEGISPAY_STORE_URL || env.AEGISPAY_STORE
+      ? await openPaymentStore(storeConfigFromEnv(env))
+      : undefined;
   const tracing =
     config.AEGISPAY_TRACING === 'otlp'
       ? {
@@ -413,6 +422,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
       ...(config.AEGISPAY_CIRCUIT_BREAKER ? { circuitBreaker: config.AEGISPAY_CIRCUIT_BREAKER } : {}),
     },
     dataConverter,
+    ...(store ? { store } : {}),
     ...(metricsPort ? { metrics: { port: metricsPort } } : {}),
     ...(tracing ? { tracing } : {}),
     ...(config.AEGISPAY_WEBHOOK_URL && config.AEGISPAY_WEBHOOK_SECRET
@@ -437,6 +447,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   );
   // Worker.run() returns once SIGINT/SIGTERM has drained in-flight tasks.
   await worker.run();
+  await store?.close();
   await connection.close();
   await clientConnection.close();
   logger.info('worker stopped');

@@ -1,11 +1,13 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ErrorCode } from '../domain/errors';
+import { AegisPayError, ErrorCode } from '../domain/errors';
+import type { PaymentStore } from '../store';
 import type {
   CaptureMethod,
   DomainEvent,
   GatewayType,
   Metadata,
   Money,
+  Payment,
   PaymentMethodType,
   RiskAssessment,
   RoutingDecision,
@@ -84,10 +86,40 @@ export interface ActivityDeps {
   metrics?: PaymentMetrics;
   /** A fraud or risk check made before each payment's first charge. */
   riskCheck?: RiskCheck;
+  /** The system of record the workflows project into; without one, projecting is a no-op. */
+  store?: PaymentStore;
+}
+
+/** A refund asked for after the payment's workflow closed, as the late-refund workflow runs it. */
+export interface LateRefundInput {
+  paymentId: string;
+  refundId: string;
+  /** Minor units; absent with `full`: everything still refundable. */
+  amount?: number;
+  full?: boolean;
+  /** How long after capture a refund is still taken. */
+  windowMs: number;
 }
 
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({ gateways, router, logger, eventBus, metrics, riskCheck }: ActivityDeps) {
+export function createActivities({
+  gateways,
+  router,
+  logger,
+  eventBus,
+  metrics,
+  riskCheck,
+  store,
+}: ActivityDeps) {
+  function storeOrFail(): PaymentStore {
+    if (store) return store;
+    // Retryable: another worker of the fleet may have the store this one lacks.
+    throw ApplicationFailure.create({
+      message: 'This worker has no payment store',
+      type: 'STORE_NOT_CONFIGURED',
+    });
+  }
+
   function gatewayOf(type: GatewayType) {
     const gateway = gateways.get(type);
     if (!gateway) {
@@ -188,6 +220,67 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
       );
     },
 
+    /**
+     * Writes the payment's view and its new events to the store. Idempotent by payment ID and version:
+     * a retry, a replay or an older view changes nothing. Card data or a conflicting event is refused
+     * for good (a retry would be refused too).
+     */
+    async projectPayment(input: { view: Payment; events: DomainEvent[] }): Promise<void> {
+      if (!store) return;
+      try {
+        await store.project(input.view, input.events);
+      } catch (err) {
+        throw definiteStoreFailure(err);
+      }
+    },
+
+    /**
+     * Reserves a refund of a payment whose workflow closed: the store's row lock keeps concurrent
+     * reservations within what was captured. Answers the reservation and the payment (for the gateway call).
+     */
+    async reserveLateRefund(
+      input: LateRefundInput,
+    ): Promise<{ amount: number; status: string; payment: Payment }> {
+      const s = storeOrFail();
+      try {
+        const payment = await s.getPayment(input.paymentId);
+        if (!payment)
+          throw new AegisPayError(ErrorCode.PAYMENT_NOT_FOUND, `No payment ${input.paymentId} in the store`);
+        const events = await s.getEvents(input.paymentId);
+        const captured = events
+          .filter((e) => e.type === 'PAYMENT_SUCCEEDED' || e.type === 'PAYMENT_CAPTURED')
+          .at(-1);
+        if (captured && Date.parse(captured.at) + input.windowMs < Date.now()) {
+          throw new AegisPayError(
+            ErrorCode.INVALID_STATE_TRANSITION,
+            `The refund window of payment ${input.paymentId} closed ${new Date(Date.parse(captured.at) + input.windowMs).toISOString()}`,
+          );
+        }
+        const amount = input.full ? await s.refundableAmount(input.paymentId) : input.amount!;
+        const reservation = await s.reserveRefund(input.paymentId, input.refundId, amount);
+        return { amount: reservation.amount, status: reservation.status, payment };
+      } catch (err) {
+        throw definiteStoreFailure(err);
+      }
+    },
+
+    /** Records a late refund's definite outcome in the store; answers the payment as it now stands. */
+    async settleLateRefund(input: {
+      paymentId: string;
+      refundId: string;
+      status: 'succeeded' | 'failed';
+      reason?: string;
+    }): Promise<Payment> {
+      try {
+        return await storeOrFail().settleRefund(input.paymentId, input.refundId, {
+          status: input.status,
+          ...(input.reason ? { reason: input.reason } : {}),
+        });
+      } catch (err) {
+        throw definiteStoreFailure(err);
+      }
+    },
+
     /** Hands a batch of domain events to the event bus, in order. */
     async publishEvents(input: { events: DomainEvent[] }): Promise<void> {
       await eventBus?.publish(input.events);
@@ -251,6 +344,19 @@ export function createActivities({ gateways, router, logger, eventBus, metrics, 
 }
 
 export type PaymentActivities = ReturnType<typeof createActivities>;
+
+/** Store refusals that a retry cannot change become non-retryable failures with their code; the rest retry. */
+function definiteStoreFailure(err: unknown): Error {
+  if (err instanceof AegisPayError) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: err.code,
+      nonRetryable: err.code !== ErrorCode.TEMPORAL_UNAVAILABLE,
+      details: [err.details ?? {}],
+    });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 /** Categories that speak of one request only, not of the operation: definite on a first try alone. */
 const REQUEST_NOT_PROCESSED: readonly GatewayErrorCategory[] = ['retry-same-gateway', 'failover'];

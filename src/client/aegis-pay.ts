@@ -1,6 +1,7 @@
 import {
   Client,
   WithStartWorkflowOperation,
+  WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Connection,
 } from '@temporalio/client';
@@ -10,13 +11,16 @@ import { GatewayRegistry } from '../activities/gateway-registry';
 import type { Gateway } from '../activities/gateways/gateway';
 import { createGateway, type GatewayFactoryConfig } from '../activities/gateways';
 import {
+  AegisPayError,
   ConfigurationError,
+  ErrorCode,
   IdempotencyConflictError,
   InvalidStateTransitionError,
   ValidationError,
 } from '../domain/errors';
 import { withFullRefundByDefault } from '../domain/follow-up-requests';
-import { paymentWorkflowId } from '../domain/ids';
+import { lateRefundWorkflowId, paymentWorkflowId } from '../domain/ids';
+import { toMinorUnits } from '../domain/money';
 import {
   gatewayHealthWorkflowId,
   summarizeHealth,
@@ -72,10 +76,13 @@ import { createLogger, type Logger } from '../logging';
 import { installTemporalRuntime } from '../temporal-runtime';
 import type { DevServer } from '../toolchain/dev-server';
 import { paymentWorkflow } from '../workflows/payment-workflow';
+import { lateRefundWorkflow, type LateRefundWorkflowInput } from '../workflows/late-refund-workflow';
+import type { PaymentStore } from '../store';
 import {
   aegisPayConfigSchema,
   paymentSettings,
   routerOptions,
+  storeConfigOf,
   type AegisPayConfig,
   type ResolvedAegisPayConfig,
 } from './config';
@@ -91,6 +98,7 @@ import { createTracing, tracingClientInterceptors, type Tracing } from '../traci
 import { isClosedWorkflowError, isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from './errors';
 import {
   listPaymentsQuery,
+  storedPaymentSummary,
   listPaymentsRequestSchema,
   type ListPaymentsRequest,
   type PaymentListPage,
@@ -140,6 +148,7 @@ export class AegisPay {
   private readonly gateways = new GatewayRegistry();
   private connecting?: Promise<Connected>;
   private embeddedWorker?: Promise<{ worker: Worker; connection: NativeConnection; running: Promise<void> }>;
+  private storeOpening?: Promise<PaymentStore | undefined>;
 
   constructor(config: AegisPayConfig = {}) {
     this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
@@ -227,6 +236,11 @@ export class AegisPay {
       withFullRefundByDefault(request),
       'refund request',
     );
+    // A payment whose workflow closed (or is gone) is refunded through the store, if there is one.
+    const store = await this.store();
+    if (store && (await this.workflowStatus(paymentId)) !== 'RUNNING') {
+      return this.lateRefund(store, paymentId, valid);
+    }
     // A repeated refundId on a closed payment returns it; anything else gets the open workflow's error.
     return this.updatePayment(
       paymentId,
@@ -283,12 +297,20 @@ export class AegisPay {
   async getPayment(paymentId: string): Promise<Payment> {
     const { client } = await this.connect();
     const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
-    try {
-      const { status } = await handle.describe();
-      return status.name === 'RUNNING' ? await handle.query(paymentQuery) : await handle.result();
-    } catch (err) {
-      throw toAegisPayError(err, { paymentId });
-    }
+    // While the workflow runs it answers (what a caller reads reflects the call it just made); once it
+    // is gone (retention), the store does. A closed payment's store row is its final view.
+    return this.orFromStore(
+      paymentId,
+      async () => {
+        try {
+          const { status } = await handle.describe();
+          return status.name === 'RUNNING' ? await handle.query(paymentQuery) : await handle.result();
+        } catch (err) {
+          throw toAegisPayError(err, { paymentId });
+        }
+      },
+      (store) => store.getPayment(paymentId),
+    );
   }
 
   /** The payment created with this idempotency key. */
@@ -299,16 +321,40 @@ export class AegisPay {
   /** The payment's domain events in order (its audit trail). */
   async getPaymentEvents(paymentId: string): Promise<DomainEvent[]> {
     const { client } = await this.connect();
-    try {
-      return await client.workflow.getHandle(paymentId).query(eventsQuery);
-    } catch (err) {
-      throw toAegisPayError(err, { paymentId });
-    }
+    return this.orFromStore(
+      paymentId,
+      async () => {
+        try {
+          return await client.workflow.getHandle(paymentId).query(eventsQuery);
+        } catch (err) {
+          throw toAegisPayError(err, { paymentId });
+        }
+      },
+      async (store) => {
+        const events = await store.getEvents(paymentId);
+        return events.length > 0 ? events : undefined;
+      },
+    );
   }
 
   /** Payments from Temporal visibility, filtered by search attributes (eventually consistent). */
   async listPayments(request: ListPaymentsRequest = {}): Promise<PaymentListPage> {
     const filters = parseOrThrow(listPaymentsRequestSchema, request, 'list request');
+    const store = await this.store();
+    if (store) {
+      const { pageToken, ...rest } = filters;
+      const page = await store.listPayments({ ...rest, ...(pageToken ? { cursor: pageToken } : {}) });
+      return {
+        payments: page.payments.map((p) => storedPaymentSummary(p)),
+        ...(page.nextCursor ? { nextPageToken: page.nextCursor } : {}),
+      };
+    }
+    if ([filters.minAmount, filters.maxAmount, filters.from, filters.to].some((v) => v !== undefined)) {
+      throw new ValidationError(
+        [{ path: '', message: 'amount and date filters need a payment store (the `store` option)' }],
+        'list request',
+      );
+    }
     const { connection, namespace } = await this.connect();
     const response = await connection.workflowService.listWorkflowExecutions({
       namespace,
@@ -375,6 +421,90 @@ export class AegisPay {
     return (await this.connect()).devServer?.uiUrl || undefined;
   }
 
+  /** The system of record, opened on first use (undefined without one). */
+  private async store(): Promise<PaymentStore | undefined> {
+    const config = storeConfigOf(this.config);
+    if (!config) return undefined;
+    this.storeOpening ??= import('../store').then(({ openPaymentStore }) =>
+      openPaymentStore({
+        ...config,
+        ...(this.config.encryption ? { encryption: this.config.encryption } : {}),
+      }),
+    );
+    return this.storeOpening;
+  }
+
+  /** Reads from the system of record when Temporal no longer has the payment's workflow. */
+  private async orFromStore<T>(
+    paymentId: string,
+    fromTemporal: () => Promise<T>,
+    fromStore: (store: PaymentStore) => Promise<T | undefined>,
+  ): Promise<T> {
+    try {
+      return await fromTemporal();
+    } catch (err) {
+      const store =
+        (err as { code?: string }).code === ErrorCode.PAYMENT_NOT_FOUND ? await this.store() : undefined;
+      const stored = store ? await fromStore(store) : undefined;
+      if (stored === undefined) throw err;
+      return stored;
+    }
+  }
+
+  /** Whether the payment's workflow is still running (it owns the payment then), closed, or gone. */
+  private async workflowStatus(paymentId: string): Promise<'RUNNING' | 'CLOSED' | 'NONE'> {
+    const { client } = await this.connect();
+    try {
+      const { status } = await client.workflow.getHandle(paymentId).describe();
+      return status.name === 'RUNNING' ? 'RUNNING' : 'CLOSED';
+    } catch (err) {
+      const mapped = toAegisPayError(err, { paymentId });
+      if ((mapped as { code?: string }).code === ErrorCode.PAYMENT_NOT_FOUND) return 'NONE';
+      throw mapped;
+    }
+  }
+
+  /**
+   * A refund of a payment whose workflow has closed: a short workflow of its own, keyed by payment and
+   * refund ID (so two callers get one refund), reserves it in the store under the never-over-refund row
+   * lock, makes it at the gateway and records the outcome. Without a refundId, the request's amount keys
+   * it: the same request twice is one refund.
+   */
+  private async lateRefund(store: PaymentStore, paymentId: string, request: RefundRequest): Promise<Payment> {
+    const stored = await store.getPayment(paymentId);
+    if (!stored) throw new AegisPayError(ErrorCode.PAYMENT_NOT_FOUND, `Payment ${paymentId} not found`);
+    const existing = request.refundId ? stored.refunds.find((r) => r.id === request.refundId) : undefined;
+    if (existing) return stored;
+    const amount = request.full ? undefined : toMinorUnits(request.amount!, stored.amount.currency);
+    const refundId = request.refundId ?? `late-${amount ?? 'full'}`;
+    const { client } = await this.connect();
+    const options = {
+      workflowId: lateRefundWorkflowId(paymentId, refundId),
+      taskQueue: this.config.taskQueue,
+      args: [
+        {
+          paymentId,
+          refundId,
+          ...(amount === undefined ? { full: true } : { amount }),
+          windowMs: this.config.lateRefundWindowMs,
+          ...(request.reason ? { reason: request.reason } : {}),
+          settings: paymentSettings(this.config),
+        },
+      ] as [LateRefundWorkflowInput],
+      workflowIdConflictPolicy: 'USE_EXISTING' as const,
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    };
+    try {
+      const handle = await client.workflow.start(lateRefundWorkflow, options).catch((err: unknown) => {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        return client.workflow.getHandle<typeof lateRefundWorkflow>(options.workflowId);
+      });
+      return await handle.result();
+    } catch (err) {
+      throw toAegisPayError(err, { paymentId });
+    }
+  }
+
   /** Stops the embedded worker (letting in-flight activities finish), closes connections and the embedded server. */
   async close(): Promise<void> {
     const connecting = this.connecting;
@@ -386,6 +516,9 @@ export class AegisPay {
       await embedded.running.catch(() => undefined);
       await embedded.connection.close();
     }
+    const store = await this.storeOpening?.catch(() => undefined);
+    this.storeOpening = undefined;
+    await store?.close();
     if (!connecting) return;
     const connected = await connecting.catch(() => undefined);
     await connected?.connection.close();
@@ -564,6 +697,7 @@ export class AegisPay {
       taskQueue: this.config.taskQueue,
       gateways: this.gateways.all(),
       logger: this.logger,
+      ...(await this.store().then((store) => (store ? { store } : {}))),
       ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
       routing: routerOptions(this.config),
       // Health reports go through an untraced client: a span every few seconds would drown the payments'.

@@ -17,6 +17,7 @@ import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
 import { temporalConnectionSchema } from './connection';
 import { tracingConfigSchema } from '../tracing';
+import { storeConfigSchema, type StoreConfig } from '../store/config';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -95,6 +96,14 @@ export const aegisPayConfigSchema = z.strictObject({
   actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
   /** How often a payment in REQUIRES_REVIEW (outcome unknown at the gateway) asks the gateway again. */
   reviewRecheckIntervalMs: ms(DAY_MS).default(DEFAULT_REVIEW_RECHECK_INTERVAL_MS),
+  /**
+   * The system of record (payment store) that payments are projected into and read from once their
+   * workflows are gone: `{ kind: 'postgres', connectionString, … }` or `{ kind: 'embedded' }`; `false`
+   * for none. Default: embedded with `temporal: 'embedded'`, none otherwise.
+   */
+  store: z.union([z.literal(false), storeConfigSchema]).optional(),
+  /** How long after capture a payment can still be refunded once its workflow has closed (default 180 days). */
+  lateRefundWindowMs: ms(1000 * DAY_MS).default(180 * DAY_MS),
   /** How long an unknown or in-progress gateway outcome is looked up, with backoff, before REQUIRES_REVIEW. */
   reconciliationWindowMs: ms(DAY_MS).default(DEFAULT_RECONCILIATION_WINDOW_MS),
   /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
@@ -162,5 +171,13 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
     publishEvents: config.events?.publish ?? false,
     reviewRecheckIntervalMs: config.reviewRecheckIntervalMs,
     reconciliationWindowMs: config.reconciliationWindowMs,
+    projectToStore: storeConfigOf(config) !== undefined,
   };
+}
+
+/** The payment store this config uses, if any: the embedded one by default with an embedded Temporal. */
+export function storeConfigOf(config: ResolvedAegisPayConfig): StoreConfig | undefined {
+  if (config.store === false) return undefined;
+  if (config.store) return config.store;
+  return config.temporal === 'embedded' ? { kind: 'embedded' } : undefined;
 }

@@ -8,13 +8,22 @@ import {
   PAYMENT_GATEWAY,
   PAYMENT_STATE,
 } from '../domain/search-attributes';
-import { GatewayType, PaymentState } from '../domain/types';
+import { GatewayType, PaymentState, type Payment } from '../domain/types';
 
-/** Filters of `listPayments`; every one maps to a search attribute. */
+/**
+ * Filters of `listPayments`. State, customer and gateway work everywhere (search attributes); amount and
+ * date ranges need the payment store, which answers lists whenever one is configured.
+ */
 export const listPaymentsRequestSchema = z.strictObject({
   state: z.enum(PaymentState).optional(),
   customerId: z.string().min(1).max(255).optional(),
   gatewayType: z.enum(GatewayType).optional(),
+  /** Amount bounds in minor units, inclusive. */
+  minAmount: z.number().int().min(0).optional(),
+  maxAmount: z.number().int().min(0).optional(),
+  /** Creation time bounds (ISO 8601): `from` inclusive, `to` exclusive. */
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
   limit: z.number().int().min(1).max(1000).default(50),
   pageToken: z.string().min(1).optional(),
 });
@@ -57,6 +66,20 @@ const STATUS_NAMES: Record<number, string> = {
   6: 'CONTINUED_AS_NEW',
   7: 'TIMED_OUT',
 };
+
+/** A stored payment as a list row. */
+export function storedPaymentSummary(p: Payment, workflowStatus = 'STORED'): PaymentListItem {
+  return {
+    id: p.id,
+    state: p.state,
+    amount: p.amount.amount,
+    currency: p.amount.currency,
+    customerId: p.customer.id,
+    ...(p.gateway ? { gateway: p.gateway } : {}),
+    workflowStatus,
+    createdAt: p.createdAt,
+  };
+}
 
 /** Turns a raw visibility row into a `PaymentListItem`. */
 export function toPaymentSummary(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): PaymentListItem {

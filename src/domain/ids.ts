@@ -35,3 +35,8 @@ export function gatewayIdempotencyKey(
 
 /** The one task queue name AegisPay uses unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'aegispay';
+
+/** The late-refund workflow's ID: one per payment and refund ID, so two callers get one refund. */
+export function lateRefundWorkflowId(paymentId: string, refundId: string): string {
+  return `refund:${paymentId}:${refundId}`;
+}

@@ -32,6 +32,11 @@ export interface PaymentSettings {
    * the payment goes to review. Optional for the same reason.
    */
   reconciliationWindowMs?: number;
+  /**
+   * Project the payment into the system of record (the workers' payment store) after each step.
+   * Optional: payments started before the store existed do not project.
+   */
+  projectToStore?: boolean;
 }
 
 /** How long open outcomes are looked up before review, unless the payment's settings say otherwise. */

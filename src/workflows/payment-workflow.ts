@@ -90,8 +90,9 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   const { payment: request, settings, recovered } = input;
   const payment: Payment = recovered ? { ...recovered.payment } : initialPaymentView(request, now());
   const events: DomainEvent[] = recovered ? [...recovered.events] : [];
-  // Events of an earlier run were handed to the event bus by that run.
+  // Events of an earlier run were handed to the event bus, and to the store, by that run.
   let published = events.length;
+  let projected = events.length;
   /** Refunds accepted but not finished, by refund ID: they count against what is still refundable. */
   const pendingRefunds = new Map<string, number>();
   /** Gateway calls run one at a time: two handlers never act on the same charge at once. */
@@ -1022,6 +1023,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   );
 
   if (settings.publishEvents) void CancellationScope.nonCancellable(publishEvents);
+  if (settings.projectToStore) void CancellationScope.nonCancellable(projectToStore);
 
   try {
     await lifecycle();
@@ -1053,10 +1055,27 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       await waitOutLifecycle();
       await condition(
         () =>
-          allHandlersFinished() && !gatewayBusy && (!settings.publishEvents || published === events.length),
+          allHandlersFinished() &&
+          !gatewayBusy &&
+          (!settings.publishEvents || published === events.length) &&
+          (!settings.projectToStore || projected === events.length),
       );
       // A refund still under way when the window closed may have gone to review: it is settled first.
       if (payment.state !== 'REQUIRES_REVIEW') return;
+    }
+  }
+
+  /**
+   * Writes the payment into the system of record after each step: the view as it is now and the events
+   * since the last write. The store ignores what it already has, so retries and replays are harmless;
+   * the workflow does not end before its last step is stored.
+   */
+  async function projectToStore(): Promise<void> {
+    for (;;) {
+      await condition(() => projected < events.length);
+      const batch = boundedBatch(events.slice(projected));
+      await delivery.projectPayment({ view: payment, events: batch });
+      projected += batch.length;
     }
   }
 

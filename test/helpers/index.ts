@@ -58,7 +58,7 @@ export async function startTestWorker(
   options: { encryption?: EncryptionConfig } & Partial<
     Pick<
       PaymentWorkerOptions,
-      'eventBus' | 'routing' | 'healthReporting' | 'metrics' | 'tracing' | 'riskCheck'
+      'eventBus' | 'routing' | 'healthReporting' | 'metrics' | 'tracing' | 'riskCheck' | 'store'
     >
   > = {},
 ): Promise<RunningWorker> {
@@ -77,6 +77,7 @@ export async function startTestWorker(
     ...(options.metrics ? { metrics: options.metrics } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
     ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
+    ...(options.store ? { store: options.store } : {}),
   });
   const running = worker.run();
   return {

@@ -1,0 +1,139 @@
+/**
+ * Payments outlive their workflows: every path is projected into the payment store, the workflows
+ * close and are deleted (as retention would), and the payments, their events and their customer's
+ * list are then read from the store unchanged, and refunded after the window exactly once.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGateway } from '../../src/activities/gateways';
+import type { AegisPay } from '../../src/client/aegis-pay';
+import type { StoreConfig } from '../../src/store';
+import { openPaymentStore, type PaymentStore } from '../../src/store';
+import type { DomainEvent, Payment } from '../../src/domain/types';
+import { startSandbox, type Sandbox } from '../../src/sandbox/server';
+import type { DevServer } from '../../src/toolchain/dev-server';
+import {
+  cardPayment,
+  eventually,
+  rawClient,
+  startTestServer,
+  startTestWorker,
+  testClient,
+  testTaskQueue,
+  type RunningWorker,
+} from '../helpers';
+
+let server: DevServer;
+let sandbox: Sandbox;
+let storeConfig: StoreConfig;
+let workerStore: PaymentStore;
+let worker: RunningWorker;
+let aegis: AegisPay;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  sandbox = await startSandbox({ port: 0 });
+  storeConfig = { kind: 'embedded', dataDir: join(mkdtempSync(join(tmpdir(), 'aegispay-sor-')), 'store') };
+  workerStore = await openPaymentStore(storeConfig);
+  const taskQueue = testTaskQueue();
+  const stripe = createGateway('STRIPE', {
+    apiKey: 'sk_test_aegispay',
+    baseUrl: sandbox.url,
+    timeout: 2000,
+    lookupLagMs: 0,
+  });
+  worker = await startTestWorker(server, taskQueue, [stripe], { store: workerStore });
+  aegis = testClient(server, taskQueue, {
+    store: storeConfig,
+    // Short windows, so that every workflow closes within the test.
+    refundWindowMs: 1500,
+    authorizationExpiryMs: 1500,
+    actionTimeoutMs: 1500,
+    pendingTimeoutMs: 1500,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await aegis?.close();
+  await worker?.stop();
+  await workerStore?.close();
+  await sandbox?.stop();
+  await server?.stop();
+});
+
+test('every path survives the deletion of its workflow; a late refund under 20 concurrent calls happens once', async () => {
+  const customer = { id: `cust_${Date.now()}`, email: 'sor@example.com', name: 'Record Keeper' };
+  const pay = (over: Parameters<typeof cardPayment>[0] = {}) => aegis.pay(cardPayment({ customer, ...over }));
+  const succeeded = await pay({ amount: 40 });
+  const declined = await pay({ amount: 41, cardNumber: '4000000000000002' });
+  const authorized = await pay({ amount: 42, captureMethod: 'manual' });
+  await aegis.capturePayment(authorized.id, { amount: 30 });
+  const cancelled = await pay({ amount: 43, captureMethod: 'manual' });
+  await aegis.cancelPayment(cancelled.id);
+  const refunded = await pay({ amount: 44 });
+  await aegis.refundPayment(refunded.id, { amount: 4, refundId: 'early' });
+  const action = await pay({ amount: 45, cardNumber: '4000002760003184' });
+  await aegis.completePaymentAction(action.id, { succeeded: true });
+  const abandoned = await aegis.createPayment(cardPayment({ customer, amount: 46 }));
+  const ids = [succeeded, declined, authorized, cancelled, refunded, action, abandoned].map((p) => p.id);
+
+  const client = await rawClient(server);
+  // Every workflow closes (its windows are short), and its final view is what the store holds.
+  const finals = new Map<string, { payment: Payment; events: DomainEvent[] }>();
+  for (const id of ids) {
+    await eventually(
+      async () => (await client.workflow.getHandle(id).describe()).status.name === 'COMPLETED',
+      30_000,
+    );
+    finals.set(id, { payment: await aegis.getPayment(id), events: await aegis.getPaymentEvents(id) });
+  }
+  for (const id of ids) {
+    expect(await workerStore.getPayment(id)).toEqual(finals.get(id)!.payment);
+    expect(await workerStore.getEvents(id)).toEqual(finals.get(id)!.events);
+  }
+
+  // Retention deletes them: Temporal no longer knows these payments.
+  for (const id of ids) {
+    await client.workflowService.deleteWorkflowExecution({
+      namespace: server.namespace,
+      workflowExecution: { workflowId: id },
+    });
+  }
+  await eventually(async () => {
+    const gone = await Promise.all(
+      ids.map((id) =>
+        client.workflow
+          .getHandle(id)
+          .describe()
+          .then(
+            () => false,
+            () => true,
+          ),
+      ),
+    );
+    return gone.every(Boolean);
+  }, 90_000);
+
+  for (const id of ids) {
+    expect(await aegis.getPayment(id)).toEqual(finals.get(id)!.payment);
+    expect(await aegis.getPaymentEvents(id)).toEqual(finals.get(id)!.events);
+  }
+  const listed = await aegis.getCustomerPayments(customer.id, 50);
+  expect(listed.payments.map((p) => p.id).sort()).toEqual([...ids].sort());
+
+  // A refund after the window: 20 concurrent calls, one refund at the gateway.
+  const late = await Promise.all(
+    Array.from({ length: 20 }, () => aegis.refundPayment(succeeded.id, { amount: 5, refundId: 'late_1' })),
+  );
+  for (const p of late) expect(p).toMatchObject({ state: 'PARTIALLY_REFUNDED', amounts: { refunded: 500 } });
+  const booked = sandbox.ledger({ kind: 'refund' }).filter((e) => e.paymentId === succeeded.id);
+  expect(booked.map((e) => e.amount)).toEqual([500]);
+  // And never more than was captured: 40.00 captured, 5.00 refunded, so 35.01 is refused.
+  await expect(
+    aegis.refundPayment(succeeded.id, { amount: 35.01, refundId: 'late_2' }),
+  ).rejects.toMatchObject({
+    code: 'REFUND_EXCEEDS_CAPTURED',
+  });
+  expect((await aegis.getPayment(succeeded.id)).amounts.refunded).toBe(500);
+}, 240_000);
