@@ -196,6 +196,8 @@ describe('paymentSettings', () => {
       publishEvents: false,
       reviewRecheckIntervalMs: 15 * 60 * 1000,
       reconciliationWindowMs: 10 * 60 * 1000,
+      // No store configured and no embedded Temporal: nothing to project into.
+      projectToStore: false,
     });
     const custom = paymentSettings(
       aegisPayConfigSchema.parse({
