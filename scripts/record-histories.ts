@@ -10,7 +10,8 @@
  * (`tok_visa`, …), never card numbers. A path that cannot be driven is reported and makes the run fail;
  * the other paths are still saved.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
@@ -96,6 +97,11 @@ function tokenPayment(
 
 const hasState = (state: string) => () => Object.hasOwn(TRANSITIONS, state);
 
+/** A throwaway directory for the embedded payment store of the paths that project into one. */
+function storeDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'aegispay-record-store-')), 'store');
+}
+
 /**
  * Pays, then asks for a refund the gateway never answers (5xx on every try) until the workflow stops
  * looking and sends the payment to review; then the gateway answers again.
@@ -162,6 +168,17 @@ const PATHS: PaymentPath[] = [
       using(r.aegis('mock', { events: { publish: true } }), async (aegis) =>
         expectState(await aegis.pay(tokenPayment(key, 'tok_visa')), 'SUCCESS'),
       ).then((p) => p.id),
+  },
+  {
+    // With a payment store configured, every step is also projected (the projectPayment activity).
+    name: 'success-projected-to-store',
+    worker: 'mock',
+    closes: true,
+    drive: (r, key) =>
+      using(
+        r.aegis('mock', { store: { kind: 'embedded', dataDir: storeDir() } }),
+        async (aegis) => expectState(await aegis.pay(tokenPayment(key, 'tok_visa')), 'SUCCESS').id,
+      ),
   },
   {
     name: 'success-stripe',
