@@ -349,6 +349,14 @@ async function exportPayments(g: GlobalOptions & ExportOptions): Promise<number>
   }
 }
 
+/** Applies the payment store's migrations (the store also does on open): for a deploy step. */
+async function migrateStore(g: GlobalOptions): Promise<number> {
+  const { migratePaymentStore, storeConfigFromEnv } = await import('./store');
+  const applied = await migratePaymentStore(storeConfigFromEnv());
+  print(g, { applied }, ({ applied: a }) => (a.length ? `applied migrations ${a.join(', ')}` : 'up to date'));
+  return EXIT.OK;
+}
+
 async function events(g: GlobalOptions, paymentId: string): Promise<number> {
   return withClient(g, async (aegis) => {
     print(g, await aegis.getPaymentEvents(paymentId), fmt.formatEvents);
@@ -562,6 +570,10 @@ function buildProgram(result: { code: number }): Command {
     .option('--to <date>', 'created before (ISO 8601)')
     .option('--format <csv|jsonl>', 'output format', 'csv')
     .action(action(exportPayments));
+  program
+    .command('migrate')
+    .description('apply the payment store migrations (AEGISPAY_STORE_URL, or the embedded store)')
+    .action(action(migrateStore));
   program
     .command('review <paymentId>')
     .description('settle a payment in REQUIRES_REVIEW with what the gateway shows (recorded with your name)')

@@ -67,3 +67,15 @@ export function expiryIsValid(month: number, year: number, now: Date): boolean {
 export function cvvFormatValid(cvv: string, brand: string): boolean {
   return brand === 'amex' ? /^\d{4}$/.test(cvv) : /^\d{3}$/.test(cvv);
 }
+
+/** Digits with the spaces and dashes people type between them, as long as a card number can be. */
+const DIGIT_RUN = /\d[\d -]*\d/g;
+
+/** True when a string holds 12-19 digits (spaces and dashes allowed) that pass the Luhn check. */
+export function containsCardNumber(text: string): boolean {
+  for (const run of text.match(DIGIT_RUN) ?? []) {
+    const digits = run.replace(/[ -]/g, '');
+    if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) return true;
+  }
+  return false;
+}

@@ -3,6 +3,7 @@
  * Bad entries are rejected with an issue each, never silently dropped, so callers learn what was wrong.
  */
 import { z } from 'zod';
+import { containsCardNumber } from './cards';
 import { ValidationError } from './errors';
 import type { Metadata } from './types';
 
@@ -82,6 +83,14 @@ export function checkMetadata(input: unknown): MetadataCheck {
       continue;
     }
     const value = input[key];
+    // Metadata travels in workflow history, the store and logs, where a card number must never be.
+    if ((typeof value === 'string' || typeof value === 'number') && containsCardNumber(String(value))) {
+      issues.push({
+        path,
+        message: 'values must not hold a card number (12-19 digits that pass the Luhn check)',
+      });
+      continue;
+    }
     if (typeof value === 'string') {
       if (value.length > METADATA_MAX_STRING_LENGTH) {
         issues.push({

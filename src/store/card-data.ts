@@ -3,27 +3,37 @@
  * workflow refuses card numbers as tokens, so this never fires on a correct path; it exists because
  * the store keeps rows for years, so a card number written by a bug would sit there that long.
  */
-import { luhnValid } from '../domain/cards';
+import { containsCardNumber } from '../domain/cards';
+
+export { containsCardNumber };
 import { ValidationError } from '../domain/errors';
 
 /** Fields that hold raw card data wherever they appear (the seed's names and common synonyms). */
 const CARD_FIELDS = new Set(['cardnumber', 'card_number', 'pan', 'cvv', 'cvc', 'cvv2', 'securitycode']);
-/** Digits with the spaces and dashes people type between them, as long as a card number can be. */
-const DIGIT_RUN = /\d[\d -]*\d/g;
 /**
  * Paths skipped by the Luhn scan: phone numbers are digits too (one in ten long ones passes Luhn),
  * and they are validated by the client and encrypted with the other personal data.
  */
 const SKIPPED_PATHS = new Set(['customer.phone']);
-
-/** True when a string holds 12-19 digits (spaces and dashes allowed) that pass the Luhn check. */
-export function containsCardNumber(text: string): boolean {
-  for (const run of text.match(DIGIT_RUN) ?? []) {
-    const digits = run.replace(/[ -]/g, '');
-    if (digits.length >= 12 && digits.length <= 19 && luhnValid(digits)) return true;
-  }
-  return false;
-}
+/**
+ * Fields skipped wherever they appear: identifiers and times the merchant or AegisPay chose
+ * (`order_1733500000000` is 13 digits, and one long number in ten passes Luhn), which also name the
+ * payment in Temporal. A card number put there by a caller would already be in a workflow ID.
+ */
+const IDENTIFIER_FIELDS = new Set([
+  'id',
+  'idempotencyKey',
+  'paymentId',
+  'gatewayIdempotencyKey',
+  'gatewayReference',
+  'reference',
+  'refundId',
+  'fingerprint',
+  'at',
+  'createdAt',
+  'updatedAt',
+  'since',
+]);
 
 /** Paths of `value` that hold a card number or a card field (never the values themselves). */
 export function cardDataPaths(value: unknown, path = ''): string[] {
@@ -36,7 +46,9 @@ export function cardDataPaths(value: unknown, path = ''): string[] {
   return Object.entries(value).flatMap(([key, v]) => {
     const at = path ? `${path}.${key}` : key;
     const named = CARD_FIELDS.has(key.toLowerCase()) && v !== undefined && v !== null && v !== '';
-    return named ? [at] : [...(containsCardNumber(key) ? [at] : []), ...cardDataPaths(v, at)];
+    if (named) return [at];
+    if (IDENTIFIER_FIELDS.has(key) && (typeof v === 'string' || typeof v === 'number')) return [];
+    return [...(containsCardNumber(key) ? [at] : []), ...cardDataPaths(v, at)];
   });
 }
 

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -1074,7 +1075,13 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
     for (;;) {
       await condition(() => projected < events.length);
       const batch = boundedBatch(events.slice(projected));
-      await delivery.projectPayment({ view: payment, events: batch });
+      try {
+        await delivery.projectPayment({ view: payment, events: batch });
+      } catch (err) {
+        // The store refused it for good (it found card data, or another writer's event): the payment
+        // goes on, it never waits on its record; the next step writes the view again.
+        if (!(err instanceof ActivityFailure)) throw err;
+      }
       projected += batch.length;
     }
   }

@@ -3,7 +3,9 @@
  * close and are deleted (as retention would), and the payments, their events and their customer's
  * list are then read from the store unchanged, and refunded after the window exactly once.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../../src/activities/gateways';
@@ -76,7 +78,12 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
   const action = await pay({ amount: 45, cardNumber: '4000002760003184' });
   await aegis.completePaymentAction(action.id, { succeeded: true });
   const abandoned = await aegis.createPayment(cardPayment({ customer, amount: 46 }));
-  const ids = [succeeded, declined, authorized, cancelled, refunded, action, abandoned].map((p) => p.id);
+  // A key with a timestamp in it may pass the Luhn check like a card number: it is an identifier, stored.
+  const timestamped = await pay({ amount: 47, idempotencyKey: `order_${luhnValidNumber('173350000000')}` });
+  expect(timestamped.state).toBe('SUCCESS');
+  const ids = [succeeded, declined, authorized, cancelled, refunded, action, abandoned, timestamped].map(
+    (p) => p.id,
+  );
 
   const client = await rawClient(server);
   // Every workflow closes (its windows are short), and its final view is what the store holds.
@@ -122,6 +129,25 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
   const listed = await aegis.getCustomerPayments(customer.id, 50);
   expect(listed.payments.map((p) => p.id).sort()).toEqual([...ids].sort());
 
+  // The accounting export, as an operator runs it: every payment and its events, from the store.
+  const cli = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(__dirname, '../../src/cli.ts'), 'export', '--format', 'jsonl'],
+    {
+      env: {
+        ...process.env,
+        AEGISPAY_STORE: 'embedded',
+        AEGISPAY_STORE_DIR: (storeConfig as { dataDir: string }).dataDir,
+      },
+    },
+  );
+  const exported = cli.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { id?: string; payment?: { id: string } });
+  const exportedIds = exported.map((row) => row.payment?.id ?? row.id);
+  for (const id of ids) expect(exportedIds).toContain(id);
+
   // A refund after the window: 20 concurrent calls, one refund at the gateway.
   const late = await Promise.all(
     Array.from({ length: 20 }, () => aegis.refundPayment(succeeded.id, { amount: 5, refundId: 'late_1' })),
@@ -137,3 +163,16 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
   });
   expect((await aegis.getPayment(succeeded.id)).amounts.refunded).toBe(500);
 }, 240_000);
+
+/** `prefix` and the digit that makes it pass the Luhn check (as one long number in ten does). */
+function luhnValidNumber(prefix: string): string {
+  for (let d = 0; d <= 9; d++) {
+    const candidate = `${prefix}${d}`;
+    const sum = [...candidate]
+      .reverse()
+      .map(Number)
+      .reduce((acc, n, i) => acc + (i % 2 === 1 ? (n * 2 > 9 ? n * 2 - 9 : n * 2) : n), 0);
+    if (sum % 10 === 0) return candidate;
+  }
+  throw new Error('unreachable');
+}

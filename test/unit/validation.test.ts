@@ -1,3 +1,4 @@
+import { checkMetadata } from '../../src/domain/metadata';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { ValidationError } from '../../src/domain/errors';
@@ -815,5 +816,27 @@ describe('other request schemas', () => {
     expect(issues.map((i) => i.path).sort()).toEqual(['', 'a.b.1']);
     const unknown = issues.find((i) => i.path === '')!;
     expect(unknown.message.length).toBeLessThan(120);
+  });
+});
+
+describe('metadata never carries a card number', () => {
+  it('refuses a value with 12-19 digits that pass the Luhn check, naming the key, never the value', () => {
+    for (const value of [
+      '4242424242424242',
+      '4242 4242 4242 4242',
+      'card 4000-0000-0000-0002 here',
+      4242424242424242,
+    ]) {
+      const result = checkMetadata({ note: value });
+      expect(result).toEqual({
+        ok: false,
+        issues: [{ path: ['note'], message: expect.stringContaining('card number') }],
+      });
+      expect(JSON.stringify(result)).not.toContain('4242424242424242');
+    }
+  });
+
+  it('keeps long numbers that are not card numbers', () => {
+    expect(checkMetadata({ orderId: '4242424242424241', ts: 1733500000001 })).toMatchObject({ ok: true });
   });
 });
