@@ -15,6 +15,7 @@ import type { CreatePaymentRequest, Payment } from './domain/types';
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
+import { storeConfigFromEnv } from './store/config';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
 
@@ -92,12 +93,16 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
   // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS): on an encrypted fleet a keyless CLI is refused.
   const encryption = encryptionConfigFromEnv(process.env);
+  // The payment store, when the environment names one: reads and refunds of payments whose workflows are gone.
+  const store =
+    process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv() : undefined;
   return {
     temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
     taskQueue: g.taskQueue,
     logging: { level: g.logLevel },
     logDestination: process.stderr,
     ...(encryption ? { encryption } : {}),
+    ...(store ? { store } : {}),
   };
 }
 

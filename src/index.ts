@@ -40,3 +40,12 @@ export {
   type EventBus,
   type EventHandler,
 } from './activities/events';
+export {
+  openPaymentStore,
+  migratePaymentStore,
+  storeConfigFromEnv,
+  formatExport,
+  type PaymentStore,
+  type StoreConfig,
+} from './store';
+export type { ResolveReviewRequest } from './domain/review';

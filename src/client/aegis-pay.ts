@@ -304,7 +304,10 @@ export class AegisPay {
       async () => {
         try {
           const { status } = await handle.describe();
-          return status.name === 'RUNNING' ? await handle.query(paymentQuery) : await handle.result();
+          if (status.name === 'RUNNING') return await handle.query(paymentQuery);
+          // Closed: the store is the record (a late refund shows there, not in the workflow's result).
+          const stored = await (await this.store())?.getPayment(paymentId);
+          return stored ?? (await handle.result());
         } catch (err) {
           throw toAegisPayError(err, { paymentId });
         }
@@ -325,7 +328,11 @@ export class AegisPay {
       paymentId,
       async () => {
         try {
-          return await client.workflow.getHandle(paymentId).query(eventsQuery);
+          const handle = client.workflow.getHandle(paymentId);
+          const { status } = await handle.describe();
+          const store = status.name === 'RUNNING' ? undefined : await this.store();
+          const stored = store ? await store.getEvents(paymentId) : [];
+          return stored.length > 0 ? stored : await handle.query(eventsQuery);
         } catch (err) {
           throw toAegisPayError(err, { paymentId });
         }
@@ -586,6 +593,15 @@ export class AegisPay {
     arg: Arg,
   ): Promise<Payment> {
     const { client } = await this.connect();
+    // After retention deleted its workflow, the store still knows this key: the payment it made is the
+    // answer (the same request) or a conflict, never a second payment under the same ID.
+    const stored = await (await this.store())?.getPayment(payment.id);
+    if (stored && (await this.workflowStatus(payment.id)) === 'NONE') {
+      if (stored.fingerprint !== payment.fingerprint)
+        throw new IdempotencyConflictError(payment.idempotencyKey);
+      if (update === processUpdate) assertProcessedOrProcessable(stored);
+      return stored;
+    }
     const startOptions = {
       ...this.startOptions(payment),
       // Concurrent duplicates attach to the running payment; a closed one is never started again.

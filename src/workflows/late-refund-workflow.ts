@@ -29,8 +29,18 @@ export async function lateRefundWorkflow(input: LateRefundWorkflowInput): Promis
       backoffCoefficient: retry.backoffCoefficient,
     },
   });
+  // The store is the payment's record now: its calls retry until it answers (a refund the gateway made
+  // must be recorded, and an outage of the database must not leave a reservation behind).
+  const record = proxyActivities<PaymentActivities>({
+    startToCloseTimeout: gatewayCallTimeoutMs,
+    retry: {
+      initialInterval: retry.initialIntervalMs,
+      maximumInterval: LONGEST_PAUSE_MS,
+      backoffCoefficient: 2,
+    },
+  });
   const { windowMs, paymentId, refundId } = input;
-  const reservation = await activities.reserveLateRefund({
+  const reservation = await record.reserveLateRefund({
     paymentId,
     refundId,
     windowMs,
@@ -64,7 +74,7 @@ export async function lateRefundWorkflow(input: LateRefundWorkflowInput): Promis
         ? await answerOf(() => activities.refundPayment(refund))
         : lookupAnswer(looked.value);
   }
-  return activities.settleLateRefund({
+  return record.settleLateRefund({
     paymentId,
     refundId,
     status: answer.kind === 'done' ? 'succeeded' : 'failed',

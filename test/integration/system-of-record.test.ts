@@ -67,7 +67,8 @@ afterAll(async () => {
 test('every path survives the deletion of its workflow; a late refund under 20 concurrent calls happens once', async () => {
   const customer = { id: `cust_${Date.now()}`, email: 'sor@example.com', name: 'Record Keeper' };
   const pay = (over: Parameters<typeof cardPayment>[0] = {}) => aegis.pay(cardPayment({ customer, ...over }));
-  const succeeded = await pay({ amount: 40 });
+  const succeededRequest = cardPayment({ customer, amount: 40 });
+  const succeeded = await aegis.pay(succeededRequest);
   const declined = await pay({ amount: 41, cardNumber: '4000000000000002' });
   const authorized = await pay({ amount: 42, captureMethod: 'manual' });
   await aegis.capturePayment(authorized.id, { amount: 30 });
@@ -128,6 +129,13 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
   }
   const listed = await aegis.getCustomerPayments(customer.id, 50);
   expect(listed.payments.map((p) => p.id).sort()).toEqual([...ids].sort());
+
+  // The key is still taken: the same request is answered from the store, another one is a conflict.
+  expect(await aegis.pay(succeededRequest)).toEqual(finals.get(succeeded.id)!.payment);
+  await expect(aegis.pay({ ...succeededRequest, amount: 41 })).rejects.toMatchObject({
+    code: 'IDEMPOTENCY_CONFLICT',
+  });
+  await expect(client.workflow.getHandle(succeeded.id).describe()).rejects.toThrow();
 
   // The accounting export, as an operator runs it: every payment and its events, from the store.
   const cli = await promisify(execFile)(
