@@ -32,6 +32,8 @@ export interface FleetPolicyInput {
   riskCheck?: NamedRiskCheck;
   routing?: Pick<GatewayRouterOptions, 'routing' | 'functionRules' | 'circuitBreaker'>;
   encryption: EncryptionPolicy | null;
+  /** The payment store's backend, when the worker has one. */
+  store?: 'postgres' | 'embedded';
 }
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex').slice(0, 16);
@@ -65,7 +67,7 @@ export function computeFleetPolicy(input: FleetPolicyInput): FleetPolicy {
     })),
   };
   const circuitBreaker = circuitBreakerConfigSchema.parse(input.routing?.circuitBreaker ?? {});
-  const outcome = { gateways, riskCheck, routing, circuitBreaker };
+  const outcome = { gateways, riskCheck, routing, circuitBreaker, store: input.store ?? null };
   return { policyId: `fp_${sha256(canonicalJson(outcome))}`, ...outcome, encryption: input.encryption };
 }
 

@@ -159,6 +159,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
     ...(options.routing ? { routing: options.routing } : {}),
     encryption: encryptionOf(options.dataConverter),
+    ...(options.store ? { store: options.store.backend } : {}),
   });
   const fleet = await startFleetWorker(options, member);
   try {

@@ -37,6 +37,11 @@ export interface FleetPolicy {
   routing: Record<string, unknown>;
   /** Circuit-breaker settings with defaults applied. */
   circuitBreaker: Record<string, unknown>;
+  /**
+   * The payment store's backend, null without one: a worker without the store would skip the
+   * projections and late refunds the others make.
+   */
+  store?: 'postgres' | 'embedded' | null;
   /** Null when payloads are not encrypted. */
   encryption: EncryptionPolicy | null;
 }
@@ -169,6 +174,9 @@ export function policyDifferences(mine: FleetPolicy, fleet: FleetPolicy): string
   }
   differences.push(...fieldDifferences('routing ', mine.routing, fleet.routing));
   differences.push(...fieldDifferences('circuit breaker ', mine.circuitBreaker, fleet.circuitBreaker));
+  if ((mine.store ?? null) !== (fleet.store ?? null)) {
+    differences.push(`payment store: this worker ${mine.store ?? 'none'}, fleet ${fleet.store ?? 'none'}`);
+  }
   // Two policies can hash alike only if they are alike; a hash difference with no field difference
   // (another AegisPay version computing it) still counts.
   if (differences.length === 0 && mine.policyId !== fleet.policyId)
