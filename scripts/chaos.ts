@@ -1,9 +1,11 @@
 /**
  * The chaos suite: `npm run chaos -- [--payments 500] [--duration 60] [--kill-every-ms 5000]
  * [--fault-phase-ms 2000] [--operator-every-ms 100] [--no-faults] [--no-operator] [--no-server-restart]
- * [--quick]`. `--duration` spreads the payments' starts over that many seconds (default: as fast as 30
+ * [--store auto|postgres|embedded] [--store-down-ms 5000] [--quick]`. `--duration` spreads the payments' starts over that many seconds (default: as fast as 30
  * at a time allow); each gateway draws a new fault scenario every `--fault-phase-ms`; the hostile
- * operator acts every `--operator-every-ms`; `--quick` is 60 payments and 20 duplicate calls.
+ * operator acts every `--operator-every-ms`; `--quick` is 60 payments and 20 duplicate calls. The
+ * workers project into PostgreSQL when its binaries are present (stopped for `--store-down-ms` mid-run;
+ * 0 keeps it up), else into the embedded store; `--store` picks one.
  * Exits 1 when any invariant is broken, listing the payments involved (see test/chaos/chaos-run.ts).
  */
 import { parseArgs } from 'node:util';
@@ -20,6 +22,8 @@ async function main(): Promise<number> {
       'no-faults': { type: 'boolean' },
       'no-operator': { type: 'boolean' },
       'no-server-restart': { type: 'boolean' },
+      store: { type: 'string' },
+      'store-down-ms': { type: 'string' },
       quick: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -27,7 +31,8 @@ async function main(): Promise<number> {
   if (values.help) {
     console.log(
       'usage: chaos [--payments N] [--duration SECONDS] [--kill-every-ms MS] [--fault-phase-ms MS]\n' +
-        '             [--operator-every-ms MS] [--no-faults] [--no-operator] [--no-server-restart] [--quick]',
+        '             [--operator-every-ms MS] [--no-faults] [--no-operator] [--no-server-restart]\n' +
+        '             [--store auto|postgres|embedded] [--store-down-ms MS] [--quick]',
     );
     return 0;
   }
@@ -43,11 +48,24 @@ async function main(): Promise<number> {
     options.operatorEveryMs = positive('--operator-every-ms', values['operator-every-ms']);
   if (values['no-faults']) options.faultPhaseMs = 0;
   if (values['no-operator']) options.operatorEveryMs = 0;
+  if (values.store) options.store = storeKind(values.store);
+  if (values['store-down-ms']) options.storeDownMs = atLeastZero('--store-down-ms', values['store-down-ms']);
 
   const report = await runChaos(options);
   console.log(`\nAegisPay chaos run\n${formatReport(report)}`);
   console.log(report.violations.length === 0 ? '\nPASS: no invariant broken' : '\nFAIL: invariants broken');
   return report.violations.length === 0 ? 0 : 1;
+}
+
+function storeKind(text: string): ChaosOptions['store'] {
+  if (text === 'auto' || text === 'postgres' || text === 'embedded') return text;
+  throw new Error(`--store must be auto, postgres or embedded, not "${text}"`);
+}
+
+function atLeastZero(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${flag} must be a number of 0 or more, not "${text}"`);
+  return n;
 }
 
 function positive(flag: string, text: string): number {

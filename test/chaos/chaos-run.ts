@@ -2,8 +2,11 @@
  * The chaos run: payments through a client-only AegisPay while standalone workers are SIGKILLed, the
  * Temporal dev server restarts on its database file, the sandbox PSP draws a new fault scenario per
  * gateway every few seconds (test/chaos/fault-schedule.ts) and an operator sends hostile signals,
- * updates and cancellations (test/chaos/operator.ts). Then every payment is checked against the sandbox
- * ledger, which is the truth about money (test/chaos/money-invariants.ts).
+ * updates and cancellations (test/chaos/operator.ts). The workers project every payment into the payment
+ * store (PostgreSQL when its binaries are here, stopped for a few seconds mid-run; else the embedded
+ * store). Then every payment is checked against the sandbox ledger, which is the truth about money
+ * (test/chaos/money-invariants.ts), and the store against the workflow and the ledger
+ * (test/chaos/store-check.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +18,7 @@ import { AegisPay } from '../../src/client/aegis-pay';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import type { CreatePaymentRequest, DomainEvent, Payment } from '../../src/domain/types';
 import { startSandbox, type LedgerEntry, type Sandbox } from '../../src/sandbox/server';
+import { openPaymentStore, type PaymentStore, type StoreConfig } from '../../src/store';
 import { freePort, startDevServer, type DevServer } from '../../src/toolchain/dev-server';
 import { cardPayment, TEST_CARDS } from '../helpers';
 import { openWork } from '../helpers/open-work';
@@ -22,6 +26,12 @@ import { byKind, countFaults, FaultSchedule } from './fault-schedule';
 import { refundAsk } from './hostile-payloads';
 import { INVARIANTS, moneyViolations, sandboxBooks, type RefundAsks } from './money-invariants';
 import { ChaosOperator } from './operator';
+import {
+  postgresBinariesPresent,
+  startRestartablePostgres,
+  type RestartablePostgres,
+} from './restartable-postgres';
+import { ledgerAmounts, projectionAttempts, STORE_RULES, storeViolations } from './store-check';
 
 /** How far the sandbox's Stripe search lags behind its writes during the run. */
 const SEARCH_LAG_MS = 1000;
@@ -60,6 +70,12 @@ export interface ChaosOptions {
    */
   settleTimeoutMs: number;
   reviewGraceMs: number;
+  /** The payment store: PostgreSQL when its binaries are present (`auto`), else the embedded one. */
+  store: 'auto' | 'postgres' | 'embedded';
+  /** PostgreSQL is stopped for this long once a quarter of the payments have finished (0: never). */
+  storeDownMs: number;
+  /** How long the store may take, after the run settled, to hold every workflow's last step. */
+  storeCatchUpMs: number;
   log: (line: string) => void;
 }
 
@@ -100,9 +116,29 @@ export interface ChaosReport {
   pendingSettled: { succeeded: number; failed: number };
   /** The operator's actions by kind and outcome. */
   operator: Record<string, number>;
+  store: StoreReport;
   /** Broken invariants by rule (payments), every rule listed. */
   violationsByRule: Record<string, number>;
   durationMs: number;
+}
+
+/** The payment store's part of the run. */
+export interface StoreReport {
+  backend: 'postgres' | 'embedded';
+  /** Database stops and starts, and how long it was unreachable in all. */
+  restarts: number;
+  downMs: number;
+  /** `projectPayment` activities in the workflows' histories; those that needed more than one attempt. */
+  projections: number;
+  retriedProjections: number;
+  extraAttempts: number;
+  /** Why a retried projection's last failed attempt failed (`timeout` or the error's first words). */
+  lastFailures: Record<string, number>;
+  /** Payments compared, and how long until the store held the last workflow's last step. */
+  compared: number;
+  catchUpMs: number;
+  /** Payments whose store row never reached the workflow's version within `storeCatchUpMs`. */
+  behind: number;
 }
 
 const DEFAULTS: ChaosOptions = {
@@ -123,6 +159,9 @@ const DEFAULTS: ChaosOptions = {
   reviewRecheckIntervalMs: 1000,
   settleTimeoutMs: 180_000,
   reviewGraceMs: 20_000,
+  store: 'auto',
+  storeDownMs: 5000,
+  storeCatchUpMs: 60_000,
   log: (line) => console.log(line),
 };
 
@@ -138,6 +177,8 @@ const ANSWERS = new Set([
 ]);
 /** A follow-up the gateway keeps refusing is given up after this many tries (the payment stays as it is). */
 const FOLLOW_UP_TRIES = 8;
+/** Queries of a settled payment are tried this often before its workflow counts as unreadable. */
+const QUERY_TRIES = 5;
 const ANSI_COLOR = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const CAPTURED = new Set(['SUCCESS', 'PARTIALLY_REFUNDED', 'REFUNDED']);
 const UNSETTLED = new Set(['INITIATED', 'PROCESSING', 'REQUIRES_REVIEW']);
@@ -190,8 +231,12 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   let raw: Client | undefined;
   let schedule: FaultSchedule | undefined;
   let operator: ChaosOperator | undefined;
+  let postgres: RestartablePostgres | undefined;
+  let checkStore: PaymentStore | undefined;
   let serverRestarts = 0;
   let clientRetries = 0;
+  const backend = o.store === 'auto' ? (postgresBinariesPresent() ? 'postgres' : 'embedded') : o.store;
+  const storeOutage = { restarts: 0, downMs: 0 };
   const reconnectMs: ChaosReport['reconnectMs'] = {};
   try {
     sandbox = await startSandbox({ port: 0 });
@@ -200,7 +245,12 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     const dbFile = join(dir, 'temporal.db');
     server = await startDevServer({ port, uiPort: false, dbFile });
     o.log(`dev server ${server.address} (db ${dbFile}), sandbox ${sandbox.url}`);
-    workers = new WorkerPool(workerEnv(server.address, sandbox.url), o.log);
+    if (backend === 'postgres') postgres = await startRestartablePostgres();
+    const storeConfig: StoreConfig = postgres
+      ? { kind: 'postgres', connectionString: postgres.url }
+      : { kind: 'embedded', dataDir: join(dir, 'store') };
+    o.log(`payment store: ${postgres ? postgres.url : `embedded in ${join(dir, 'store')}`}`);
+    workers = new WorkerPool(workerEnv(server.address, sandbox.url, storeConfig), o.log);
     await workers.start();
     aegis = new AegisPay({
       temporal: { address: server.address, namespace: server.namespace },
@@ -210,8 +260,12 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       gatewayTimeoutMs: 8000,
       reconciliationWindowMs: o.reconciliationWindowMs,
       reviewRecheckIntervalMs: o.reviewRecheckIntervalMs,
+      store: storeConfig,
     });
     const client = aegis;
+    // The client opens its store on first use and keeps the first attempt's outcome, so that first use
+    // happens here (as it does long before any outage in a service that has been running a while).
+    await client.listPayments({ limit: 1 });
     // The operator's own Temporal client: what it sends bypasses AegisPay's checks, as the Web UI's does.
     // Histories with megabyte signals in them exceed gRPC's default 4 MB per message.
     raw = new Client({
@@ -286,6 +340,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     o.log(`${o.payments} payments, ${o.duplicateKeys * o.duplicatesPerKey} duplicate calls; chaos on`);
     workers.startKilling(o.killEveryMs, o.maxKills);
     let restart: Promise<void> | undefined;
+    let storeRestart: Promise<void> | undefined;
     const duplicates = Promise.all(
       dupPlans.flatMap((p) =>
         Array.from({ length: o.duplicatesPerKey }, () => {
@@ -305,8 +360,15 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       } catch (err) {
         answerOrGaveUp(err).push(problem('pay-failed', [p.id], err));
       }
+      finished++;
+      // A quarter of the way through the database goes down for a while, away from the server restart.
+      if (postgres && o.storeDownMs > 0 && !storeRestart && finished >= o.payments / 4) {
+        storeRestart = restartStore(postgres).catch((err: unknown) => {
+          violations.push(problem('store-restart-failed', [], err));
+        });
+      }
       // Halfway through, while the other half is in flight.
-      if (o.serverRestart && !restart && ++finished >= o.payments / 2) {
+      if (o.serverRestart && !restart && finished >= o.payments / 2) {
         restart = restartServer().catch((err: unknown) => {
           violations.push(problem('server-restart-failed', [], err));
         });
@@ -314,6 +376,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     });
     await duplicates;
     await restart;
+    await storeRestart;
     await operator?.stop();
     workers.stopKilling();
     schedule?.calm();
@@ -324,9 +387,27 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     schedule?.stop();
     verify(all, finals, sandbox.ledger(), violations, anomalies);
     const byRule = await checkInvariants(all, finals, sandbox, operatorClient, violations);
+    checkStore = await openPaymentStore(storeConfig);
+    const storeCheck = await compareStore(
+      {
+        plans: all.filter((p) => finals.has(p.id)),
+        aegis: client,
+        raw: operatorClient,
+        store: checkStore,
+        sandbox,
+      },
+      o.storeCatchUpMs,
+      untilAnswered,
+      violations,
+    );
+    Object.assign(byRule, storeCheck.byRule);
     const events = new Map<string, DomainEvent[]>();
     await pool([...finals.keys()], 10, async (id) => {
-      events.set(id, await untilAnswered(() => client.getPaymentEvents(id)));
+      // A workflow whose tasks keep failing answers no query: reported, not a reason to stop the report.
+      await untilAnswered(() => client.getPaymentEvents(id), QUERY_TRIES).then(
+        (list) => void events.set(id, list),
+        (err: unknown) => flag(violations, 'workflow-unreadable', id, `events query failed: ${String(err)}`),
+      );
     });
     for (const [id, list] of events) operator?.checkEvents(id, finals.get(id)!.state, list);
     for (const list of [operator?.violations ?? [], operator?.anomalies ?? []]) {
@@ -383,6 +464,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       scenarios: { ...(schedule?.phases ?? {}) },
       pendingSettled: { ...(schedule?.settled ?? { succeeded: 0, failed: 0 }) },
       operator: { ...(operator?.counts ?? {}) },
+      store: { backend, ...storeOutage, ...storeCheck.report },
       violationsByRule: byRule,
       durationMs: Date.now() - started,
     };
@@ -411,6 +493,18 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       );
       o.log(`reconnected: client ${reconnectMs.client ?? '-'} ms, workers ${reconnectMs.workers ?? '-'} ms`);
     }
+
+    /** Stops PostgreSQL abruptly and starts it again on the same port and data directory. */
+    async function restartStore(db: RestartablePostgres): Promise<void> {
+      o.log('stopping PostgreSQL');
+      const down = Date.now();
+      await db.stop();
+      await sleep(o.storeDownMs);
+      await db.start();
+      storeOutage.restarts++;
+      storeOutage.downMs += Date.now() - down;
+      o.log(`PostgreSQL accepts connections again after ${secs(Date.now() - down)}`);
+    }
   } finally {
     schedule?.stop();
     await operator?.stop();
@@ -418,8 +512,11 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     await aegis?.close().catch(() => undefined);
     await raw?.connection.close().catch(() => undefined);
     await workers?.stop();
+    await checkStore?.close().catch(() => undefined);
+    await postgres?.destroy(violations.length > 0);
     await server?.stop();
     await sandbox?.stop();
+    if (postgres && violations.length > 0) o.log(`kept ${postgres.dir} (PostgreSQL data) for inspection`);
     if (violations.length === 0) rmSync(dir, { recursive: true, force: true });
     else {
       // The Temporal database is there already; the ledger (in memory) is kept beside it.
@@ -617,6 +714,89 @@ async function checkInvariants(
   return byRule;
 }
 
+/**
+ * The store against each workflow and the ledger. Projections run after the steps they record, so each
+ * payment is first given until `catchUpMs` (from the start of the check) for its store row to reach the
+ * workflow's version; one that does not is reported as differing. Also sums the projections' retries.
+ */
+async function compareStore(
+  run: { plans: Plan[]; aegis: AegisPay; raw: Client; store: PaymentStore; sandbox: Sandbox },
+  catchUpMs: number,
+  untilAnswered: UntilAnswered,
+  violations: Violation[],
+): Promise<{ byRule: Record<string, number>; report: Omit<StoreReport, 'backend' | 'restarts' | 'downMs'> }> {
+  const { aegis, store } = run;
+  const byRule: Record<string, number> = Object.fromEntries(STORE_RULES.map((rule) => [rule, 0]));
+  const report = {
+    projections: 0,
+    retriedProjections: 0,
+    extraAttempts: 0,
+    lastFailures: {} as Record<string, number>,
+    compared: 0,
+    catchUpMs: 0,
+    behind: 0,
+  };
+  const started = Date.now();
+  const deadline = started + catchUpMs;
+  await pool(run.plans, 10, async (p) => {
+    await catchUpAndCompare(p).catch((err: unknown) =>
+      flag(
+        violations,
+        'store-unreadable',
+        p.id,
+        `store or workflow read failed: ${String(err)}`.slice(0, 300),
+      ),
+    );
+    const attempts = await projectionAttempts(run.raw.workflow.getHandle(p.id)).catch(() => undefined);
+    if (!attempts) return; // unreadable histories are reported by the invariants' check
+    report.projections += attempts.projections;
+    report.retriedProjections += attempts.retried;
+    report.extraAttempts += attempts.extraAttempts;
+    for (const [kind, n] of Object.entries(attempts.lastFailures))
+      report.lastFailures[kind] = (report.lastFailures[kind] ?? 0) + n;
+  });
+  return { byRule, report };
+
+  async function catchUpAndCompare(p: Plan): Promise<void> {
+    for (;;) {
+      const workflow = await untilAnswered(() => aegis.getPayment(p.id), QUERY_TRIES);
+      const stored = await store.getPayment(p.id);
+      const late = Date.now() > deadline;
+      if (stored?.version === workflow.version) {
+        const [workflowEvents, storedEvents] = await Promise.all([
+          untilAnswered(() => aegis.getPaymentEvents(p.id), QUERY_TRIES),
+          store.getEvents(p.id),
+        ]);
+        // A running workflow may take another step between the reads (a review's recheck): read again,
+        // unless time is up (then the events' difference is what is reported).
+        const last = [workflowEvents, storedEvents].map((events) => events.at(-1)?.sequence);
+        if (late || last.every((sequence) => sequence === workflow.version)) {
+          report.catchUpMs = Math.max(report.catchUpMs, Date.now() - started);
+          report.compared++;
+          const ledger = ledgerAmounts(run.sandbox, p.id);
+          for (const v of storeViolations({ workflow, workflowEvents, stored, storedEvents, ledger })) {
+            byRule[v.rule]!++;
+            flag(violations, v.rule, p.id, v.detail);
+          }
+          return;
+        }
+      } else if (late) {
+        report.behind++;
+        byRule['store-differs-from-workflow']!++;
+        flag(
+          violations,
+          'store-differs-from-workflow',
+          p.id,
+          `store at version ${stored?.version ?? '-'}, workflow (${workflow.state}) at ${workflow.version} ` +
+            `${secs(catchUpMs)} after the run settled`,
+        );
+        return;
+      }
+      await sleep(250);
+    }
+  }
+}
+
 /** Checks what the invariants do not: one key one payment, one charge per captured payment, the charge's amount. */
 function verify(
   plans: Plan[],
@@ -719,9 +899,12 @@ async function eventually(check: () => Promise<boolean>, deadline: number): Prom
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function workerEnv(address: string, sandboxUrl: string): NodeJS.ProcessEnv {
+function workerEnv(address: string, sandboxUrl: string, store: StoreConfig): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...(store.kind === 'postgres'
+      ? { AEGISPAY_STORE: 'postgres', AEGISPAY_STORE_URL: store.connectionString }
+      : { AEGISPAY_STORE: 'embedded', AEGISPAY_STORE_URL: '', AEGISPAY_STORE_DIR: store.dataDir }),
     TEMPORAL_ADDRESS: address,
     AEGISPAY_TASK_QUEUE: TASK_QUEUE,
     AEGISPAY_GATEWAYS: 'STRIPE,PAYPAL',
@@ -909,6 +1092,18 @@ export function formatReport(r: ChaosReport): string {
     ),
     ['pending objects settled ok / failed', `${r.pendingSettled.succeeded} / ${r.pendingSettled.failed}`],
     ...counts('operator actions', r.operator),
+    ['payment store', r.store.backend],
+    ['  database restarts / time down', `${r.store.restarts} / ${secs(r.store.downMs)}`],
+    [
+      '  projections / retried / extra attempts',
+      `${r.store.projections} / ${r.store.retriedProjections} / ${r.store.extraAttempts}`,
+    ],
+    // One level deeper than `counts` puts them: these belong to the store.
+    ...counts('retried projections, by last failure', r.store.lastFailures).map(
+      ([k, v]): [string, string] => [`  ${k}`, v],
+    ),
+    ['  payments compared / store behind', `${r.store.compared} / ${r.store.behind}`],
+    ['  store caught up after', secs(r.store.catchUpMs)],
     ['duration', secs(r.durationMs)],
     ...counts('violations (payments), by rule', r.violationsByRule),
     ['anomalies', String(r.anomalies.length)],

@@ -2,10 +2,13 @@
  * A short chaos run (the full one is `npm run chaos`): 80 payments over 35 s and 8 duplicate calls while
  * one worker is SIGKILLed once, the dev server restarts on its database file, the sandbox draws a fault
  * scenario per gateway every second and an operator sends hostile signals, updates and cancellations.
+ * The workers project into PostgreSQL (when its binaries are present), which is stopped for 4 s a
+ * quarter of the way through; else into the embedded store.
  */
 import { formatReport, runChaos } from './chaos-run';
+import { postgresBinariesPresent } from './restartable-postgres';
 
-test('a short chaos run breaks no money invariant: one gateway holds a payment, books match, nothing open, nothing refunded unasked, nothing lost', async () => {
+test('a short chaos run breaks no money invariant: one gateway holds a payment, books match, nothing open, nothing refunded unasked, nothing lost; the store matches workflows and books', async () => {
   const log: string[] = [];
   const report = await runChaos({
     payments: 80,
@@ -20,6 +23,8 @@ test('a short chaos run breaks no money invariant: one gateway holds a payment, 
     faultPhaseMs: 1000,
     operatorEveryMs: 150,
     settleTimeoutMs: 60_000,
+    storeDownMs: 4000,
+    storeCatchUpMs: 30_000,
     log: (line) => log.push(line),
   });
   const summary = `${log.join('\n')}\n${formatReport(report)}`;
@@ -46,4 +51,13 @@ test('a short chaos run breaks no money invariant: one gateway holds a payment, 
   expect(operator('update')).toBeGreaterThan(0);
   expect(operator('workflow cancel')).toBeGreaterThan(0);
   expect(report.operator['update refund → VALIDATION_ERROR']).toBeGreaterThan(0);
+  // Every payment was compared with its store row (the store rules are in `violations` above).
+  expect(report.store.compared).toBe(82);
+  expect(report.store.projections).toBeGreaterThan(82);
+  if (postgresBinariesPresent()) {
+    // The database was really gone for a while, and projections caught by it were retried.
+    expect(report.store).toMatchObject({ backend: 'postgres', restarts: 1 });
+    expect(report.store.downMs).toBeGreaterThanOrEqual(4000);
+    expect(report.store.retriedProjections).toBeGreaterThan(0);
+  }
 }, 240_000);
