@@ -41,6 +41,7 @@ import {
 } from './tracing';
 import { createDataConverter, encryptionOf } from './codec/data-converter';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
+import { AegisPayError } from './domain/errors';
 
 export interface PaymentWorkerOptions {
   connection: NativeConnection;
@@ -347,6 +348,25 @@ export const workerEnvSchema = z.object({
 });
 export type WorkerEnv = z.output<typeof workerEnvSchema>;
 
+/**
+ * Opens the payment store, waiting for the database while it is down (a worker started during an
+ * outage would otherwise exit, and no payment would be processed until someone restarts it).
+ * Configuration mistakes (a bad URL, missing keys) are not waited out.
+ */
+async function openStoreWhenReachable(env: NodeJS.ProcessEnv, logger: Logger): Promise<PaymentStore> {
+  const config = storeConfigFromEnv(env);
+  for (let pause = 500; ; pause = Math.min(pause * 2, 10_000)) {
+    try {
+      return await openPaymentStore(config);
+    } catch (err) {
+      if (err instanceof AegisPayError) throw err;
+      const reason = err instanceof Error ? err.message : String(err);
+      logger.warn({ err: reason, retryInMs: pause }, 'payment store unreachable');
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 /** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
@@ -395,9 +415,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const connection = await connectWorker(temporal);
   // The system of record, when one is configured (AEGISPAY_STORE_URL for PostgreSQL, AEGISPAY_STORE=embedded).
   const store =
-    env.AEGISPAY_STORE_URL || env.AEGISPAY_STORE
-      ? await openPaymentStore(storeConfigFromEnv(env))
-      : undefined;
+    env.AEGISPAY_STORE_URL || env.AEGISPAY_STORE ? await openStoreWhenReachable(env, logger) : undefined;
   const tracing =
     config.AEGISPAY_TRACING === 'otlp'
       ? {

@@ -432,13 +432,17 @@ export class AegisPay {
   private async store(): Promise<PaymentStore | undefined> {
     const config = storeConfigOf(this.config);
     if (!config) return undefined;
-    this.storeOpening ??= import('../store').then(({ openPaymentStore }) =>
+    const opening = (this.storeOpening ??= import('../store').then(({ openPaymentStore }) =>
       openPaymentStore({
         ...config,
         ...(this.config.encryption ? { encryption: this.config.encryption } : {}),
       }),
-    );
-    return this.storeOpening;
+    ));
+    // A failed open (the database was down) is tried again by the next call, not remembered.
+    opening.catch(() => {
+      if (this.storeOpening === opening) this.storeOpening = undefined;
+    });
+    return opening;
   }
 
   /** Reads from the system of record when Temporal no longer has the payment's workflow. */
