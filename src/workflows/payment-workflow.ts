@@ -547,15 +547,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       guard(() => assertCancellableNow());
       const refused = await voidAtGateway({ state: 'CANCELLED', code: reason, message: reason });
       if (refused === 'open') return payment;
-      if (refused) {
-        throw ApplicationFailure.nonRetryable(
-          `Void failed at the gateway (${refused})`,
-          ErrorCode.GATEWAY_ERROR,
-          {
-            gatewayCode: refused,
-          },
-        );
-      }
+      if (refused) throw voidRefused(refused);
       record('PAYMENT_CANCELLED', { reason }, 'CANCELLED', { cancellationReason: reason });
       return payment;
     });
@@ -657,15 +649,7 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
         };
         const refused = await voidAtGateway(failure);
         if (refused === 'open') return payment;
-        if (refused) {
-          throw ApplicationFailure.nonRetryable(
-            `Void failed at the gateway (${refused})`,
-            ErrorCode.GATEWAY_ERROR,
-            {
-              gatewayCode: refused,
-            },
-          );
-        }
+        if (refused) throw voidRefused(refused);
         fail(failure.code, failure.message, payment.gateway);
         return payment;
       }
@@ -1194,6 +1178,17 @@ const RECONCILIATION_CHECKS = 3;
 
 /** Largest batch of events handed to the event bus at once, in bytes of JSON (well under Temporal's payload limit). */
 const EVENT_BATCH_BYTES = 256 * 1024;
+
+/** What the caller of a cancel (or a failed 3-D Secure) hears when the gateway refuses the void. */
+function voidRefused(gatewayCode: string): Error {
+  return ApplicationFailure.nonRetryable(
+    `Void failed at the gateway (${gatewayCode})`,
+    ErrorCode.GATEWAY_ERROR,
+    {
+      gatewayCode,
+    },
+  );
+}
 
 /** Turns a domain error into the failure a validator or handler throws, keeping its code. */
 function toFailure(err: unknown): Error {
