@@ -358,7 +358,10 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       try {
         await drive(client, p, untilAnswered, anomalies, asked, o.reviewGraceMs);
       } catch (err) {
-        answerOrGaveUp(err).push(problem('pay-failed', [p.id], err));
+        // The operator cancelled the payment before its processing ran: refusing to process it is right.
+        const cancelledFirst =
+          operator?.cancelRequested(p.id) && (err as { code?: string }).code === 'INVALID_STATE_TRANSITION';
+        if (!cancelledFirst) answerOrGaveUp(err).push(problem('pay-failed', [p.id], err));
       }
       finished++;
       // A quarter of the way through the database goes down for a while, away from the server restart.

@@ -98,6 +98,11 @@ export class ChaosOperator {
     }
   }
 
+  /** Whether a Temporal cancellation was (or may have been) sent to the payment. */
+  cancelRequested(paymentId: string): boolean {
+    return (this.records.get(paymentId)?.cancelRequested ?? 'no') !== 'no';
+  }
+
   private record(paymentId: string): OperatorRecord {
     let r = this.records.get(paymentId);
     if (!r) {
