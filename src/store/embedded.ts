@@ -33,8 +33,12 @@ const LOOPBACK = '127.0.0.1';
 const SILENCE_BEFORE_STALE_MS = 10_000;
 const ELECTION_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 2_000;
-/** Connections each process keeps to the shared store; the server accepts many processes' worth. */
-const CLIENT_POOL_MAX = 5;
+/**
+ * One connection per store a process opens: the embedded server (pglite-socket) runs one database
+ * session and keeps a connection's protocol messages together only inside a transaction, so queries of
+ * several connections at once can interleave ("portal does not exist"). One connection serializes them.
+ */
+const CLIENT_POOL_MAX = 1;
 const SERVER_MAX_CONNECTIONS = 200;
 /** Tries of one operation across servers that stop under it (each store operation is idempotent). */
 const RECONNECT_ATTEMPTS = 4;
