@@ -28,7 +28,7 @@ import {
   type HealthState,
   type HealthSummary,
 } from '../domain/health';
-import { assertCancellable, resolveCapture, resolveRefund } from '../domain/lifecycle';
+import { assertCancellable, repeatsCapture, resolveCapture, resolveRefund } from '../domain/lifecycle';
 import {
   cancelUpdate,
   captureUpdate,
@@ -207,7 +207,7 @@ export class AegisPay {
       paymentId,
       captureUpdate,
       valid,
-      (closed) => resolveCapture(closed, valid),
+      (closed) => repeatsCapture(closed, valid) || resolveCapture(closed, valid),
       false,
     );
   }

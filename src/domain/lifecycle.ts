@@ -9,7 +9,7 @@ import {
   checkRefundRequest,
   REFUND_AMOUNT_REQUIRED,
 } from './follow-up-requests';
-import type { CancelRequest } from './messages';
+import type { CancelRequest, CaptureRequest } from './messages';
 import { parseMajorAmount } from './money';
 import { canTransition } from './state-machine';
 import type { Payment, Refund } from './types';
@@ -100,4 +100,17 @@ export function resolveRefund(payment: Payment, request: unknown, pending: numbe
 /** The state after a successful refund. */
 export function stateAfterRefund(payment: Payment): 'REFUNDED' | 'PARTIALLY_REFUNDED' {
   return payment.amounts.refunded >= payment.amounts.captured ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+}
+
+/**
+ * True when a capture request repeats the capture already made (no amount after a full capture, or the
+ * same amount): it is answered with the payment, as the one operation it is, never refused. A manual
+ * payment past AUTHORIZED has been captured (it only gets there by a capture).
+ */
+export function repeatsCapture(payment: Payment, request: CaptureRequest | undefined): boolean {
+  const captured = ['SUCCESS', 'PARTIALLY_REFUNDED', 'REFUNDED'].includes(payment.state);
+  if (payment.captureMethod !== 'manual' || !captured) return false;
+  if (request?.amount === undefined) return payment.amounts.captured === payment.amounts.authorized;
+  const parsed = parseMajorAmount(request.amount, payment.amount.currency);
+  return parsed.ok && parsed.minor === payment.amounts.captured;
 }

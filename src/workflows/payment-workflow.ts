@@ -23,7 +23,13 @@ import {
   summarizeRejectedPayload,
 } from '../domain/follow-up-requests';
 import { gatewayIdempotencyKey } from '../domain/ids';
-import { assertCancellable, resolveCapture, resolveRefund, stateAfterRefund } from '../domain/lifecycle';
+import {
+  assertCancellable,
+  repeatsCapture,
+  resolveCapture,
+  resolveRefund,
+  stateAfterRefund,
+} from '../domain/lifecycle';
 import {
   cancelSignal,
   cancelUpdate,
@@ -41,7 +47,6 @@ import {
   type ProcessRequest,
   type RefundRequest,
 } from '../domain/messages';
-import { parseMajorAmount } from '../domain/money';
 import {
   DEFAULT_RECONCILIATION_WINDOW_MS,
   DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
@@ -505,16 +510,16 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   }
 
   /** True when this capture request repeats the capture already made (same amount): it is answered, not refused. */
-  function repeatsCapture(req: CaptureRequest | undefined): boolean {
-    if (!events.some((e) => e.type === 'PAYMENT_CAPTURED')) return false;
-    if (req?.amount === undefined) return payment.amounts.captured === payment.amounts.authorized;
-    const parsed = parseMajorAmount(req.amount, payment.amount.currency);
-    return parsed.ok && parsed.minor === payment.amounts.captured;
-  }
 
   async function capture(req: CaptureRequest): Promise<Payment> {
     return exclusive(async () => {
-      if (repeatsCapture(guard(() => checkCaptureRequest(req)))) return payment;
+      if (
+        repeatsCapture(
+          payment,
+          guard(() => checkCaptureRequest(req)),
+        )
+      )
+        return payment;
       const amount = guard(() => resolveCapture(payment, req));
       const input = followUp('capture', 1, { amount: { amount, currency: payment.amount.currency } });
       const answer = await callFollowUp('capture', input, {
@@ -935,7 +940,13 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
   setHandler(captureUpdate, (req) => handled(() => capture(req)), {
     validator: (req) => {
       // A malformed request is refused first, even on a payment already captured.
-      if (!repeatsCapture(guard(() => checkCaptureRequest(req)))) guard(() => resolveCapture(payment, req));
+      if (
+        !repeatsCapture(
+          payment,
+          guard(() => checkCaptureRequest(req)),
+        )
+      )
+        guard(() => resolveCapture(payment, req));
     },
   });
   setHandler(

@@ -109,6 +109,14 @@ function modelProcess(p: ModelPayment): Expected {
 
 function modelCapture(p: ModelPayment, kind: CaptureKind): Expected {
   if (p.state === 'NONE') return failWith('PAYMENT_NOT_FOUND');
+  // The capture already made, asked again (no amount after a full capture, or the same amount): the
+  // same operation, answered.
+  const captured = ['SUCCESS', 'PARTIALLY_REFUNDED', 'REFUNDED'].includes(p.state);
+  const repeat =
+    kind === 'full'
+      ? p.captured === p.authorized
+      : kind === 'partial' && captureMinor(p, kind) === p.captured;
+  if (captured && p.request.captureMethod === 'manual' && repeat) return OK;
   if (p.state !== 'AUTHORIZED') return failWith('INVALID_STATE_TRANSITION');
   const minor = captureMinor(p, kind);
   if (minor > p.authorized) return failWith('VALIDATION_ERROR');
