@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { freePort } from '../../src/toolchain/dev-server';
-import { PG_BIN } from '../helpers/postgres';
+import { pgCommand } from '../helpers/postgres';
 
 export { postgresBinariesPresent } from '../helpers/postgres';
 
@@ -29,12 +29,6 @@ export interface RestartablePostgres {
   start(): Promise<void>;
   /** Stops the server and deletes its directory unless `keep`. */
   destroy(keep?: boolean): Promise<void>;
-}
-
-/** Runs a PostgreSQL binary, as the postgres user when this process is root (PostgreSQL refuses root). */
-function pgCommand(binary: string, args: string[]): [string, string[]] {
-  const path = join(PG_BIN, binary);
-  return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
 export async function startRestartablePostgres(): Promise<RestartablePostgres> {

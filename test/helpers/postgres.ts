@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../src/toolchain/dev-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -29,21 +29,10 @@ export interface TestPostgres {
 
 const asRoot = process.getuid?.() === 0;
 
-/** Runs a PostgreSQL binary, as the postgres user when this process is root. */
-function pgCommand(binary: string, args: string[]): [string, string[]] {
+/** Runs a PostgreSQL binary, as the postgres user when this process is root (PostgreSQL refuses root). */
+export function pgCommand(binary: string, args: string[]): [string, string[]] {
   const path = join(PG_BIN, binary);
   return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<TestPostgres> {
