@@ -17,6 +17,8 @@ export interface DevServerSettings {
   dbFile?: string;
   logLevel: string;
   searchAttributes: { name: string; type: string }[];
+  /** Server dynamic config, `KEY` → value as the CLI's `--dynamic-config-value KEY=VALUE` takes it (JSON). */
+  dynamicConfig: Record<string, string>;
   codecEndpoint?: string;
 }
 
@@ -33,6 +35,8 @@ export interface DevServerOptions {
   inheritOutput?: boolean;
   /** Settings file; defaults to <projectRoot>/temporal-dev.yml. */
   settingsFile?: string;
+  /** Dynamic config for this start instead of temporal-dev.yml's (`{}`: Temporal's defaults); values are JSON-encoded. */
+  dynamicConfig?: Record<string, unknown>;
 }
 
 /** A running dev server. */
@@ -88,6 +92,15 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     if (!m) fail(path, `searchAttributes: ${JSON.stringify(a)} is not Name=Type`);
     return { name: m[1]!, type: m[2]! };
   });
+  const dynamic = r.dynamicConfig ?? [];
+  if (!Array.isArray(dynamic)) fail(path, 'dynamicConfig must be a list of KEY=VALUE');
+  const dynamicConfig = Object.fromEntries(
+    dynamic.map((kv) => {
+      const m = typeof kv === 'string' ? /^([\w.]+)=(.+)$/.exec(kv) : null;
+      if (!m) fail(path, `dynamicConfig: ${JSON.stringify(kv)} is not KEY=VALUE`);
+      return [m[1]!, m[2]!];
+    }),
+  );
   const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
   // AEGISPAY_CODEC_ENDPOINT wins, so trying the codec server needs no edit to the shared settings file.
   const codecEndpoint =
@@ -102,6 +115,7 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dirname(path), dbFile)),
     logLevel: str(path, r, 'logLevel'),
     searchAttributes,
+    dynamicConfig,
     codecEndpoint,
   };
 }
@@ -150,6 +164,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     port,
     uiPort: uiPort ?? 0,
     dbFile,
+    dynamicConfig: options.dynamicConfig
+      ? Object.fromEntries(Object.entries(options.dynamicConfig).map(([k, v]) => [k, JSON.stringify(v)]))
+      : base.dynamicConfig,
   };
 
   // --http-port and --metrics-port are left out: the CLI already picks free ones for each server.
@@ -171,6 +188,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
   for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);
+  for (const [key, value] of Object.entries(settings.dynamicConfig))
+    args.push('--dynamic-config-value', `${key}=${value}`);
 
   const cli = findTemporalCli();
   const child = spawn(cli, args, {

@@ -1,0 +1,44 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ConfigurationError } from '../../src/domain/errors';
+import { loadDevServerSettings } from '../../src/toolchain/dev-server';
+import { findProjectRoot } from '../../src/toolchain/temporal-binaries';
+
+function settingsFile(dynamicConfig: string): string {
+  const file = join(mkdtempSync(join(os.tmpdir(), 'aegispay-settings-')), 'temporal-dev.yml');
+  writeFileSync(
+    file,
+    ['x-aegispay:', '  namespace: default', '  ip: 127.0.0.1', "  grpcPort: '0'", "  uiPort: '0'"]
+      .concat(['  logLevel: warn', dynamicConfig])
+      .join('\n'),
+  );
+  return file;
+}
+
+describe('dev server dynamic config', () => {
+  it('temporal-dev.yml raises the history task queues’ read rate, and the Compose service passes the same values', () => {
+    const { dynamicConfig } = loadDevServerSettings();
+    expect(Number(dynamicConfig['history.transferProcessorMaxPollRPS'])).toBeGreaterThanOrEqual(200);
+    expect(Number(dynamicConfig['history.timerProcessorMaxPollRPS'])).toBeGreaterThanOrEqual(200);
+    const doc = parse(readFileSync(join(findProjectRoot(), 'temporal-dev.yml'), 'utf8')) as {
+      services: { temporal: { command: string[] } };
+    };
+    const command = doc.services.temporal.command;
+    const passed = command.flatMap((arg, i) => (arg === '--dynamic-config-value' ? [command[i + 1]!] : []));
+    expect(passed.sort()).toEqual(
+      Object.entries(dynamicConfig)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort(),
+    );
+  });
+
+  it('reads KEY=VALUE entries and refuses any other shape, naming it', () => {
+    const file = settingsFile('  dynamicConfig:\n    - matching.numTaskqueueReadPartitions=1');
+    expect(loadDevServerSettings(file).dynamicConfig).toEqual({ 'matching.numTaskqueueReadPartitions': '1' });
+    const bad = settingsFile("  dynamicConfig:\n    - 'no value here'");
+    expect(() => loadDevServerSettings(bad)).toThrow(ConfigurationError);
+    expect(() => loadDevServerSettings(bad)).toThrow(/dynamicConfig: "no value here" is not KEY=VALUE/);
+  });
+});
