@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { build, type Histogram } from 'hdr-histogram-js';
+import { format, resolveConfig } from 'prettier';
 
 /** One measured run: `n` operations, `concurrency` at a time. */
 export interface Run {
@@ -286,4 +288,37 @@ export function medianPhases(all: Phases[]): Phases {
     activityMs: median('activityMs'),
     toUpdateResultMs: median('toUpdateResultMs'),
   };
+}
+
+const RESULTS_FILE = join(__dirname, 'RESULTS.md');
+
+/** A section's identity: its heading without the parenthesis that carries this run's numbers. */
+const sectionKey = (section: string) =>
+  section
+    .slice(0, section.indexOf('\n') < 0 ? undefined : section.indexOf('\n'))
+    .replace(/\(.*$/, '')
+    .trim();
+
+/** Splits markdown into its preamble (title and text before the first `## `) and its `## ` sections. */
+function sections(markdown: string): { preamble: string; sections: string[] } {
+  const parts = ('\n' + markdown.trim()).split(/\n(?=## )/);
+  return { preamble: parts[0]!.trim(), sections: parts.slice(1).map((s) => s.trim()) };
+}
+
+/**
+ * Writes `markdown` into bench/RESULTS.md: its `## ` sections replace the file's sections of the same
+ * heading (or are added), its title and preamble (if it has one) replace the file's, and every other
+ * section stays, so each benchmark (`bench`, `bench:store`, …) rewrites only its own part.
+ */
+export async function writeResults(markdown: string): Promise<string> {
+  const old = existsSync(RESULTS_FILE) ? sections(readFileSync(RESULTS_FILE, 'utf8')) : undefined;
+  const next = sections(markdown);
+  const ours = new Map(next.sections.map((s) => [sectionKey(s), s]));
+  const kept = (old?.sections ?? []).map((s) => ours.get(sectionKey(s)) ?? s);
+  const added = next.sections.filter((s) => !old?.sections.some((o) => sectionKey(o) === sectionKey(s)));
+  const preamble = next.preamble || old?.preamble || '# AegisPay benchmark results';
+  const text = [preamble, ...kept, ...added].join('\n\n') + '\n';
+  const formatted = await format(text, { ...(await resolveConfig(RESULTS_FILE)), filepath: RESULTS_FILE });
+  writeFileSync(RESULTS_FILE, formatted);
+  return formatted;
 }

@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--n 200] [--rounds 3] [--open 10000] [--concurrency 1,16,64] [--in-memory]`
+ * `npm run bench [-- --quick] [--n 200] [--rounds 3] [--open 10000] [--concurrency 1,16,64] [--in-memory]
+ *   [--server-defaults]`
  *
  * AegisPay `pay()` (A) against the floor (B: Update-With-Start of a workflow whose update runs one
  * no-op activity), on one Temporal dev server with a database file, both workers in this process.
@@ -15,7 +16,6 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { format, resolveConfig } from 'prettier';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
@@ -32,7 +32,7 @@ import type { CreatePaymentRequest } from '../src/domain/types';
 import { validateCreatePaymentRequest } from '../src/domain/validation';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
-import { startDevServer, type DevServer } from '../src/toolchain/dev-server';
+import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
 import { createPaymentWorker } from '../src/worker';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
@@ -46,6 +46,7 @@ import {
   type HistorySummary,
   type Run,
   type Series,
+  writeResults,
 } from './lib';
 import { renderReport, type PhaseRow, type Results } from './report';
 
@@ -57,6 +58,8 @@ const { values: args } = parseArgs({
     open: { type: 'string' },
     concurrency: { type: 'string' },
     'in-memory': { type: 'boolean', default: false },
+    /** Temporal's dynamic config instead of temporal-dev.yml's, for the before/after of the server settings. */
+    'server-defaults': { type: 'boolean', default: false },
   },
 });
 const quick = args.quick ?? false;
@@ -64,6 +67,7 @@ const int = (value: string | undefined, fallback: number) => (value ? Number.par
 const open = int(args.open, quick ? 1000 : 10_000);
 const config = {
   quick,
+  args: process.argv.slice(2).join(' '),
   n: int(args.n, quick ? 100 : 200),
   /** Concurrency 1 measures latency, not throughput: fewer operations do, and save minutes. */
   nAtConcurrency1: int(args.n, quick ? 40 : 60),
@@ -79,6 +83,7 @@ const config = {
   open,
   openFloor: Math.min(1000, Math.ceil(open / 10)),
   dbFile: !args['in-memory'],
+  dynamicConfig: args['server-defaults'] ? {} : loadDevServerSettings().dynamicConfig,
 };
 
 const SHAPED = 'floor shaped like AegisPay (all above)';
@@ -338,7 +343,12 @@ async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), 'aegispay-bench-'));
   const dbFile = config.dbFile ? join(dir, 'bench.db') : null;
   progress(`config ${JSON.stringify(config)}; dev server database ${dbFile ?? 'in memory'}`);
-  const server = await startDevServer({ port: 0, uiPort: false, dbFile });
+  const server = await startDevServer({
+    port: 0,
+    uiPort: false,
+    dbFile,
+    ...(args['server-defaults'] ? { dynamicConfig: {} } : {}),
+  });
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   process.once('exit', cleanup); // the dev server kills itself on exit too
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
@@ -501,13 +511,9 @@ async function main() {
         v8HeapLimitMb: round(v8.getHeapStatistics().heap_size_limit / 2 ** 20, 0),
       },
     };
-    const report = join(__dirname, 'RESULTS.md');
-    const markdown = await format(renderReport(results), {
-      ...(await resolveConfig(report)),
-      filepath: report,
-    });
     writeFileSync(join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-    writeFileSync(report, markdown);
+    // Sections other benchmarks wrote (the payment store's) stay.
+    const markdown = await writeResults(renderReport(results));
     console.log('\n' + markdown);
     progress('wrote bench/results.json and bench/RESULTS.md');
   } finally {

@@ -9,7 +9,7 @@
  * where the projection activities sit relative to the update's result. Writes the "Payment store"
  * section of bench/RESULTS.md.
  */
-import { readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { format, resolveConfig } from 'prettier';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
 import { connectWorker } from '../src/client/connection';
@@ -31,7 +30,7 @@ import { startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { createPaymentWorker } from '../src/worker';
 import { postgresBinariesPresent, startPostgres } from '../test/helpers/postgres';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { historySummary, round, runLoad, summarize, type Run, type Series } from './lib';
+import { historySummary, round, runLoad, summarize, writeResults, type Run, type Series } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -694,21 +693,6 @@ ${table(
 `;
 }
 
-/** Replaces the section in bench/RESULTS.md (or appends it), leaving the rest as it is. */
-async function writeSection(markdown: string) {
-  const file = join(__dirname, 'RESULTS.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(SECTION);
-  const next = start < 0 ? -1 : text.indexOf('\n## ', start + SECTION.length);
-  const before = start < 0 ? text.trimEnd() + '\n\n' : text.slice(0, start);
-  const after = next < 0 ? '' : text.slice(next + 1);
-  const formatted = await format(before + markdown + (after ? '\n' + after : ''), {
-    ...(await resolveConfig(file)),
-    filepath: file,
-  });
-  writeFileSync(file, formatted);
-}
-
 /** Start, then the charge's result (see the main benchmark's history table). */
 const TASKS_BEFORE_RESULT_WITHOUT_STORE = 2;
 const FLOOR = 'floor';
@@ -855,7 +839,7 @@ async function main() {
       example,
     });
     console.log('\n' + markdown);
-    await writeSection(markdown);
+    await writeResults(markdown);
     progress('wrote the payment store section of bench/RESULTS.md');
   } finally {
     await closeAll();
