@@ -1,11 +1,12 @@
 import {
   Client,
+  QueryRejectedError,
   WithStartWorkflowOperation,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type Connection,
 } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { GatewayRegistry } from '../activities/gateway-registry';
 import type { Gateway } from '../activities/gateways/gateway';
@@ -125,8 +126,26 @@ function assertProcessedOrProcessable(closed: Payment): void {
 const UPDATE_ATTEMPTS = 6;
 const UPDATE_RETRY_BASE_MS = 100;
 
+const CLOSED = Symbol('closed');
+
+/** The query's answer while the workflow runs, or CLOSED once it has closed (the server refuses the query). */
+async function queryIfOpen<T>(
+  openOnly: Client,
+  workflowId: string,
+  query: QueryDefinition<T>,
+): Promise<T | typeof CLOSED> {
+  try {
+    return await openOnly.workflow.getHandle(workflowId).query(query);
+  } catch (err) {
+    if (err instanceof QueryRejectedError) return CLOSED;
+    throw err;
+  }
+}
+
 interface Connected {
   client: Client;
+  /** The same client, but its queries are refused by the server (QueryRejectedError) once the workflow has closed. */
+  openOnly: Client;
   connection: Connection;
   namespace: string;
   /** Where Temporal is, resolved once: the embedded worker connects to the same place. */
@@ -236,18 +255,17 @@ export class AegisPay {
       withFullRefundByDefault(request),
       'refund request',
     );
-    // A payment whose workflow closed (or is gone) is refunded through the store, if there is one.
+    // A payment whose workflow closed (or is gone) is refunded through the store, if there is one;
+    // the update itself tells, so a running payment's refund costs no status call first.
     const store = await this.store();
-    if (store && (await this.workflowStatus(paymentId)) !== 'RUNNING') {
-      return this.lateRefund(store, paymentId, valid);
-    }
-    // A repeated refundId on a closed payment returns it; anything else gets the open workflow's error.
     return this.updatePayment(
       paymentId,
       refundUpdate,
       valid,
+      // Without a store, a repeated refundId on a closed payment returns it; anything else gets the error.
       (closed) => resolveRefund(closed, valid, 0).kind === 'existing',
       valid.refundId !== undefined,
+      store ? () => this.lateRefund(store, paymentId, valid) : undefined,
     );
   }
 
@@ -295,19 +313,18 @@ export class AegisPay {
 
   /** The payment's current state; answers for closed payments from their final result, with no worker needed. */
   async getPayment(paymentId: string): Promise<Payment> {
-    const { client } = await this.connect();
-    const handle = client.workflow.getHandle<typeof paymentWorkflow>(paymentId);
+    const { client, openOnly } = await this.connect();
     // While the workflow runs it answers (what a caller reads reflects the call it just made); once it
     // is gone (retention), the store does. A closed payment's store row is its final view.
     return this.orFromStore(
       paymentId,
       async () => {
         try {
-          const { status } = await handle.describe();
-          if (status.name === 'RUNNING') return await handle.query(paymentQuery);
+          const running = await queryIfOpen(openOnly, paymentId, paymentQuery);
+          if (running !== CLOSED) return running;
           // Closed: the store is the record (a late refund shows there, not in the workflow's result).
           const stored = await (await this.store())?.getPayment(paymentId);
-          return stored ?? (await handle.result());
+          return stored ?? (await client.workflow.getHandle<typeof paymentWorkflow>(paymentId).result());
         } catch (err) {
           throw toAegisPayError(err, { paymentId });
         }
@@ -323,16 +340,15 @@ export class AegisPay {
 
   /** The payment's domain events in order (its audit trail). */
   async getPaymentEvents(paymentId: string): Promise<DomainEvent[]> {
-    const { client } = await this.connect();
+    const { client, openOnly } = await this.connect();
     return this.orFromStore(
       paymentId,
       async () => {
         try {
-          const handle = client.workflow.getHandle(paymentId);
-          const { status } = await handle.describe();
-          const store = status.name === 'RUNNING' ? undefined : await this.store();
-          const stored = store ? await store.getEvents(paymentId) : [];
-          return stored.length > 0 ? stored : await handle.query(eventsQuery);
+          const running = await queryIfOpen(openOnly, paymentId, eventsQuery);
+          if (running !== CLOSED) return running;
+          const stored = (await (await this.store())?.getEvents(paymentId)) ?? [];
+          return stored.length > 0 ? stored : await client.workflow.getHandle(paymentId).query(eventsQuery);
         } catch (err) {
           throw toAegisPayError(err, { paymentId });
         }
@@ -543,12 +559,18 @@ export class AegisPay {
    * (or, returning true, the closed payment itself: an idempotent repeat). `idempotent` says whether
    * sending the same update twice gives the same outcome (a refund with a refundId does).
    */
+  /**
+   * Sends `update` to the payment's workflow. If the workflow has closed (or is gone), `whenClosed`
+   * answers instead when given (a late refund); otherwise `onClosed` tests the closed payment: true
+   * returns it (a repeat of what was done), anything else refuses the operation.
+   */
   private async updatePayment<Arg>(
     paymentId: string,
     update: UpdateDefinition<Payment, [Arg]>,
     arg: Arg,
     onClosed: (closed: Payment) => unknown,
     idempotent: boolean,
+    whenClosed?: () => Promise<Payment>,
   ): Promise<Payment> {
     const { client } = await this.connect();
     try {
@@ -558,6 +580,7 @@ export class AegisPay {
       );
     } catch (err) {
       if (!isClosedWorkflowError(err)) throw toAegisPayError(err, { paymentId });
+      if (whenClosed) return whenClosed();
       const closed = await this.getPayment(paymentId);
       if (onClosed(closed) === true) return closed;
       throw new InvalidStateTransitionError(closed.state, update.name, `payment ${paymentId} is closed`);
@@ -691,13 +714,16 @@ export class AegisPay {
     }
     const connection = await connectClient(target);
     const tracing = this.config.tracing ? createTracing(this.config.tracing) : undefined;
+    const clientOptions = {
+      connection,
+      namespace: target.namespace,
+      dataConverter: createDataConverter(this.config.encryption),
+      ...(tracing ? { interceptors: { workflow: tracingClientInterceptors(tracing) } } : {}),
+    };
     return {
-      client: new Client({
-        connection,
-        namespace: target.namespace,
-        dataConverter: createDataConverter(this.config.encryption),
-        ...(tracing ? { interceptors: { workflow: tracingClientInterceptors(tracing) } } : {}),
-      }),
+      client: new Client(clientOptions),
+      // One query tells a running payment's state, or that the workflow closed: no describe first.
+      openOnly: new Client({ ...clientOptions, workflow: { queryRejectCondition: 'NOT_OPEN' } }),
       connection,
       namespace: target.namespace,
       target,
