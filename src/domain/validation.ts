@@ -306,12 +306,18 @@ export function createPaymentRequestSchema(now: Date) {
     });
 }
 
+/** The last schema built, and the UTC month it judges expiry dates by (all that `now` decides). */
+let schemaOfMonth: { month: string; schema: ReturnType<typeof createPaymentRequestSchema> } | undefined;
+
 /** Validates a create/pay request, returning it with `amountMinor`, or throws a ValidationError listing every bad field. */
 export function validateCreatePaymentRequest(
   input: unknown,
   now: Date = new Date(),
 ): ValidatedPaymentRequest {
-  return parseOrThrow(createPaymentRequestSchema(now), input, 'payment request');
+  // Building the schema costs as much as using it, so pay() builds it once a month, not per call.
+  const month = `${now.getUTCFullYear()}-${now.getUTCMonth()}`;
+  if (schemaOfMonth?.month !== month) schemaOfMonth = { month, schema: createPaymentRequestSchema(now) };
+  return parseOrThrow(schemaOfMonth.schema, input, 'payment request');
 }
 
 function resultMessage(result: ReturnType<typeof parseMajorAmount>): string | undefined {
