@@ -201,6 +201,8 @@ async function startFleetWorker(options: PaymentWorkerOptions, identity: string)
     identity,
     // One workflow per task queue: a small cache, and a quick move elsewhere when its worker is gone.
     maxCachedWorkflows: 16,
+    // A few workflow tasks a minute: the fewest pollers (one sticky, one not), not the default ten.
+    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 2 },
     stickyQueueScheduleToStartTimeout: '2s',
     shutdownGraceTime: '1s',
     ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
