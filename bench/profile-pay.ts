@@ -1,0 +1,90 @@
+/**
+ * `npx tsx bench/profile-pay.ts [--n 400] [--concurrency 16] [--profile main.cpuprofile]`
+ *
+ * `pay()` against an AegisPay worker in this process (MOCK gateway, no store), on a fresh in-memory dev
+ * server: the CPU per payment in this process and, with --profile, a CPU profile of the main thread
+ * (client and activities) over the measured payments only. (`node --cpu-prof -r tsx/cjs` profiles the
+ * workflow threads too, start-up included.)
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { promisify } from 'node:util';
+import { parseArgs } from 'node:util';
+import { MockGateway } from '../src/activities/gateways/mock';
+import { AegisPay } from '../src/client/aegis-pay';
+import { connectWorker } from '../src/client/connection';
+import { createLogger } from '../src/logging';
+import { installTemporalRuntime } from '../src/temporal-runtime';
+import { startDevServer } from '../src/toolchain/dev-server';
+import { createPaymentWorker } from '../src/worker';
+import { runLoad } from './lib';
+
+const { values: args } = parseArgs({
+  options: {
+    n: { type: 'string', default: '400' },
+    concurrency: { type: 'string', default: '16' },
+    profile: { type: 'string' },
+  },
+});
+
+async function main() {
+  const logger = createLogger('SILENT');
+  installTemporalRuntime(logger);
+  const server = await startDevServer({ port: 0, uiPort: false, dbFile: null });
+  const taskQueue = `profile-${randomUUID().slice(0, 8)}`;
+  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
+  const worker = await createPaymentWorker({
+    connection,
+    namespace: server.namespace,
+    taskQueue,
+    gateways: [new MockGateway()],
+    logger,
+    shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  const aegis = new AegisPay({
+    temporal: { address: server.address, namespace: server.namespace },
+    taskQueue,
+    logging: { level: 'SILENT' },
+  });
+  const pay = (key: string) =>
+    aegis.pay({
+      idempotencyKey: key,
+      amount: 99.99,
+      currency: 'USD',
+      customer: { id: 'cust_profile', email: 'profile@example.com' },
+      paymentMethod: {
+        type: 'CARD',
+        details: { cardNumber: '4242424242424242', expiryMonth: '12', expiryYear: '2099', cvv: '123' },
+      },
+    });
+  try {
+    await runLoad(40, 16, (i) => pay(`${taskQueue}_warm_${i}`));
+    const session = new Session();
+    session.connect();
+    const post = promisify(session.post.bind(session)) as (method: string) => Promise<unknown>;
+    if (args.profile) await post('Profiler.enable').then(() => post('Profiler.start'));
+    const run = await runLoad(Number(args.n), Number(args.concurrency), (i) => pay(`${taskQueue}_${i}`));
+    if (args.profile) {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      writeFileSync(args.profile, JSON.stringify(profile));
+    }
+    session.disconnect();
+    console.log(
+      `${run.ops} payments, ${run.errors} errors, ${(run.clientCpuMs / run.ops).toFixed(2)} ms CPU/payment in this process, ` +
+        `${(run.ops / run.seconds).toFixed(1)} ops/s`,
+    );
+  } finally {
+    await aegis.close();
+    worker.shutdown();
+    await running;
+    await connection.close();
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
