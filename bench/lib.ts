@@ -29,6 +29,8 @@ export async function runLoad(
   n: number,
   concurrency: number,
   op: (i: number) => Promise<unknown>,
+  /** CPU ms used so far by the server the operations go to (default: the dev server this process started). */
+  serverCpu: () => number = serverCpuMs,
 ): Promise<Run> {
   const histogram = build();
   let next = 0;
@@ -36,7 +38,7 @@ export async function runLoad(
   let firstError: string | undefined;
   const completions: number[] = [];
   const cpu = process.cpuUsage();
-  const server = serverCpuMs();
+  const server = serverCpu();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(concurrency, n) }, async () => {
@@ -70,7 +72,7 @@ export async function runLoad(
     errors,
     ...(firstError ? { firstError } : {}),
     clientCpuMs: (used.user + used.system) / 1000,
-    serverCpuMs: serverCpuMs() - server,
+    serverCpuMs: serverCpu() - server,
     load1: os.loadavg()[0] ?? 0,
   };
 }
@@ -147,13 +149,18 @@ function serverCpuMs(): number {
       });
       serverPid = pid === undefined ? undefined : Number(pid);
     }
-    if (serverPid === undefined) return 0;
-    const stat = readFileSync(`/proc/${serverPid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, at 100 ticks per second
+    return serverPid === undefined ? 0 : processCpuMs(serverPid);
   } catch {
     return 0;
   }
+}
+
+/** CPU time used so far by process `pid` (Linux /proc; 0 elsewhere). */
+export function processCpuMs(pid: number): number {
+  const stat = statOf(String(pid));
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, at 100 ticks per second
 }
 
 export interface HistoryEvent {

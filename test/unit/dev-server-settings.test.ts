@@ -18,10 +18,9 @@ function settingsFile(dynamicConfig: string): string {
 }
 
 describe('dev server dynamic config', () => {
-  it('temporal-dev.yml raises the history task queues’ read rate, and the Compose service passes the same values', () => {
+  it('temporal-dev.yml raises the transfer queue’s read rate, and the Compose service passes the same values', () => {
     const { dynamicConfig } = loadDevServerSettings();
     expect(Number(dynamicConfig['history.transferProcessorMaxPollRPS'])).toBeGreaterThanOrEqual(200);
-    expect(Number(dynamicConfig['history.timerProcessorMaxPollRPS'])).toBeGreaterThanOrEqual(200);
     const doc = parse(readFileSync(join(findProjectRoot(), 'temporal-dev.yml'), 'utf8')) as {
       services: { temporal: { command: string[] } };
     };
