@@ -31,6 +31,7 @@ import {
 import type { CreatePaymentRequest } from '../src/domain/types';
 import { validateCreatePaymentRequest } from '../src/domain/validation';
 import { createLogger } from '../src/logging';
+import { paymentMetricsSinks } from '../src/metrics';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
@@ -317,7 +318,9 @@ async function replayCost(code: string, history: unknown) {
     const histories = Array.from({ length: n }, (_, i) => ({ workflowId: `replay-${tag}-${i}`, history }));
     const cpu = process.cpuUsage();
     const start = performance.now();
-    for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
+    // The payment workflow reports to the worker's metrics sinks, which a replay needs too.
+    const options = { workflowBundle: { code }, sinks: paymentMetricsSinks() };
+    for await (const result of Worker.runReplayHistories(options, histories)) {
       if (result.error) throw result.error;
     }
     const used = process.cpuUsage(cpu);
