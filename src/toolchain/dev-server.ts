@@ -43,6 +43,8 @@ export interface DevServer {
   uiUrl: string;
   namespace: string;
   settings: DevServerSettings;
+  /** The server's process ID (to stop or kill it in fault tests); undefined for a reused server. */
+  pid?: number;
   /** Resolves with the exit code (or signal) when the server process ends; never, for a reused server. */
   exited: Promise<number | string>;
   stop(): Promise<void>;
@@ -222,6 +224,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     uiUrl: uiPort === undefined ? '' : `http://${settings.ip}:${uiPort}`,
     namespace: settings.namespace,
     settings,
+    ...(child.pid ? { pid: child.pid } : {}),
     exited: exitPromise,
     stop,
   };
