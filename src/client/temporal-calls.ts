@@ -56,10 +56,12 @@ export interface TemporalCallBounds {
 }
 
 /**
- * Bounds every request to Temporal by `timeoutMs`: the gRPC deadline of a request (plus the server's
- * long-poll time for the requests that wait on a workflow), and the time within which refused or
- * unavailable requests are retried. A request that reaches neither ends with UNAVAILABLE, which the
- * SDK never takes for a lost update answer (that would be sent again) and `temporalUnavailable` reports.
+ * Bounds every request to Temporal by `timeoutMs`: each attempt has a gRPC deadline of `timeoutMs` (plus
+ * the server's long-poll time for the requests that wait on a workflow), and a request that got no
+ * answer (refused, UNAVAILABLE, or past its deadline) is sent again only while less than `timeoutMs` has
+ * passed since its first attempt. Such a request ends with UNAVAILABLE, which the SDK never takes for a
+ * lost update answer (that would be sent again) and `temporalUnavailable` reports. Answers that say
+ * Temporal is busy (RESOURCE_EXHAUSTED) keep the SDK's own retries.
  */
 export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
   let namespaceWorks = false;
@@ -81,14 +83,15 @@ export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
     );
   };
   const defaults = defaultGrpcRetryOptions();
-  // The SDK's retries of refused and unavailable requests, stopped where the time is up.
+  // The SDK's retries, those of unanswered requests stopped where the time is up.
   const retryWithinTimeout: Interceptor = (options, nextCall) => {
     const giveUpAt = Date.now() + timeoutMs;
     let delayMs = 0;
     return makeGrpcRetryInterceptor({
       retryableDecider(attempt, s) {
         delayMs = defaults.delayFunction(attempt, s);
-        return defaults.retryableDecider(attempt, s) && Date.now() + delayMs < giveUpAt;
+        const inTime = s.code !== status.UNAVAILABLE || Date.now() + delayMs < giveUpAt;
+        return defaults.retryableDecider(attempt, s) && inTime;
       },
       delayFunction: () => delayMs,
     })(options, nextCall);
@@ -105,7 +108,8 @@ export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
       return { ...s, code: status.UNAVAILABLE, details, metadata };
     });
   return {
-    interceptors: [withDeadline, retryWithinTimeout, persistenceOutage],
+    // The first is the outermost: each retry is a new attempt with a deadline of its own.
+    interceptors: [retryWithinTimeout, withDeadline, persistenceOutage],
     namespaceConfirmed: () => (namespaceWorks = true),
   };
 }
