@@ -379,12 +379,16 @@ export class AegisPay {
       );
     }
     const { connection, namespace } = await this.connect();
-    const response = await connection.workflowService.listWorkflowExecutions({
-      namespace,
-      query: listPaymentsQuery(filters),
-      pageSize: filters.limit,
-      ...(filters.pageToken ? { nextPageToken: Buffer.from(filters.pageToken, 'base64url') } : {}),
-    });
+    const response = await connection.workflowService
+      .listWorkflowExecutions({
+        namespace,
+        query: listPaymentsQuery(filters),
+        pageSize: filters.limit,
+        ...(filters.pageToken ? { nextPageToken: Buffer.from(filters.pageToken, 'base64url') } : {}),
+      })
+      .catch((err: unknown) => {
+        throw toAegisPayError(err);
+      });
     const token = response.nextPageToken?.length
       ? Buffer.from(response.nextPageToken).toString('base64url')
       : undefined;
@@ -408,7 +412,7 @@ export class AegisPay {
       state = await handle.query(healthQuery);
     } catch (err) {
       // No worker has reported yet: nothing is known, which the summary says (healthy: false).
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      if (!(err instanceof WorkflowNotFoundError)) throw toAegisPayError(err);
     }
     return summarizeHealth(state, Date.now(), this.config.healthLiveWithinMs);
   }
@@ -430,7 +434,9 @@ export class AegisPay {
       states.map((state) =>
         client.workflow.count(listPaymentsQuery(listPaymentsRequestSchema.parse({ state }))),
       ),
-    );
+    ).catch((err: unknown) => {
+      throw toAegisPayError(err);
+    });
     const payments = Object.fromEntries(states.map((state, i) => [state, counts[i]!.count])) as Record<
       PaymentState,
       number
@@ -680,8 +686,12 @@ export class AegisPay {
   }
 
   private async connect(): Promise<Connected> {
-    this.connecting ??= this.open();
-    const connected = await this.connecting;
+    const connecting = (this.connecting ??= this.open());
+    // A failed connect (Temporal was down) is tried again by the next call, not remembered.
+    connecting.catch(() => {
+      if (this.connecting === connecting) this.connecting = undefined;
+    });
+    const connected = await connecting;
     if (this.gateways.all().length > 0) {
       this.embeddedWorker ??= this.startEmbeddedWorker(connected);
       await this.embeddedWorker;
@@ -712,7 +722,7 @@ export class AegisPay {
     } else {
       target = resolveConnection(this.temporal);
     }
-    const connection = await connectClient(target);
+    const connection = await connectClient(target, this.config.temporalTimeoutMs);
     const tracing = this.config.tracing ? createTracing(this.config.tracing) : undefined;
     const clientOptions = {
       connection,

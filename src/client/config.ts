@@ -16,6 +16,7 @@ import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
 import { temporalConnectionSchema } from './connection';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS } from './temporal-calls';
 import { tracingConfigSchema } from '../tracing';
 import { storeConfigSchema, type StoreConfig } from '../store/config';
 
@@ -82,6 +83,12 @@ export const aegisPayConfigSchema = z.strictObject({
       backoffMultiplier: z.number().min(1).max(10).default(2),
     })
     .default({ maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10_000, backoffMultiplier: 2 }),
+  /**
+   * How long one request to Temporal may go unanswered (refused connections retried meanwhile) before the
+   * call fails with TEMPORAL_UNAVAILABLE; requests waiting for a payment to settle get Temporal's 20 s
+   * long poll on top. Also the connect timeout.
+   */
+  temporalTimeoutMs: ms(10 * 60_000).default(DEFAULT_TEMPORAL_TIMEOUT_MS),
   /** How long one gateway call may take before its outcome counts as unknown. */
   gatewayTimeoutMs: ms(10 * 60_000).default(30_000),
   /** How long a successful payment stays open for refunds. */

@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS, temporalCallBounds, temporalUnavailable } from './temporal-calls';
 
 /** How to reach a Temporal service: a self-hosted cluster, Temporal Cloud or the local dev server. */
 export const temporalConnectionSchema = z.strictObject({
@@ -89,18 +91,44 @@ function explicitOptions(config: z.output<typeof temporalConnectionSchema>): Res
 const resolved = (target: ResolvedConnection | TemporalConnectionConfig): ResolvedConnection =>
   'options' in target ? target : resolveConnection(target);
 
-/** Opens a client connection; a clear error when the service does not answer. */
+/**
+ * Opens a client connection; a clear error when the service does not answer. With `timeoutMs`, every
+ * request on it is bounded (see `temporalCallBounds`) and the namespace is checked now: missing, it is
+ * a configuration error; later, "namespace not found" is reported as Temporal being unavailable.
+ */
 export async function connectClient(
   target: ResolvedConnection | TemporalConnectionConfig,
+  timeoutMs?: number,
 ): Promise<Connection> {
-  const { options } = resolved(target);
+  const { namespace, options } = resolved(target);
+  const bounds = timeoutMs === undefined ? undefined : temporalCallBounds(timeoutMs);
+  let connection: Connection;
   try {
-    return await Connection.connect({ ...options, connectTimeout: '10s' });
+    connection = await Connection.connect({
+      ...options,
+      connectTimeout: timeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS,
+      ...(bounds ? { interceptors: bounds.interceptors } : {}),
+    });
   } catch (err) {
     throw new TemporalUnavailableError(
       `Cannot reach Temporal at ${options.address}: ${(err as Error).message}`,
     );
   }
+  if (!bounds) return connection;
+  try {
+    await connection.workflowService.describeNamespace({ namespace });
+  } catch (err) {
+    await connection.close();
+    if ((err as { code?: number }).code !== grpcStatus.NOT_FOUND) {
+      throw temporalUnavailable(err) ?? err;
+    }
+    throw new ConfigurationError(
+      `Namespace "${namespace}" is not found at ${options.address}: create it, or name an existing one ` +
+        `(if it exists, Temporal cannot read its persistence)`,
+    );
+  }
+  bounds.namespaceConfirmed();
+  return connection;
 }
 
 /** Opens a worker connection; a clear error when the service does not answer. */

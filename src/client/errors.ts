@@ -15,17 +15,22 @@ import {
   type ValidationIssue,
 } from '../domain/errors';
 
+import { temporalUnavailable } from './temporal-calls';
+
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 /**
- * The one place Temporal failures become AegisPay errors: an `ApplicationFailure` whose `type` is
- * an AegisPay code, anywhere in the cause chain, becomes that error class. Anything else is rethrown.
+ * The one place Temporal failures become AegisPay errors: Temporal not answering is TEMPORAL_UNAVAILABLE;
+ * an `ApplicationFailure` whose `type` is an AegisPay code, anywhere in the cause chain, becomes that
+ * error class. Anything else is rethrown.
  */
 export function toAegisPayError(
   err: unknown,
   context: { paymentId?: string; idempotencyKey?: string } = {},
 ): unknown {
   if (err instanceof AegisPayError) return err;
+  const unavailable = temporalUnavailable(err);
+  if (unavailable) return unavailable;
   if (err instanceof WorkflowNotFoundError && context.paymentId)
     return new PaymentNotFoundError(context.paymentId);
   for (let cause: unknown = err; cause instanceof Error; cause = (cause as { cause?: unknown }).cause) {

@@ -47,7 +47,7 @@ export interface DevServer {
   uiUrl: string;
   namespace: string;
   settings: DevServerSettings;
-  /** The server process's ID; undefined for a reused server. */
+  /** The server's process ID (to stop or kill it in fault tests); undefined for a reused server. */
   pid?: number;
   /** Resolves with the exit code (or signal) when the server process ends; never, for a reused server. */
   exited: Promise<number | string>;

@@ -144,6 +144,13 @@ describe('AegisPay config', () => {
     expect(issuePaths(err)).toEqual(expect.arrayContaining(['temporal.address', 'temporal.tls']));
   });
 
+  it('bounds each request to Temporal by temporalTimeoutMs (10 s by default) and names a bad one', () => {
+    expect(aegisPayConfigSchema.parse({}).temporalTimeoutMs).toBe(10_000);
+    expect(aegisPayConfigSchema.parse({ temporalTimeoutMs: 2500 }).temporalTimeoutMs).toBe(2500);
+    const err = thrownBy(() => new AegisPay({ temporalTimeoutMs: 0, gatewayTimeoutMs: -1 }));
+    expect(issuePaths(err)).toEqual(expect.arrayContaining(['temporalTimeoutMs', 'gatewayTimeoutMs']));
+  });
+
   it('fills defaults for missing retry fields', () => {
     const resolved = aegisPayConfigSchema.parse({ retry: { maxRetries: 5 } });
     expect(resolved.retry).toEqual({

@@ -3,6 +3,8 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
+import { Metadata, status } from '@grpc/grpc-js';
+import { ServiceError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from '../../src/client/errors';
 import { ValidationError } from '../../src/domain/errors';
@@ -133,5 +135,29 @@ describe('isUpdateAnswerLost', () => {
   it('is true only when the client stopped waiting for the answer', () => {
     expect(isUpdateAnswerLost(new WorkflowUpdateRPCTimeoutOrCancelledError('timed out'))).toBe(true);
     expect(isUpdateAnswerLost(new WorkflowUpdateFailedError('no answer', undefined))).toBe(false);
+  });
+});
+
+describe('toAegisPayError for Temporal not answering', () => {
+  const grpcError = (code: status, details: string) =>
+    Object.assign(new Error(`${code} ${details}`), { code, details, metadata: new Metadata() });
+
+  it('maps UNAVAILABLE and DEADLINE_EXCEEDED, anywhere in the cause chain, to TEMPORAL_UNAVAILABLE with the reason', () => {
+    for (const code of [status.UNAVAILABLE, status.DEADLINE_EXCEEDED]) {
+      const err = new ServiceError('Workflow Update failed', {
+        cause: grpcError(code, 'Temporal did not answer UpdateWorkflowExecution within 30 s'),
+      });
+      const mapped = toAegisPayError(err) as Coded;
+      expect(mapped.code).toBe('TEMPORAL_UNAVAILABLE');
+      expect(mapped.message).toBe(
+        'Temporal is unavailable: Temporal did not answer UpdateWorkflowExecution within 30 s',
+      );
+    }
+  });
+
+  it('leaves other gRPC failures alone (a missing workflow is not an outage)', () => {
+    const err = grpcError(status.NOT_FOUND, 'workflow not found for ID: payment:x');
+    expect(toAegisPayError(err)).toBe(err);
+    expect((toAegisPayError(grpcError(status.RESOURCE_EXHAUSTED, 'busy')) as Coded).code).toBe(8);
   });
 });
