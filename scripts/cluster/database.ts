@@ -3,7 +3,7 @@
  * Temporal's two databases on it, created and migrated to the pinned server's schema with its SQL tool.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
@@ -28,6 +28,8 @@ export function initPostgres(stateDir: string): string {
   const dir = join(stateDir, 'postgres');
   if (existsSync(join(dir, 'data', 'PG_VERSION'))) return join(dir, 'data');
   mkdirSync(dir, { recursive: true });
+  // As root PostgreSQL runs as the postgres user, which must be able to reach its directory.
+  chmodSync(stateDir, 0o755);
   return initDataDirectory(dir);
 }
 
