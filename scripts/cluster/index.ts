@@ -1,9 +1,10 @@
 /**
- * `npm run cluster -- up [--tls] | down | status [--json]`: a production-shaped Temporal cluster on this
+ * `npm run cluster -- up [--tls] | down | status [--json] | build`: a production-shaped Temporal cluster on this
  * machine (PostgreSQL, the four services as separate processes, optional mTLS, the Web UI server, a
  * namespace with AegisPay's search attributes), every port a free loopback port recorded in the state file.
  */
 import { Command } from 'commander';
+import { ensureBinaries } from './binaries';
 import { down, environmentVariables, processStatus, up } from './cluster';
 import { clusterStateDir, readState, stateFile, uiUrl, type ClusterState } from './state';
 
@@ -26,6 +27,10 @@ function printStatus(state: ClusterState): boolean {
 const program = new Command('cluster').description(
   'A local Temporal cluster on PostgreSQL, for production-shaped runs',
 );
+program
+  .command('build')
+  .description('build the pinned binaries into the per-user cache unless they are there')
+  .action(() => void ensureBinaries());
 program
   .command('up')
   .description('build (once) and start the cluster; starts only what is not running')
