@@ -83,6 +83,7 @@ const SECURED_CONNECTION_VARIABLES = [
   'TEMPORAL_CONFIG_FILE',
   'TEMPORAL_TLS',
   'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
 ];
 
 /** The AegisPay config for the global options; logs go to stderr so stdout carries only results. */

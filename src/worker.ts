@@ -306,6 +306,10 @@ export const workerEnvSchema = z.object({
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
+  /** PEM contents instead of files (e.g. injected from a secret store). */
+  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().min(1).optional(),
+  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().min(1).optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   AEGISPAY_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
   /** No default: MOCK charges nothing, so a worker runs it only when told to. */

@@ -8,24 +8,45 @@ import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { DEFAULT_TEMPORAL_TIMEOUT_MS, temporalCallBounds, temporalUnavailable } from './temporal-calls';
 
+const pem = z.string().regex(/-----BEGIN [A-Z ]+-----/, 'must be PEM text (-----BEGIN …-----)');
+
+/** A client certificate for mTLS; each part from a file or given as PEM text. */
+const mtlsSchema = z
+  .strictObject({
+    clientCertPath: z.string().min(1).optional(),
+    clientCert: pem.optional(),
+    clientKeyPath: z.string().min(1).optional(),
+    clientKey: pem.optional(),
+    serverRootCACertPath: z.string().min(1).optional(),
+    serverRootCACert: pem.optional(),
+    serverNameOverride: z.string().min(1).optional(),
+  })
+  .superRefine((tls, ctx) => {
+    const pairs = [
+      ['clientCert', true],
+      ['clientKey', true],
+      ['serverRootCACert', false],
+    ] as const;
+    for (const [name, required] of pairs) {
+      const given = [tls[name], tls[`${name}Path`]].filter((v) => v !== undefined).length;
+      if (given > 1)
+        ctx.addIssue({ code: 'custom', path: [name], message: `give ${name} or ${name}Path, not both` });
+      if (required && given === 0)
+        ctx.addIssue({ code: 'custom', path: [name], message: `${name} or ${name}Path is required` });
+    }
+  });
+
 /** How to reach a Temporal service: a self-hosted cluster, Temporal Cloud or the local dev server. */
 export const temporalConnectionSchema = z.strictObject({
   address: z.string().min(1).default('localhost:7233'),
   namespace: z.string().min(1).default('default'),
   /** API key (Temporal Cloud); implies TLS. */
   apiKey: z.string().min(1).optional(),
-  /** `true` for server-verified TLS, or client-certificate files (mTLS). */
-  tls: z
-    .union([
-      z.boolean(),
-      z.strictObject({
-        clientCertPath: z.string().min(1),
-        clientKeyPath: z.string().min(1),
-        serverRootCACertPath: z.string().min(1).optional(),
-        serverNameOverride: z.string().min(1).optional(),
-      }),
-    ])
-    .optional(),
+  /**
+   * `true` for server-verified TLS, or a client certificate (mTLS): each of the certificate, its key and
+   * the server's CA as a file path (`…Path`) or as PEM text (e.g. from a secret store), not both.
+   */
+  tls: z.union([z.boolean(), mtlsSchema]).optional(),
 });
 export type TemporalConnectionConfig = z.input<typeof temporalConnectionSchema>;
 
@@ -68,6 +89,9 @@ export function resolveConnection(
   };
 }
 
+const pemOrFile = (text: string | undefined, path: string | undefined): Buffer | undefined =>
+  text !== undefined ? Buffer.from(text) : path !== undefined ? readFileSync(path) : undefined;
+
 function explicitOptions(config: z.output<typeof temporalConnectionSchema>): ResolvedConnection['options'] {
   const tls = config.tls;
   return {
@@ -77,9 +101,12 @@ function explicitOptions(config: z.output<typeof temporalConnectionSchema>): Res
     ...(typeof tls === 'object'
       ? {
           tls: {
-            clientCertPair: { crt: readFileSync(tls.clientCertPath), key: readFileSync(tls.clientKeyPath) },
-            ...(tls.serverRootCACertPath
-              ? { serverRootCACertificate: readFileSync(tls.serverRootCACertPath) }
+            clientCertPair: {
+              crt: pemOrFile(tls.clientCert, tls.clientCertPath)!,
+              key: pemOrFile(tls.clientKey, tls.clientKeyPath)!,
+            },
+            ...(tls.serverRootCACert || tls.serverRootCACertPath
+              ? { serverRootCACertificate: pemOrFile(tls.serverRootCACert, tls.serverRootCACertPath) }
               : {}),
             ...(tls.serverNameOverride ? { serverNameOverride: tls.serverNameOverride } : {}),
           },

@@ -15,6 +15,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { AegisPay } from '../../src/client/aegis-pay';
+import { resolveConnection, type TemporalConnectionConfig } from '../../src/client/connection';
+import { environmentVariables } from '../../scripts/cluster/cluster';
+import { clusterConnection } from '../../scripts/cluster/namespace';
+import type { ClusterState } from '../../scripts/cluster/state';
+import { clusterStoreDatabase, crashService, databaseOutage } from './cluster-faults';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import type { CreatePaymentRequest, DomainEvent, Payment } from '../../src/domain/types';
 import { startSandbox, type LedgerEntry, type Sandbox } from '../../src/sandbox/server';
@@ -76,6 +81,12 @@ export interface ChaosOptions {
   storeDownMs: number;
   /** How long the store may take, after the run settled, to hold every workflow's last step. */
   storeCatchUpMs: number;
+  /**
+   * Run on the local cluster (`npm run cluster`) instead of a dev server: the server fault SIGKILLs and
+   * restarts history, then matching; the store fault stops the cluster's PostgreSQL (Temporal's and the
+   * store's database server) for `storeDownMs`.
+   */
+  cluster?: ClusterState;
   log: (line: string) => void;
 }
 
@@ -100,6 +111,8 @@ export interface ChaosReport {
   serverRestarts: number;
   /** Time from the restarted server being ready to the client answering and both workers polling again. */
   reconnectMs: { client?: number; workers?: number };
+  /** On the cluster: the same, after each service's SIGKILL and restart. */
+  serviceRecoveryMs: Record<string, { client?: number; workers?: number }>;
   clientRetries: number;
   /** Payments whose charge took more than one attempt, or was settled by asking the gateway (getStatus). */
   retried: { attempts: number; reconciled: number; failedOver: number; declinesByLookup: number };
@@ -125,6 +138,8 @@ export interface ChaosReport {
 /** The payment store's part of the run. */
 export interface StoreReport {
   backend: 'postgres' | 'embedded';
+  /** On the cluster: the Temporal services that died while the database was down (and were restarted). */
+  servicesRestarted?: string[];
   /** Database stops and starts, and how long it was unreachable in all. */
   restarts: number;
   downMs: number;
@@ -235,25 +250,50 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
   let checkStore: PaymentStore | undefined;
   let serverRestarts = 0;
   let clientRetries = 0;
-  const backend = o.store === 'auto' ? (postgresBinariesPresent() ? 'postgres' : 'embedded') : o.store;
-  const storeOutage = { restarts: 0, downMs: 0 };
+  const cluster = o.cluster;
+  const backend = cluster
+    ? 'postgres'
+    : o.store === 'auto'
+      ? postgresBinariesPresent()
+        ? 'postgres'
+        : 'embedded'
+      : o.store;
+  const storeOutage: Pick<StoreReport, 'restarts' | 'downMs' | 'servicesRestarted'> = {
+    restarts: 0,
+    downMs: 0,
+  };
+  const recovery: ChaosReport['serviceRecoveryMs'] = {};
   const reconnectMs: ChaosReport['reconnectMs'] = {};
   try {
     sandbox = await startSandbox({ port: 0 });
     // A fixed port: clients and workers must find the restarted server where they left it.
     const port = await freePort();
     const dbFile = join(dir, 'temporal.db');
-    server = await startDevServer({ port, uiPort: false, dbFile });
-    o.log(`dev server ${server.address} (db ${dbFile}), sandbox ${sandbox.url}`);
-    if (backend === 'postgres') postgres = await startRestartablePostgres();
-    const storeConfig: StoreConfig = postgres
-      ? { kind: 'postgres', connectionString: postgres.url }
-      : { kind: 'embedded', dataDir: join(dir, 'store') };
-    o.log(`payment store: ${postgres ? postgres.url : `embedded in ${join(dir, 'store')}`}`);
-    workers = new WorkerPool(workerEnv(server.address, sandbox.url, storeConfig), o.log);
+    let temporal: TemporalConnectionConfig;
+    let temporalEnv: NodeJS.ProcessEnv;
+    if (cluster) {
+      temporal = clusterConnection(cluster);
+      temporalEnv = environmentVariables(cluster);
+      o.log(`cluster ${temporal.address} (mTLS ${cluster.tls ? 'on' : 'off'}), sandbox ${sandbox.url}`);
+    } else {
+      server = await startDevServer({ port, uiPort: false, dbFile });
+      temporal = { address: server.address, namespace: server.namespace };
+      temporalEnv = { TEMPORAL_ADDRESS: server.address };
+      o.log(`dev server ${server.address} (db ${dbFile}), sandbox ${sandbox.url}`);
+    }
+    if (backend === 'postgres' && !cluster) postgres = await startRestartablePostgres();
+    const storeConfig: StoreConfig = cluster
+      ? { kind: 'postgres', connectionString: await clusterStoreDatabase(cluster) }
+      : postgres
+        ? { kind: 'postgres', connectionString: postgres.url }
+        : { kind: 'embedded', dataDir: join(dir, 'store') };
+    o.log(
+      `payment store: ${storeConfig.kind === 'postgres' ? storeConfig.connectionString : `embedded in ${join(dir, 'store')}`}`,
+    );
+    workers = new WorkerPool(workerEnv(temporalEnv, sandbox.url, storeConfig), o.log);
     await workers.start();
     aegis = new AegisPay({
-      temporal: { address: server.address, namespace: server.namespace },
+      temporal,
       taskQueue: TASK_QUEUE,
       logging: { level: 'SILENT' },
       retry: { maxRetries: 3, initialDelayMs: 200, maxDelayMs: 2000, backoffMultiplier: 2 },
@@ -270,10 +310,10 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     // Histories with megabyte signals in them exceed gRPC's default 4 MB per message.
     raw = new Client({
       connection: await Connection.connect({
-        address: server.address,
+        ...resolveConnection(temporal).options,
         channelArgs: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
       }),
-      namespace: server.namespace,
+      namespace: temporal.namespace!,
     });
     const operatorClient = raw;
     const thePlans = new Map<string, Plan>();
@@ -365,8 +405,8 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       }
       finished++;
       // A quarter of the way through the database goes down for a while, away from the server restart.
-      if (postgres && o.storeDownMs > 0 && !storeRestart && finished >= o.payments / 4) {
-        storeRestart = restartStore(postgres).catch((err: unknown) => {
+      if ((postgres || cluster) && o.storeDownMs > 0 && !storeRestart && finished >= o.payments / 4) {
+        storeRestart = restartStore().catch((err: unknown) => {
           violations.push(problem('store-restart-failed', [], err));
         });
       }
@@ -442,6 +482,7 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
       workerUnexpectedExits: workers.unexpectedExits,
       serverRestarts,
       reconnectMs,
+      serviceRecoveryMs: recovery,
       clientRetries,
       retried: {
         attempts: views.filter((p) => p.attempts.length > 1).length,
@@ -473,19 +514,39 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     };
 
     async function restartServer(): Promise<void> {
+      if (cluster) return crashClusterServices(cluster);
       o.log('stopping the dev server');
       await server!.stop();
       await sleep(o.serverDownMs);
       server = await startDevServer({ port, uiPort: false, dbFile });
       serverRestarts++;
-      const ready = Date.now();
       o.log(`dev server restarted on ${server.address}; waiting for the client and the workers to reconnect`);
+      await awaitReconnect(Date.now());
+    }
+
+    /** SIGKILLs history, then matching, each restarted after `serverDownMs`; measures each recovery. */
+    async function crashClusterServices(state: ClusterState): Promise<void> {
+      // One fault at a time: a service cannot start while its database is down.
+      await storeRestart;
+      for (const service of ['history', 'matching'] as const) {
+        o.log(`SIGKILL ${service}`);
+        await crashService(state, service, o.serverDownMs);
+        serverRestarts++;
+        o.log(`${service} restarted; waiting for the client and the workers to reconnect`);
+        delete reconnectMs.client;
+        delete reconnectMs.workers;
+        await awaitReconnect(Date.now());
+        recovery[service] = { ...reconnectMs };
+      }
+    }
+
+    async function awaitReconnect(ready: number): Promise<void> {
       const deadline = ready + 60_000;
       await eventually(async () => client.getPayment(plans[0]!.id).then(() => true), deadline).then(
         () => (reconnectMs.client = Date.now() - ready),
         () => violations.push({ rule: 'client-no-reconnect', paymentIds: [], detail: 'no answer in 60 s' }),
       );
-      await eventually(() => workers!.allPolling(server!), deadline).then(
+      await eventually(() => workers!.allPolling(temporal), deadline).then(
         () => (reconnectMs.workers = Date.now() - ready),
         () =>
           violations.push({
@@ -498,12 +559,18 @@ export async function runChaos(overrides: Partial<ChaosOptions> = {}): Promise<C
     }
 
     /** Stops PostgreSQL abruptly and starts it again on the same port and data directory. */
-    async function restartStore(db: RestartablePostgres): Promise<void> {
+    async function restartStore(): Promise<void> {
       o.log('stopping PostgreSQL');
       const down = Date.now();
-      await db.stop();
-      await sleep(o.storeDownMs);
-      await db.start();
+      if (cluster) {
+        const died = await databaseOutage(cluster, o.storeDownMs);
+        if (died.length > 0) o.log(`restarted after the outage: ${died.join(', ')}`);
+        storeOutage.servicesRestarted = died;
+      } else {
+        await postgres!.stop();
+        await sleep(o.storeDownMs);
+        await postgres!.start();
+      }
       storeOutage.restarts++;
       storeOutage.downMs += Date.now() - down;
       o.log(`PostgreSQL accepts connections again after ${secs(Date.now() - down)}`);
@@ -902,13 +969,13 @@ async function eventually(check: () => Promise<boolean>, deadline: number): Prom
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function workerEnv(address: string, sandboxUrl: string, store: StoreConfig): NodeJS.ProcessEnv {
+function workerEnv(temporal: NodeJS.ProcessEnv, sandboxUrl: string, store: StoreConfig): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...temporal,
     ...(store.kind === 'postgres'
       ? { AEGISPAY_STORE: 'postgres', AEGISPAY_STORE_URL: store.connectionString }
       : { AEGISPAY_STORE: 'embedded', AEGISPAY_STORE_URL: '', AEGISPAY_STORE_DIR: store.dataDir }),
-    TEMPORAL_ADDRESS: address,
     AEGISPAY_TASK_QUEUE: TASK_QUEUE,
     AEGISPAY_GATEWAYS: 'STRIPE,PAYPAL',
     STRIPE_API_KEY: 'sk_test_chaos',
@@ -986,14 +1053,17 @@ class WorkerPool {
   }
 
   /** True when every worker process is running and polls the task queue of the given server. */
-  async allPolling(server: DevServer): Promise<boolean> {
+  async allPolling(temporal: TemporalConnectionConfig): Promise<boolean> {
     if (!this.slots.every((s) => s.ready)) return false;
-    const connection = await Connection.connect({ address: server.address, connectTimeout: 2000 });
+    const connection = await Connection.connect({
+      ...resolveConnection(temporal).options,
+      connectTimeout: 2000,
+    });
     try {
       // Workflow (1) and activity (2) task pollers; a worker's default identity is `pid@host`.
       for (const taskQueueType of [1, 2]) {
         const { pollers } = await connection.workflowService.describeTaskQueue({
-          namespace: server.namespace,
+          namespace: temporal.namespace!,
           taskQueue: { name: TASK_QUEUE },
           taskQueueType,
         });
@@ -1078,6 +1148,10 @@ export function formatReport(r: ChaosReport): string {
     ['worker exits on their own', String(r.workerUnexpectedExits)],
     ['server restarts', String(r.serverRestarts)],
     ['reconnect client / workers (ms)', `${r.reconnectMs.client ?? '-'} / ${r.reconnectMs.workers ?? '-'}`],
+    ...Object.entries(r.serviceRecoveryMs).map(([service, ms]): [string, string] => [
+      `  after SIGKILL of ${service} (ms)`,
+      `${ms.client ?? '-'} / ${ms.workers ?? '-'}`,
+    ]),
     ['client call retries', String(r.clientRetries)],
     ['payments charged in >1 attempt', String(r.retried.attempts)],
     ['  reconciled via getStatus', String(r.retried.reconciled)],
@@ -1097,6 +1171,14 @@ export function formatReport(r: ChaosReport): string {
     ...counts('operator actions', r.operator),
     ['payment store', r.store.backend],
     ['  database restarts / time down', `${r.store.restarts} / ${secs(r.store.downMs)}`],
+    ...(r.store.servicesRestarted
+      ? [
+          ['  services restarted after it', r.store.servicesRestarted.join(', ') || 'none'] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
     [
       '  projections / retried / extra attempts',
       `${r.store.projections} / ${r.store.retriedProjections} / ${r.store.extraAttempts}`,

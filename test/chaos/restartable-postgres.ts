@@ -6,17 +6,19 @@
  * (initdb into a temporary directory, loopback only, run as the `postgres` user when this process is root).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { freePort } from '../../src/toolchain/dev-server';
-import { pgCommand } from '../helpers/postgres';
+import {
+  initDataDirectory,
+  pgCommand,
+  postgresArgs,
+  postgresUrl,
+  waitForPostgres,
+} from '../../src/toolchain/postgres';
 
-export { postgresBinariesPresent } from '../helpers/postgres';
-
-const SUPERUSER = 'aegispay';
-const asRoot = process.getuid?.() === 0;
+export { postgresBinariesPresent } from '../../src/toolchain/postgres';
 
 export interface RestartablePostgres {
   /** `postgres://aegispay@127.0.0.1:<port>/postgres`, the same before and after a restart. */
@@ -33,50 +35,26 @@ export interface RestartablePostgres {
 
 export async function startRestartablePostgres(): Promise<RestartablePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'aegispay-chaos-pg-'));
-  const dataDir = join(dir, 'data');
-  if (asRoot) {
-    const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres']).toString().trim());
-    chownSync(dir, id('-u'), id('-g'));
-    chmodSync(dir, 0o700);
-  }
-  const [initdb, initArgs] = pgCommand('initdb', [
-    '-D',
-    dataDir,
-    '-U',
-    SUPERUSER,
-    '--auth=trust',
-    '-E',
-    'UTF8',
-  ]);
-  execFileSync(initdb, initArgs, { stdio: 'pipe' });
+  const dataDir = initDataDirectory(dir);
   const port = await freePort();
-  const url = `postgres://${SUPERUSER}@127.0.0.1:${port}/postgres`;
+  const url = postgresUrl(port);
   let child: ChildProcess | undefined;
   let log = '';
 
   const start = async () => {
-    const [postgres, args] = pgCommand('postgres', [
-      ...['-D', dataDir, '-p', String(port), '-k', dir],
-      ...['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-    ]);
+    const [postgres, args] = pgCommand('postgres', postgresArgs(dataDir, port, dir));
     const started = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = started;
     started.stderr?.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-4000)));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const client = new Client({ connectionString: url });
-      try {
-        await client.connect();
-        await client.end();
-        return;
-      } catch {
-        await client.end().catch(() => undefined);
-        if (started.exitCode !== null || Date.now() > deadline) {
-          started.kill('SIGKILL');
-          throw new Error(`PostgreSQL did not start on port ${port}:\n${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    try {
+      await waitForPostgres(
+        url,
+        () => started.exitCode !== null,
+        () => log,
+      );
+    } catch (err) {
+      started.kill('SIGKILL');
+      throw err;
     }
   };
 

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { MockGateway } from '../../src/activities/gateways/mock';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import type { DevServer } from '../../src/toolchain/dev-server';
@@ -14,10 +14,8 @@ import {
   testTaskQueue,
   type RunningWorker,
 } from '../helpers';
+import { allHtml, ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from '../helpers/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', 'artifacts');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(
     `Skipping the Web UI test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
@@ -57,12 +55,6 @@ async function showsAll(page: Page, url: string, texts: string[]): Promise<boole
   }
 }
 
-/** The HTML of the page and of every frame: the UI renders summaries and details in iframes. */
-async function allHtml(page: Page): Promise<string> {
-  const frames = await Promise.all(page.frames().map((f) => f.content().catch(() => '')));
-  return frames.join('\n');
-}
-
 uiTest(
   'the Web UI lists payments by state, shows their summary and current details, and never the card number',
   async () => {
@@ -81,18 +73,7 @@ uiTest(
       (await aegis.listPayments({ state: 'FAILURE' })).payments.some((p) => p.id === declined.id),
     );
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1920, height: 1000 } });
     const query = encodeURIComponent('AegisPayState="SUCCESS"');
     const listUrl = `${server.uiUrl}/namespaces/${server.namespace}/workflows?query=${query}`;

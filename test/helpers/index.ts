@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import { MockGateway } from '../../src/activities/gateways/mock';
@@ -9,14 +9,24 @@ import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
 import { createDataConverter } from '../../src/codec/data-converter';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
-import { connectWorker } from '../../src/client/connection';
+import { connectClient, connectWorker } from '../../src/client/connection';
 import type { CreatePaymentRequest } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
 import { startDevServer, type DevServer } from '../../src/toolchain/dev-server';
 import { createPaymentWorker, type PaymentWorkerOptions } from '../../src/worker';
+import { clusterTestServer, clusterUnderTest, connectionOf } from './cluster';
 
-/** Starts a fresh in-memory dev server on free ports; call once per test file in `beforeAll`. */
-export function startTestServer(options: Parameters<typeof startDevServer>[0] = {}): Promise<DevServer> {
+export { connectionOf, temporalCliArgs } from './cluster';
+
+/**
+ * Starts a fresh in-memory dev server on free ports; call once per test file in `beforeAll`. Under
+ * AEGISPAY_TEST_CLUSTER it is the local cluster instead (see ./cluster.ts).
+ */
+export async function startTestServer(
+  options: Parameters<typeof startDevServer>[0] = {},
+): Promise<DevServer> {
+  const cluster = clusterUnderTest();
+  if (cluster) return clusterTestServer(cluster);
   return startDevServer({ port: 0, uiPort: false, dbFile: null, ...options });
 }
 
@@ -37,7 +47,7 @@ export const FAST_RETRY = { maxRetries: 2, initialDelayMs: 10, maxDelayMs: 50, b
 /** An AegisPay client (no embedded worker) for a test server and task queue. */
 export function testClient(server: DevServer, taskQueue: string, config: AegisPayConfig = {}): AegisPay {
   return new AegisPay({
-    temporal: { address: server.address, namespace: server.namespace },
+    temporal: connectionOf(server),
     taskQueue,
     logging: { level: 'SILENT' },
     retry: FAST_RETRY,
@@ -62,7 +72,7 @@ export async function startTestWorker(
     >
   > = {},
 ): Promise<RunningWorker> {
-  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
+  const connection = await connectWorker(connectionOf(server));
   const worker = await createPaymentWorker({
     connection,
     namespace: server.namespace,
@@ -92,7 +102,7 @@ export async function startTestWorker(
 
 /** A raw Temporal client, for what tests check behind AegisPay's back (history, describe). */
 export async function rawClient(server: DevServer): Promise<Client> {
-  const connection = await Connection.connect({ address: server.address });
+  const connection = await connectClient(connectionOf(server));
   return new Client({ connection, namespace: server.namespace });
 }
 

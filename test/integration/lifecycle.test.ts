@@ -2,7 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Payment } from '../../src/domain/types';
 import { findTemporalCli } from '../../src/toolchain/temporal-binaries';
-import { useMockHarness, cardPayment, eventually, expectAegisError, rawClient } from '../helpers';
+import {
+  useMockHarness,
+  cardPayment,
+  eventually,
+  expectAegisError,
+  rawClient,
+  temporalCliArgs,
+} from '../helpers';
 
 const h = useMockHarness();
 
@@ -160,10 +167,7 @@ test('a refund signal sent with the real temporal CLI is applied, and a rejected
     promisify(execFile)(findTemporalCli(), [
       'workflow',
       'signal',
-      '--address',
-      h.server.address,
-      '--namespace',
-      h.server.namespace,
+      ...temporalCliArgs(h.server),
       '--workflow-id',
       paid.id,
       ...args,

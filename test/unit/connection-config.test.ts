@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveConnection } from '../../src/client/connection';
+import { resolveConnection, temporalConnectionSchema } from '../../src/client/connection';
 import { AegisPay } from '../../src/client/aegis-pay';
 
 // Not real key material: connection options only carry the bytes, nothing here opens a TLS session.
@@ -164,6 +164,54 @@ describe('explicit connection settings', () => {
     );
     expect(explicit.namespace).toBe(profile.namespace);
     expect(readable(explicit.options.tls)).toEqual(readable(profile.options.tls));
+  });
+
+  test('PEM contents give the same options as the files holding them', () => {
+    const pemText = (path: string) => readFileSync(path, 'utf8');
+    const fromFiles = resolveConnection({
+      address: 'temporal.prod.internal:7233',
+      tls: { clientCertPath: cert, clientKeyPath: key, serverRootCACertPath: ca },
+    });
+    const fromPem = resolveConnection({
+      address: 'temporal.prod.internal:7233',
+      tls: { clientCert: pemText(cert), clientKey: pemText(key), serverRootCACert: pemText(ca) },
+    });
+    expect(readable(fromPem.options.tls)).toEqual(readable(fromFiles.options.tls));
+  });
+
+  test('a certificate both as a path and as PEM, a missing key and non-PEM text are all named', () => {
+    const result = temporalConnectionSchema.safeParse({
+      tls: { clientCertPath: cert, clientCert: readFileSync(cert, 'utf8'), serverRootCACert: 'not pem' },
+    });
+    expect(result.success).toBe(false);
+    const issues = result.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^tls\.serverRootCACert: must be PEM/),
+        'tls.clientCert: give clientCert or clientCertPath, not both',
+        'tls.clientKey: clientKey or clientKeyPath is required',
+      ]),
+    );
+  });
+
+  test('PEM contents in TEMPORAL_TLS_*_DATA variables configure mTLS without files', () => {
+    const pemText = (path: string) => readFileSync(path, 'utf8');
+    const { options } = resolveConnection(
+      'env',
+      env({
+        TEMPORAL_ADDRESS: 'temporal.prod.internal:7233',
+        TEMPORAL_TLS_CLIENT_CERT_DATA: pemText(cert),
+        TEMPORAL_TLS_CLIENT_KEY_DATA: pemText(key),
+        TEMPORAL_TLS_SERVER_CA_CERT_DATA: pemText(ca),
+        TEMPORAL_TLS_SERVER_NAME: 'temporal.prod.internal',
+      }),
+    );
+    expect(readable(options.tls)).toEqual({
+      crt: pemText(cert),
+      key: pemText(key),
+      ca: pemText(ca),
+      serverNameOverride: 'temporal.prod.internal',
+    });
   });
 
   test("AegisPay accepts temporal: 'env'", () => {
