@@ -35,11 +35,17 @@ export type { RiskCheckConfig, RiskCheckInput, RiskVerdict } from './activities/
 export {
   InMemoryEventBus,
   WebhookEventBus,
-  signWebhookBody,
-  SIGNATURE_HEADER,
   type EventBus,
   type EventHandler,
 } from './activities/events';
+export {
+  verifyWebhook,
+  signWebhook,
+  WebhookVerificationError,
+  WEBHOOK_HEADERS,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  type VerifyWebhookOptions,
+} from './webhooks';
 export {
   openPaymentStore,
   migratePaymentStore,

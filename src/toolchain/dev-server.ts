@@ -5,7 +5,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
-import { findProjectRoot, findTemporalCli } from './temporal-binaries';
+import { ensureTemporalCli } from './install-temporal';
+import { findProjectRoot } from './temporal-binaries';
 
 /** Settings of the local Temporal dev service, as kept in `x-aegispay` of temporal-dev.yml. */
 export interface DevServerSettings {
@@ -128,6 +129,8 @@ function exited(child: ChildProcess): boolean {
 /** Starts `temporal server start-dev` with the settings from temporal-dev.yml and resolves once it serves requests. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const base = loadDevServerSettings(options.settingsFile);
+  // First, since a first run may install it: free ports picked before a long install could be taken.
+  const cli = await ensureTemporalCli();
   const port = options.port === 0 ? await freePort() : (options.port ?? base.port);
   // Otherwise the readiness probe could be answered by the server already there while ours dies.
   if (await tcpOpen(base.ip, port)) {
@@ -172,7 +175,6 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
   for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);
 
-  const cli = findTemporalCli();
   const child = spawn(cli, args, {
     stdio: options.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
   });
