@@ -32,12 +32,7 @@ export type { HealthSummary, GatewayHealthSummary } from './domain/health';
 export type { RoutingStrategy, DeclarativeRule, FunctionRule, GatewayCost } from './activities/routing';
 export type { CircuitBreakerConfig } from './activities/circuit-breaker';
 export type { RiskCheckConfig, RiskCheckInput, RiskVerdict } from './activities/risk';
-export {
-  InMemoryEventBus,
-  WebhookEventBus,
-  type EventBus,
-  type EventHandler,
-} from './activities/events';
+export { InMemoryEventBus, WebhookEventBus, type EventBus, type EventHandler } from './activities/events';
 export {
   verifyWebhook,
   signWebhook,

@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { ensureTemporalCli } from './install-temporal';
-import { findProjectRoot } from './temporal-binaries';
+import { findProjectRoot, isInstalledPackage } from './temporal-binaries';
 
 /** Settings of the local Temporal dev service, as kept in `x-aegispay` of temporal-dev.yml. */
 export interface DevServerSettings {
@@ -81,7 +81,7 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
   }
   const raw = (doc as Record<string, unknown> | null)?.['x-aegispay'];
   if (!raw || typeof raw !== 'object') throw new ConfigurationError(`${path}: missing the x-aegispay block`);
-  const r = raw as Record<string, unknown>;
+  const r = { ...(raw as Record<string, unknown>) };
   const attrs = r.searchAttributes ?? [];
   if (!Array.isArray(attrs)) fail(path, 'searchAttributes must be a list of Name=Type');
   const searchAttributes = attrs.map((a) => {
@@ -89,7 +89,15 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     if (!m) fail(path, `searchAttributes: ${JSON.stringify(a)} is not Name=Type`);
     return { name: m[1]!, type: m[2]! };
   });
+  // Environment overrides, so that a run can move off the shared defaults without editing the file.
+  const env = process.env;
+  if (env.AEGISPAY_TEMPORAL_PORT) r.grpcPort = env.AEGISPAY_TEMPORAL_PORT;
+  if (env.AEGISPAY_TEMPORAL_UI_PORT) r.uiPort = env.AEGISPAY_TEMPORAL_UI_PORT;
+  if (env.AEGISPAY_TEMPORAL_DB_FILE !== undefined) r.dbFile = env.AEGISPAY_TEMPORAL_DB_FILE;
   const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
+  // Relative to the project root in the AegisPay checkout; in an app, to the app's folder (the working
+  // directory), never inside node_modules where a reinstall would wipe it.
+  const dbBase = isInstalledPackage(dirname(path)) ? process.cwd() : dirname(path);
   // AEGISPAY_CODEC_ENDPOINT wins, so trying the codec server needs no edit to the shared settings file.
   const codecEndpoint =
     process.env.AEGISPAY_CODEC_ENDPOINT ||
@@ -99,8 +107,7 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     ip: str(path, r, 'ip'),
     port: portOf(path, r, 'grpcPort'),
     uiPort: portOf(path, r, 'uiPort'),
-    // A relative dbFile is relative to the settings file (the project root), not to the cwd.
-    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dirname(path), dbFile)),
+    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dbBase, dbFile)),
     logLevel: str(path, r, 'logLevel'),
     searchAttributes,
     codecEndpoint,
@@ -131,7 +138,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const base = loadDevServerSettings(options.settingsFile);
   // First, since a first run may install it: free ports picked before a long install could be taken.
   const cli = await ensureTemporalCli();
-  const port = options.port === 0 ? await freePort() : (options.port ?? base.port);
+  const wanted = options.port ?? base.port;
+  const port = wanted === 0 ? await freePort() : wanted;
   // Otherwise the readiness probe could be answered by the server already there while ours dies.
   if (await tcpOpen(base.ip, port)) {
     throw new TemporalUnavailableError(
@@ -143,7 +151,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const uiPort =
     options.uiPort === false
       ? undefined
-      : options.uiPort === 0 || (options.uiPort === undefined && options.port === 0)
+      : (options.uiPort ?? base.uiPort) === 0 || (options.uiPort === undefined && wanted === 0)
         ? await freePort()
         : (options.uiPort ?? base.uiPort);
   const dbFile = options.dbFile === null ? undefined : options.dbFile ? resolve(options.dbFile) : base.dbFile;
