@@ -28,6 +28,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain CommonJS shared by scripts and the library (see scripts/temporal-toolchain.cjs).
+    files: ['**/*.cjs'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['src/domain/**/*.ts', 'src/workflows/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', sandboxRestrictions] },
   },

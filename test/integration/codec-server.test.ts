@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import { createDataConverter } from '../../src/codec/data-converter';
-import type { EncryptionConfig } from '../../src/codec/encryption-codec';
+import { EncryptionCodec, type EncryptionConfig } from '../../src/codec/encryption-codec';
 import { rawClient, useTestServer, testTaskQueue } from '../helpers';
 
 const ENCRYPTION: EncryptionConfig = { keys: { k1: randomBytes(32).toString('base64') }, activeKeyId: 'k1' };
@@ -24,14 +24,25 @@ interface JsonPayload {
 }
 
 /** A payload the way the Web UI sends it: protobuf JSON with base64 bytes. */
-function jsonPayload(value: unknown): JsonPayload {
-  const payload = defaultPayloadConverter.toPayload(value);
+function asJson(payload: Payload): JsonPayload {
   return {
     metadata: Object.fromEntries(
       Object.entries(payload.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
     ),
     data: Buffer.from(payload.data!).toString('base64'),
   };
+}
+
+function jsonPayload(value: unknown): JsonPayload {
+  return asJson(defaultPayloadConverter.toPayload(value));
+}
+
+/** A value encrypted as an AegisPay worker or client with ENCRYPTION stores it. */
+async function encryptedJson(value: unknown): Promise<JsonPayload> {
+  const [encrypted] = await new EncryptionCodec(ENCRYPTION).encode([
+    defaultPayloadConverter.toPayload(value),
+  ]);
+  return asJson(encrypted!);
 }
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -99,7 +110,6 @@ test.each([
 test.each([
   ['not JSON', '{payloads:'],
   ['JSON that is not an object', '[1,2]'],
-  ['no payloads', {}],
   ['payloads that are not a list', { payloads: 'abc' }],
   ['a payload whose data is not base64', { payloads: [{ metadata: {}, data: 'not base64!' }] }],
   ['metadata that is not a map of base64', { payloads: [{ metadata: { encoding: 42 }, data: '' }] }],
@@ -108,6 +118,50 @@ test.each([
   const res = await post('/decode', body);
   expect(res.status).toBe(400);
   expect(((await res.json()) as { error: string }).error).toBeTruthy();
+});
+
+test.each([
+  ['an empty object (what `temporal workflow query` sends without arguments)', {}],
+  ['an empty payload list', { payloads: [] }],
+])('a body with %s is answered with no payloads', async (_name, body) => {
+  for (const path of ['/decode', '/encode']) {
+    const res = await post(path, body);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ payloads: [] });
+  }
+});
+
+test('the token also works as the first path segment (the Web UI endpoint), and a wrong one there is 401', async () => {
+  const payload = jsonPayload('x');
+  const noHeader = { 'Content-Type': 'application/json', Origin: UI_ORIGIN };
+  const good = await fetch(`${codec.uiEndpoint}/decode`, {
+    method: 'POST',
+    headers: noHeader,
+    body: JSON.stringify({ payloads: [payload] }),
+  });
+  expect(codec.uiEndpoint).toBe(`${codec.url}/${TOKEN}`);
+  expect(good.status).toBe(200);
+  expect(await good.json()).toEqual({ payloads: [payload] });
+  const bad = await fetch(`${codec.url}/${TOKEN.slice(0, -1)}x/decode`, {
+    method: 'POST',
+    headers: noHeader,
+    body: JSON.stringify({ payloads: [payload] }),
+  });
+  expect(bad.status).toBe(401);
+});
+
+test('a token is required unless insecureNoAuth, which only a loopback host allows', async () => {
+  await expect(startCodecServer({ port: 0, encryption: ENCRYPTION })).rejects.toThrow(/token: is required/);
+  await expect(
+    startCodecServer({ port: 0, encryption: ENCRYPTION, insecureNoAuth: true, host: '0.0.0.0' }),
+  ).rejects.toThrow(/insecureNoAuth: needs a loopback host/);
+  const open = await startCodecServer({ port: 0, encryption: ENCRYPTION, insecureNoAuth: true });
+  try {
+    const res = await fetch(`${open.url}/decode`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(200);
+  } finally {
+    await open.stop();
+  }
 });
 
 test('a body over the size limit is rejected with 413', async () => {
@@ -127,17 +181,16 @@ test('unknown paths are 404 and other methods 405', async () => {
   expect(get.status).toBe(405);
 });
 
-test('a payload round-trips through /encode and /decode, and plain JSON decodes unchanged', async () => {
-  const original = jsonPayload({ email: 'zelda@example.com' });
+test('/encode leaves operator input plain; /decode decrypts encrypted payloads and passes plain ones', async () => {
+  const original = jsonPayload({ amount: '5.00' });
   const encoded = await post('/encode', { payloads: [original] });
   expect(encoded.status).toBe(200);
   expect(encoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
-  const { payloads: encrypted } = (await encoded.json()) as { payloads: JsonPayload[] };
-  expect(Buffer.from(encrypted[0]!.metadata.encoding!, 'base64').toString()).toBe('binary/encrypted');
-  expect(Buffer.from(encrypted[0]!.metadata['encryption-key-id']!, 'base64').toString()).toBe('k1');
-  expect(Buffer.from(encrypted[0]!.data, 'base64').includes('zelda')).toBe(false);
+  expect(((await encoded.json()) as { payloads: JsonPayload[] }).payloads).toEqual([original]);
 
-  const decoded = await post('/decode', { payloads: [encrypted[0], original] });
+  const encrypted = await encryptedJson({ amount: '5.00' });
+  expect(Buffer.from(encrypted.data, 'base64').includes('5.00')).toBe(false);
+  const decoded = await post('/decode', { payloads: [encrypted, original] });
   expect(decoded.status).toBe(200);
   expect(((await decoded.json()) as { payloads: JsonPayload[] }).payloads).toEqual([original, original]);
 });
@@ -146,10 +199,9 @@ test('a payload under a key the server does not have is a 422 naming the key ID'
   const other = await startCodecServer({
     port: 0,
     encryption: { keys: { k9: randomBytes(32).toString('base64') }, activeKeyId: 'k9' },
+    insecureNoAuth: true,
   });
-  const { payloads } = (await (await post('/encode', { payloads: [jsonPayload(1)] })).json()) as {
-    payloads: JsonPayload[];
-  };
+  const payloads = [await encryptedJson(1)];
   const res = await fetch(`${other.url}/decode`, { method: 'POST', body: JSON.stringify({ payloads }) });
   await other.stop();
   expect(res.status).toBe(422);

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import { WebhookEventBus, signWebhookBody } from '../../src/activities/events';
+import { WebhookEventBus } from '../../src/activities/events';
 import { MockGateway } from '../../src/activities/gateways/mock';
 import type { DomainEvent } from '../../src/domain/types';
+import { verifyWebhook } from '../../src/webhooks';
 import {
   cardPayment,
   eventually,
@@ -122,10 +123,14 @@ describe('payment timers (dev server, short settings)', () => {
           res.writeHead(503).end();
           return;
         }
-        const signature = String(req.headers['aegispay-signature']);
-        const t = Number(/t=(\d+)/.exec(signature)?.[1]);
-        if (signature !== signWebhookBody(body, secret, t)) badSignatures++;
-        const event = JSON.parse(body) as DomainEvent;
+        let event: DomainEvent;
+        try {
+          event = verifyWebhook<DomainEvent>(body, req.headers, secret);
+        } catch {
+          badSignatures++;
+          res.writeHead(400).end();
+          return;
+        }
         received.set(event.id, event); // receivers deduplicate by event ID
         res.writeHead(204).end();
       });
