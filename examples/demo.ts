@@ -9,6 +9,7 @@ import {
   AegisPay,
   Currency,
   GatewayType,
+  paymentListUrl,
   PaymentMethodType,
   startSandbox,
   type CreatePaymentRequest,
@@ -162,8 +163,8 @@ async function main(): Promise<void> {
     }
     const ui = await aegis.webUiUrl();
     if (ui) {
-      const query = encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`);
-      console.log(`\nWeb UI, this run's payments: ${ui}/namespaces/default/workflows?query=${query}`);
+      const link = paymentListUrl(ui, 'default', `AegisPayCustomerId="cust_demo_${run}"`);
+      console.log(`\nWeb UI, this run's payments: ${link}`);
       console.log('Columns for state, amount, customer and refunds: docs/web-ui.md');
       if (!keep) {
         console.log(

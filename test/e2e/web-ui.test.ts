@@ -106,7 +106,11 @@ uiTest(
     expect(await page.getByText(authorized.id, { exact: true }).count()).toBe(0);
 
     // The documented console script sets the payment columns (the UI keeps them in localStorage).
-    await page.evaluate(webUiColumnsScript(server.namespace)).catch(() => undefined); // it reloads the page
+    // The script ends by reloading the page, which destroys the context it ran in: wait for that load.
+    await Promise.all([
+      page.waitForEvent('load'),
+      page.evaluate(webUiColumnsScript(server.namespace)).catch(() => undefined),
+    ]);
     const listUrl = paymentListUrl(server.uiUrl, server.namespace, `AegisPayCustomerId="${customer.id}"`);
     await eventually(() => showsAll(page, listUrl, [paid.id, declined.id, refunded.id]), 60_000);
     const headers = await page.locator('thead').first().innerText();
@@ -125,6 +129,26 @@ uiTest(
     await page.screenshot({ path: join(ARTIFACTS, 'web-ui-list.png') });
     expect(await allHtml(page)).not.toContain(TEST_CARDS.success);
     expect(await allHtml(page)).not.toContain(TEST_CARDS.declined);
+
+    // A refund sent as a signal from the payment's page reaches the gateway and shows in the list.
+    await page.getByRole('link', { name: paidToo.id, exact: true }).first().click();
+    await page.getByRole('button', { name: 'More Actions' }).click();
+    await page.getByRole('menuitem', { name: 'Send a Signal' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByTestId('signal-select-button').click();
+    await dialog.getByRole('option', { name: 'refund', exact: true }).click();
+    await dialog.getByRole('textbox', { name: 'Data' }).fill('{"amount": 2.5, "refundId": "ui_refund_1"}');
+    await page.screenshot({ path: join(ARTIFACTS, 'web-ui-signal.png') });
+    // Submitted from the keyboard: a mouse click right after typing only blurs the editor in UI 2.54.
+    await dialog.getByTestId('confirm-modal-button').focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
+    await eventually(async () => {
+      await page.goto(listUrl);
+      const text = await row(paidToo.id).catch(() => '');
+      return /PARTIALLY_REFUNDED[\s\S]*1250\s+USD[\s\S]*MOCK\s+250/.test(text);
+    }, 30_000);
+    expect((await aegis.getPayment(paidToo.id)).amounts.refunded).toBe(250);
 
     await page.getByRole('link', { name: paid.id, exact: true }).first().click();
     await page.getByText('User Metadata', { exact: true }).click();
