@@ -112,6 +112,10 @@ async function main(): Promise<void> {
   }
 
   try {
+    // Starts the server and the worker first: a worker its task queue's fleet refuses (other gateways
+    // or settings on the same queue), or a server that does not answer, stops the demo with the reason.
+    await aegis.listPayments({ limit: 1 });
+
     // The seed's two steps: create, then process.
     const created = await step('create', () => aegis.createPayment(request('two_step', '4242424242424242')));
     if (created) await step('process it', () => aegis.processPayment({ paymentId: created.id }));
