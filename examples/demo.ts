@@ -9,6 +9,7 @@ import {
   AegisPay,
   Currency,
   GatewayType,
+  paymentListUrl,
   PaymentMethodType,
   startSandbox,
   type CreatePaymentRequest,
@@ -58,7 +59,12 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: 0 });
   const aegis = new AegisPay({
     temporal: 'embedded',
-    logging: { level: 'INFO' },
+    // A queue of its own: a worker started by `npm run worker` (queue "aegispay") on the same dev
+    // server has other gateways, and the two must not take each other's payments.
+    taskQueue: 'aegispay-demo',
+    // Warnings and errors only, on stderr: stdout is the demo's table.
+    logging: { level: 'WARN' },
+    logDestination: process.stderr,
     retry: { maxRetries: 2, initialDelayMs: 200, maxDelayMs: 1000, backoffMultiplier: 2 },
     // STRIPE is cheaper here, so it is the primary; PAYPAL takes over when it cannot.
     routing: {
@@ -106,6 +112,10 @@ async function main(): Promise<void> {
   }
 
   try {
+    // Starts the server and the worker first: a worker its task queue's fleet refuses (other gateways
+    // or settings on the same queue), or a server that does not answer, stops the demo with the reason.
+    await aegis.listPayments({ limit: 1 });
+
     // The seed's two steps: create, then process.
     const created = await step('create', () => aegis.createPayment(request('two_step', '4242424242424242')));
     if (created) await step('process it', () => aegis.processPayment({ paymentId: created.id }));
@@ -157,8 +167,15 @@ async function main(): Promise<void> {
     }
     const ui = await aegis.webUiUrl();
     if (ui) {
-      const query = encodeURIComponent(`AegisPayCustomerId="cust_demo_${run}"`);
-      console.log(`\nWeb UI: ${ui}/namespaces/default/workflows?query=${query}`);
+      const link = paymentListUrl(ui, 'default', `AegisPayCustomerId="cust_demo_${run}"`);
+      console.log(`\nWeb UI, this run's payments: ${link}`);
+      console.log('Columns for state, amount, customer and refunds: docs/web-ui.md');
+      if (!keep) {
+        console.log(
+          'The Web UI stops with the demo (unless `npm run temporal` was already running it): ' +
+            '`npm run demo -- --keep` keeps it up until Ctrl-C.',
+        );
+      }
     }
     if (keep) {
       console.log(`Sandbox PSP: ${sandbox.url}. Running until Ctrl-C (--keep).`);

@@ -1,8 +1,19 @@
 /**
  * `npm run temporal`: runs the local Temporal dev server with the settings of temporal-dev.yml.
  * State lives in the db file named there, so payments survive a restart.
+ * `npm run temporal -- <command…>` runs the pinned Temporal CLI with those arguments instead
+ * (`npm run temporal -- workflow list`), since the binary is not on PATH in a clone.
  */
+import { spawnSync } from 'node:child_process';
 import { startDevServer } from '../src/toolchain/dev-server';
+import { findTemporalCli } from '../src/toolchain/temporal-binaries';
+
+/** Runs the Temporal CLI with `args` on this terminal and exits with its exit code. */
+function runTemporalCli(args: string[]): never {
+  const run = spawnSync(findTemporalCli(), args, { stdio: 'inherit' });
+  if (run.error) throw run.error;
+  process.exit(run.status ?? 1);
+}
 
 async function main(): Promise<void> {
   const server = await startDevServer({ inheritOutput: true });
@@ -37,7 +48,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
 }
 
-main().catch((err: unknown) => {
+const args = process.argv.slice(2);
+(args.length > 0 ? Promise.resolve().then(() => runTemporalCli(args)) : main()).catch((err: unknown) => {
   console.error(err instanceof Error ? err.message : err);
   process.exit(1);
 });

@@ -12,7 +12,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { AegisPay } from './client/aegis-pay';
 import type { AegisPayConfig } from './client/config';
 import type { ValidationIssue } from './domain/errors';
-import { DEFAULT_TASK_QUEUE } from './domain/ids';
+import { DEFAULT_TASK_QUEUE, DEV_TASK_QUEUE } from './domain/ids';
 import type { RefundRequest } from './domain/messages';
 import type { CreatePaymentRequest, Payment } from './domain/types';
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
@@ -487,7 +487,14 @@ async function dev(g: GlobalOptions): Promise<number> {
       sandbox: sandbox.url,
       gateways: ['MOCK', 'STRIPE', 'PAYPAL'],
     };
-    print(g, ready, (r) => `${fmt.formatObject(r)}\n\nAegisPay dev environment is ready. Ctrl-C stops it.`);
+    print(
+      g,
+      ready,
+      (r) =>
+        `${fmt.formatObject(r)}\n\nAegisPay dev environment is ready. Ctrl-C stops it.\n` +
+        `Its worker serves task queue "${r.taskQueue}": pay with --task-queue ${r.taskQueue} ` +
+        `(or AEGISPAY_TASK_QUEUE=${r.taskQueue}).`,
+    );
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
@@ -670,7 +677,13 @@ function buildProgram(result: { code: number }): Command {
     .description(
       'run a local Temporal dev server, the sandbox PSP and a worker (MOCK, STRIPE, PAYPAL) until Ctrl-C',
     )
-    .action(action(dev));
+    .action(
+      action((g: GlobalOptions) =>
+        dev(
+          program.getOptionValueSource('taskQueue') === 'default' ? { ...g, taskQueue: DEV_TASK_QUEUE } : g,
+        ),
+      ),
+    );
   program
     .command('setup')
     .description('install the pinned Temporal CLI (into the user cache when installed as a package)')

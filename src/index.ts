@@ -10,6 +10,7 @@ export { GatewayType, PaymentMethodType, PaymentState } from './domain/types';
 export type * from './domain/types';
 export { formatMinor, formatMoney, toMinorUnits } from './domain/money';
 export { paymentWorkflowId, parsePaymentWorkflowId } from './domain/ids';
+export { paymentListUrl, webUiColumnsScript, WEB_UI_PAYMENT_COLUMNS } from './web-ui';
 export { TRANSITIONS, canTransition } from './domain/state-machine';
 export type {
   Gateway,

@@ -47,13 +47,14 @@ import {
   processUpdate,
   type ProcessRequest,
 } from '../domain/messages';
-import { newPaymentOf, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
+import { newPaymentOf, paymentDetails, paymentSummary, type PaymentWorkflowInput } from '../domain/payment';
 import { checkResolveReviewRequest, type ResolveReviewRequest } from '../domain/review';
 import {
   PAYMENT_AMOUNT,
   PAYMENT_CURRENCY,
   PAYMENT_CUSTOMER_ID,
   PAYMENT_GATEWAY,
+  PAYMENT_REFUNDED,
   PAYMENT_STATE,
 } from '../domain/search-attributes';
 import {
@@ -605,6 +606,7 @@ export class AegisPay {
   private startOptions(payment: NewPayment, extra: Pick<PaymentWorkflowInput, 'recovered'> = {}) {
     const input: PaymentWorkflowInput = { payment, settings: paymentSettings(this.config), ...extra };
     const state = extra.recovered?.payment.state ?? 'INITIATED';
+    const refunded = extra.recovered?.payment.amounts.refunded ?? 0;
     return {
       workflowId: payment.id,
       taskQueue: this.config.taskQueue,
@@ -615,8 +617,10 @@ export class AegisPay {
         { key: PAYMENT_CURRENCY, value: payment.amount.currency },
         { key: PAYMENT_CUSTOMER_ID, value: payment.customer.id },
         ...(payment.gatewayType ? [{ key: PAYMENT_GATEWAY, value: payment.gatewayType }] : []),
+        ...(refunded > 0 ? [{ key: PAYMENT_REFUNDED, value: refunded }] : []),
       ],
       staticSummary: paymentSummary({ amount: payment.amount, paymentMethod: payment.paymentMethod }),
+      staticDetails: paymentDetails(payment),
     };
   }
 

@@ -5,6 +5,7 @@ import {
   PAYMENT_AMOUNT,
   PAYMENT_CURRENCY,
   PAYMENT_CUSTOMER_ID,
+  PAYMENT_REFUNDED,
   PAYMENT_GATEWAY,
   PAYMENT_STATE,
 } from '../domain/search-attributes';
@@ -37,6 +38,8 @@ export interface PaymentListItem {
   currency?: string;
   customerId?: string;
   gateway?: string;
+  /** Refunded so far in minor units, once a refund succeeded while the payment's workflow ran. */
+  refunded?: number;
   workflowStatus: string;
   createdAt?: string;
 }
@@ -100,5 +103,6 @@ export function toPaymentSummary(raw: temporal.api.workflow.v1.IWorkflowExecutio
   set('currency', attributes.get(PAYMENT_CURRENCY));
   set('customerId', attributes.get(PAYMENT_CUSTOMER_ID));
   set('gateway', attributes.get(PAYMENT_GATEWAY));
+  set('refunded', attributes.get(PAYMENT_REFUNDED));
   return item;
 }

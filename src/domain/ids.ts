@@ -36,6 +36,12 @@ export function gatewayIdempotencyKey(
 /** The one task queue name AegisPay uses unless configured otherwise. */
 export const DEFAULT_TASK_QUEUE = 'aegispay';
 
+/**
+ * The task queue of `aegispay dev` unless one is given: its worker has the sandbox's gateways, and
+ * must not take payments meant for a worker of the default queue on the same server.
+ */
+export const DEV_TASK_QUEUE = 'aegispay-dev';
+
 /** The late-refund workflow's ID: one per payment and refund ID, so two callers get one refund. */
 export function lateRefundWorkflowId(paymentId: string, refundId: string): string {
   return `refund:${paymentId}:${refundId}`;

@@ -115,6 +115,20 @@ export function paymentSummary(
   return parts.join(' · ');
 }
 
+/**
+ * The Web UI's details of a payment (Markdown, fixed at start): what it is for and who pays, with the
+ * card's brand and last 4 only. The customer's ID, never their name or email: the UI is not the CRM.
+ */
+export function paymentDetails(p: Pick<NewPayment, 'idempotencyKey' | 'customer' | 'captureMethod'>): string {
+  return [
+    `**Customer:** ${p.customer.id}`,
+    `**Capture:** ${p.captureMethod}`,
+    `**Idempotency key:** ${p.idempotencyKey}`,
+    'State, gateway and refunded amount: the AegisPayState, AegisPayGateway and AegisPayRefunded ' +
+      'search attributes; the full payment: the `payment` query.',
+  ].join('\n\n');
+}
+
 /** The request identity hashed into the fingerprint: never the per-call card token or the CVV. */
 export function fingerprintSource(p: Omit<NewPayment, 'id' | 'fingerprint'>): string {
   const m = p.paymentMethod;

@@ -12,6 +12,8 @@ export const PAYMENT_CUSTOMER_ID = defineSearchAttributeKey(
   'AegisPayCustomerId',
   SearchAttributeType.KEYWORD,
 );
+/** What was refunded, in minor units; set once a refund succeeds while the payment's workflow runs. */
+export const PAYMENT_REFUNDED = defineSearchAttributeKey('AegisPayRefunded', SearchAttributeType.INT);
 
 /** All of them, for registering on a namespace. */
 export const PAYMENT_SEARCH_ATTRIBUTES = [
@@ -20,4 +22,5 @@ export const PAYMENT_SEARCH_ATTRIBUTES = [
   PAYMENT_AMOUNT,
   PAYMENT_CURRENCY,
   PAYMENT_CUSTOMER_ID,
+  PAYMENT_REFUNDED,
 ] as const;

@@ -56,7 +56,7 @@ import {
   type PaymentWorkflowInput,
 } from '../domain/payment';
 import { checkResolveReviewRequest, type ResolveReviewRequest } from '../domain/review';
-import { PAYMENT_GATEWAY, PAYMENT_STATE } from '../domain/search-attributes';
+import { PAYMENT_GATEWAY, PAYMENT_REFUNDED, PAYMENT_STATE } from '../domain/search-attributes';
 import { assertTransition, isSettled, isTerminal } from '../domain/state-machine';
 import type {
   DomainEvent,
@@ -161,6 +161,10 @@ export async function paymentWorkflow(input: PaymentWorkflowInput): Promise<Paym
       upsertSearchAttributes([
         { key: PAYMENT_STATE, value: payment.state },
         ...(payment.gateway ? [{ key: PAYMENT_GATEWAY, value: payment.gateway }] : []),
+        // Payments that refunded before this attribute existed replay without it (and without the marker).
+        ...(payment.amounts.refunded > 0 && patched(REFUNDED_SEARCH_ATTRIBUTE)
+          ? [{ key: PAYMENT_REFUNDED, value: payment.amounts.refunded }]
+          : []),
       ]);
       setCurrentDetails(paymentSummary(payment));
     }
@@ -1180,6 +1184,9 @@ const MAX_REVIEW_RECHECK_MS = 24 * 60 * 60_000;
 
 /** Patch: Temporal's cancellation request is handled (void or refuse) instead of ending the payment. */
 const HANDLE_WORKFLOW_CANCELLATION = 'handle-workflow-cancellation';
+
+/** Patch: the refunded amount is kept in the AegisPayRefunded search attribute. */
+const REFUNDED_SEARCH_ATTRIBUTE = 'refunded-search-attribute';
 
 /** The failure code of a payment the worker's risk check denied. */
 const RISK_DENIED = 'risk_denied';

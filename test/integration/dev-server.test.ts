@@ -1,18 +1,13 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { ConfigurationError } from '../../src/domain/errors';
+import { PAYMENT_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
 import { startDevServer, type DevServer } from '../../src/toolchain/dev-server';
-import { findTemporalCli } from '../../src/toolchain/temporal-binaries';
+import { findProjectRoot, findTemporalCli } from '../../src/toolchain/temporal-binaries';
 
-const SEARCH_ATTRIBUTES = [
-  'AegisPayState',
-  'AegisPayGateway',
-  'AegisPayAmount',
-  'AegisPayCurrency',
-  'AegisPayCustomerId',
-];
+const SEARCH_ATTRIBUTES = PAYMENT_SEARCH_ATTRIBUTES.map((key) => key.name);
 
 describe('Temporal dev server', () => {
   let dir: string;
@@ -76,6 +71,31 @@ describe('Temporal dev server', () => {
     expect(description.workflowId).toBe(workflowId);
     expect(description.type).toBe('nonexistentType');
     expect(description.status.name).toBe('RUNNING');
+  });
+
+  it('adds the search attributes a db file made with older settings lacks', async () => {
+    const settings = readFileSync(join(findProjectRoot(), 'temporal-dev.yml'), 'utf8');
+    const older = join(dir, 'older-temporal-dev.yml');
+    writeFileSync(
+      older,
+      settings
+        .replace(/^ *- &saRefunded .*\n/m, '')
+        .replace(/^ *- --search-attribute\n *- \*saRefunded\n/m, ''),
+    );
+    const oldDb = join(dir, 'older.db');
+    server = await startDevServer({ port: 0, uiPort: false, dbFile: oldDb, settingsFile: older });
+    const names = async () =>
+      withClient(server!, async (_client, connection) => {
+        const { customAttributes } = await connection.operatorService.listSearchAttributes({
+          namespace: server!.namespace,
+        });
+        return Object.keys(customAttributes ?? {});
+      });
+    expect(await names()).not.toContain('AegisPayRefunded');
+    await server.stop();
+
+    server = await startDevServer({ port: 0, uiPort: false, dbFile: oldDb });
+    expect(await names()).toEqual(expect.arrayContaining(SEARCH_ATTRIBUTES));
   });
 });
 

@@ -127,6 +127,32 @@ test('a second worker with other gateways refuses to start, names the difference
   }
 }, 60_000);
 
+test('an application with its own gateways on a queue whose worker has others is told at its first call, and starts nothing', async () => {
+  const taskQueue = testTaskQueue();
+  const first = await startTestWorker(testServer.server, taskQueue, [new MockGateway()]);
+  const aegis = testClient(testServer.server, taskQueue);
+  aegis.registerGatewayInstance(
+    new StripeGateway({ apiKey: 'sk_test_fleet', baseUrl: 'http://127.0.0.1:9' }),
+  );
+  try {
+    const request = cardPayment();
+    const err = await aegis.pay(request).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect(err!.message).toContain('gateways: this worker STRIPE, fleet MOCK');
+    const raw = await rawClient(testServer.server);
+    await expect(
+      raw.workflow.getHandle(paymentWorkflowId(request.idempotencyKey)).describe(),
+    ).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await raw.connection.close();
+  } finally {
+    await aegis.close();
+    await first.stop();
+  }
+}, 60_000);
+
 test('workers with the same policy share the queue and both take payments', async () => {
   const taskQueue = testTaskQueue();
   const workers = await Promise.all(

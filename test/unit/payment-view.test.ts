@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { preparePayment } from '../../src/client/prepare-payment';
-import { fingerprintSource, initialPaymentView, methodLabel, paymentSummary } from '../../src/domain/payment';
+import {
+  fingerprintSource,
+  initialPaymentView,
+  methodLabel,
+  paymentDetails,
+  paymentSummary,
+} from '../../src/domain/payment';
 import type { NewPayment, Payment, StoredPaymentMethod } from '../../src/domain/types';
 import { validateCreatePaymentRequest } from '../../src/domain/validation';
 
@@ -379,5 +385,19 @@ describe('preparePayment', () => {
     );
     expect(result.paymentMethod).toEqual({ type: 'UPI', details: { vpa: 'ada@okbank' } });
     expect(result.amount).toEqual({ amount: 50000, currency: 'INR' });
+  });
+});
+
+describe('paymentDetails', () => {
+  it('names the customer by ID, the capture method and the key, never their email or name', () => {
+    const details = paymentDetails({
+      idempotencyKey: 'order_77',
+      customer: { id: 'cust_77', email: 'jane@example.com', name: 'Jane Roe' },
+      captureMethod: 'manual',
+    });
+    expect(details).toContain('**Customer:** cust_77');
+    expect(details).toContain('**Capture:** manual');
+    expect(details).toContain('**Idempotency key:** order_77');
+    expect(details).not.toMatch(/jane@example\.com|Jane Roe/);
   });
 });

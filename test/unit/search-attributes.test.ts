@@ -51,6 +51,7 @@ describe('search attributes', () => {
       'AegisPayAmount',
       'AegisPayCurrency',
       'AegisPayCustomerId',
+      'AegisPayRefunded',
     ]);
   });
 });
