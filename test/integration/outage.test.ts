@@ -37,8 +37,20 @@ let sandbox: Sandbox;
 /** How long each call took to fail, per kind of outage: the figures docs/production.md quotes. */
 const measured: Record<string, Record<string, number>> = {};
 
-const startServer = async () =>
-  (server = await startDevServer({ port, uiPort: false, dbFile, namespace: 'default' }));
+let serverRunning = false;
+const startServer = async () => {
+  const started = await startDevServer({ port, uiPort: false, dbFile, namespace: 'default' });
+  server = started;
+  serverRunning = true;
+  void started.exited.then(() => {
+    if (server === started) serverRunning = false;
+  });
+};
+
+/** Lets a stopped server run again; nothing to do when it has already exited (a test failed after a kill). */
+const resumeServer = () => {
+  if (serverRunning && server.pid) process.kill(server.pid, 'SIGCONT');
+};
 
 beforeAll(async () => {
   port = await freePort();
@@ -47,7 +59,7 @@ beforeAll(async () => {
   sandbox = await startSandbox({ port: 0 });
 });
 afterAll(async () => {
-  process.kill(server.pid!, 'SIGCONT');
+  resumeServer();
   await server?.stop();
   await sandbox?.stop();
   const dir = join(__dirname, '../artifacts');
@@ -153,7 +165,7 @@ describe('the client while Temporal does not answer', () => {
       expect(charges(again)).toHaveLength(1);
       expect((await s.aegis.getPayment(paid.id)).state).toMatch(/SUCCESS|PARTIALLY_REFUNDED/);
     } finally {
-      process.kill(server.pid!, 'SIGCONT');
+      resumeServer();
       await s.close();
     }
   }, 180_000);
