@@ -116,8 +116,8 @@ export function paymentSummary(
 }
 
 /**
- * The Web UI's details of a payment (Markdown, fixed at start): what it is for and who pays, with the
- * card's brand and last 4 only. The customer's ID, never their name or email: the UI is not the CRM.
+ * The Web UI's details of a payment (Markdown, fixed at start): who pays, how it is captured and its
+ * key. The customer's ID, never their name or email, and nothing of the card beyond the summary's.
  */
 export function paymentDetails(p: Pick<NewPayment, 'idempotencyKey' | 'customer' | 'captureMethod'>): string {
   return [

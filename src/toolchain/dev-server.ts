@@ -3,7 +3,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { parse } from 'yaml';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { ensureTemporalCli } from './install-temporal';
@@ -305,26 +304,6 @@ async function answers(ip: string, port: number): Promise<boolean> {
   }
 }
 
-/** Adds `names` (of the settings' search attributes) to the server's namespace. */
-async function addSearchAttributes(connection: Connection, settings: DevServerSettings, names: string[]) {
-  const types = temporal.api.enums.v1.IndexedValueType;
-  const searchAttributes = Object.fromEntries(
-    settings.searchAttributes
-      .filter((sa) => names.includes(sa.name))
-      .map((sa) => {
-        // The CLI's spelling (`Int`, `KeywordList`) → the API's (`INDEXED_VALUE_TYPE_KEYWORD_LIST`).
-        const type =
-          types[
-            `INDEXED_VALUE_TYPE_${sa.type.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}` as keyof typeof types
-          ];
-        if (type === undefined)
-          throw new ConfigurationError(`search attribute ${sa.name}: unknown type ${sa.type}`);
-        return [sa.name, type];
-      }),
-  );
-  await connection.operatorService.addSearchAttributes({ namespace: settings.namespace, searchAttributes });
-}
-
 async function waitUntilReady(
   address: string,
   settings: DevServerSettings,
@@ -350,8 +329,9 @@ async function waitUntilReady(
       if (missing.length === 0) return;
       lastError = `search attributes not registered yet: ${missing.join(', ')}`;
       // A database file made before an attribute joined the settings keeps its old set: the server
-      // registers the rest only in a new database, so they are added here.
-      await addSearchAttributes(connection, settings, missing).catch((e: Error) => {
+      // registers the rest only in a new database, so AegisPay's are added here (loaded on demand).
+      const { ensureSearchAttributes } = await import('../client/connection');
+      await ensureSearchAttributes(connection, settings.namespace).catch((e: Error) => {
         lastError += ` (adding them: ${e.message})`;
       });
     } catch (e) {

@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -120,4 +121,21 @@ describe('findTemporalCli', () => {
       /AEGISPAY_TEMPORAL_BIN=\/nonexistent\/temporal does not exist.*npm run setup/,
     );
   });
+});
+
+describe('npm run temporal -- <args>', () => {
+  const script = join(findProjectRoot(), 'scripts', 'temporal-dev.ts');
+  const tsx = join(findProjectRoot(), 'node_modules', '.bin', 'tsx');
+
+  it('runs the pinned Temporal CLI with the arguments, not the dev server', () => {
+    const out = execFileSync(tsx, [script, '--version'], { encoding: 'utf8', timeout: 60_000 });
+    expect(out).toMatch(/^temporal version /);
+    expect(out).toBe(execFileSync(findTemporalCli(), ['--version'], { encoding: 'utf8' }));
+  }, 60_000);
+
+  it("passes the CLI's exit code on", () => {
+    const run = spawnSync(tsx, [script, 'no-such-command'], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr + run.stdout).toMatch(/unknown command/i);
+  }, 60_000);
 });
