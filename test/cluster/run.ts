@@ -20,6 +20,7 @@ export const CLUSTER_PHASES = [
     'test/integration/lifecycle.test.ts',
     'test/integration/encryption.test.ts',
     'test/cluster/web-ui.test.ts',
+    'test/cluster/cluster-command.test.ts',
   ],
   ['test/cluster/chaos.test.ts'],
 ];
