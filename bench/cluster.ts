@@ -65,8 +65,9 @@ async function variantsOn(
   server: DevServer,
   closers: (() => Promise<unknown>)[],
 ): Promise<Variant[]> {
-  const floorQueue = `bench-floor-${label}-${tag}`;
-  const payQueue = `bench-pay-${label}-${tag}`;
+  const slug = label.replace(/\W+/g, '-');
+  const floorQueue = `bench-floor-${slug}-${tag}`;
+  const payQueue = `bench-pay-${slug}-${tag}`;
   closers.push(await floorWorker(server, floorQueue));
   const worker = await startTestWorker(server, payQueue, [new MockGateway()]);
   closers.push(() => worker.stop());
@@ -78,7 +79,7 @@ async function variantsOn(
   const floor: Variant = {
     name: `floor (${label})`,
     run: (n, c) => {
-      const prefix = `floor-${label}-${tag}-${++batches}`;
+      const prefix = `floor-${slug}-${tag}-${++batches}`;
       return runLoad(n, c, (i) =>
         client.workflow.executeUpdateWithStart(floorUpdate, {
           args: [{}],
@@ -95,7 +96,7 @@ async function variantsOn(
   const pay: Variant = {
     name: `AegisPay (${label})`,
     run: (n, c) => {
-      const prefix = `bench_${label}_${tag}_${++batches}`;
+      const prefix = `bench_${slug}_${tag}_${++batches}`;
       return runLoad(n, c, async (i) => {
         const payment = await aegis.pay(cardPayment({ idempotencyKey: `${prefix}_${i}` }));
         if (payment.state !== 'SUCCESS') throw new Error(`payment ${payment.id} is ${payment.state}`);

@@ -4,7 +4,7 @@
  * AEGISPAY_TEST_CLUSTER set, and takes it down again whatever happened. Exits with jest's code.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { down, up } from '../../scripts/cluster/cluster';
@@ -20,6 +20,7 @@ export const CLUSTER_PHASES = [
     'test/integration/lifecycle.test.ts',
     'test/integration/encryption.test.ts',
     'test/cluster/web-ui.test.ts',
+    'test/cluster/cluster-command.test.ts',
   ],
   ['test/cluster/chaos.test.ts'],
 ];
@@ -52,6 +53,8 @@ async function main(): Promise<number> {
     return code;
   } finally {
     await down(stateDir, log);
+    // `down` removes a cluster's directory; this also removes one whose `up` failed before its state file.
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 

@@ -4,11 +4,12 @@
  * test/artifacts/cluster-web-ui-*.png.
  */
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { MockGateway } from '../../src/activities/gateways/mock';
 import type { AegisPay } from '../../src/client/aegis-pay';
-import { connectClient } from '../../src/client/connection';
+import { connectClient, resolveConnection } from '../../src/client/connection';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
@@ -22,6 +23,7 @@ import {
   type RunningWorker,
 } from '../helpers';
 import { allHtml, ARTIFACTS, hasChromium, launchChromium } from '../helpers/browser';
+import { clusterUnderTest } from '../helpers/cluster';
 
 let server: DevServer;
 let worker: RunningWorker;
@@ -51,6 +53,23 @@ test('the cluster refuses a client without a certificate', async () => {
     })
     .catch((err: Error & { code?: string }) => err.code ?? err.message);
   expect(refused).not.toBe('answered');
+});
+
+test("the profile `up` writes (temporal.toml) reaches the cluster through Temporal's environment configuration", async () => {
+  const paid = await aegis.pay(cardPayment({ amount: 7 }));
+  const profile = join(clusterUnderTest()!.stateDir, 'temporal.toml');
+  const resolved = resolveConnection('env', { TEMPORAL_CONFIG_FILE: profile, HOME: tmpdir() });
+  expect(resolved.namespace).toBe(server.namespace);
+  const connection = await connectClient(resolved);
+  try {
+    const { workflowExecutionInfo } = await connection.workflowService.describeWorkflowExecution({
+      namespace: resolved.namespace,
+      execution: { workflowId: paid.id },
+    });
+    expect(workflowExecutionInfo?.execution?.workflowId).toBe(paid.id);
+  } finally {
+    await connection.close();
+  }
 });
 
 (hasChromium ? test : test.skip)(
