@@ -4,9 +4,10 @@
  * payment on an unencrypted task queue of the same namespace.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from '../helpers/browser';
 import { MockGateway } from '../../src/activities/gateways/mock';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
@@ -23,9 +24,6 @@ import {
   type RunningWorker,
 } from '../helpers';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(__dirname, '..', 'artifacts');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
   console.warn(
     `Skipping the codec UI test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
@@ -71,16 +69,7 @@ beforeAll(async () => {
   encrypted = testClient(server, encryptedQueue, { encryption: ENCRYPTION });
   plain = testClient(server, plainQueue);
   clients.push(encrypted, plain);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
