@@ -313,9 +313,10 @@ async function openPhase(variant: Variant, start: () => Promise<RunningWorker>, 
  * CPU and time per workflow to replay `history` (as a worker does for a workflow that is not in its cache):
  * the difference between replaying 150 and 50 copies, so the replay worker's start-up cancels out.
  */
-async function replayCost(code: string, history: unknown) {
+async function replayCost(code: string, workflowId: string, history: unknown) {
   const measure = async (n: number) => {
-    const histories = Array.from({ length: n }, (_, i) => ({ workflowId: `replay-${tag}-${i}`, history }));
+    // Under its own workflow ID: a payment workflow refuses an input that names another payment.
+    const histories = Array.from({ length: n }, () => ({ workflowId, history }));
     const cpu = process.cpuUsage();
     const start = performance.now();
     // The payment workflow reports to the worker's metrics sinks, which a replay needs too.
@@ -475,9 +476,9 @@ async function main() {
     const history = async (name: string) => client.workflow.getHandle(ids[name]!).fetchHistory();
     const [aegisHistory, floorHistory] = [await history('aegisPay'), await history('floor')];
     const replay = [
-      { name: 'AegisPay payment', ...(await replayCost(bigBundle.code, aegisHistory)) },
-      { name: 'floor', ...(await replayCost(floorBundle.code, floorHistory)) },
-      { name: "floor in AegisPay's bundle", ...(await replayCost(bigBundle.code, floorHistory)) },
+      { name: 'AegisPay payment', ...(await replayCost(bigBundle.code, ids.aegisPay!, aegisHistory)) },
+      { name: 'floor', ...(await replayCost(floorBundle.code, ids.floor!, floorHistory)) },
+      { name: "floor in AegisPay's bundle", ...(await replayCost(bigBundle.code, ids.floor!, floorHistory)) },
     ];
     for (const r of replay)
       progress(`replay ${r.name}: ${r.cpuMsPerWorkflow} ms CPU, ${r.msPerWorkflow} ms per workflow`);

@@ -565,11 +565,7 @@ export class AegisPay {
    * domain rule to its final state, so the caller gets the error the open workflow would have given
    * (or, returning true, the closed payment itself: an idempotent repeat). `idempotent` says whether
    * sending the same update twice gives the same outcome (a refund with a refundId does).
-   */
-  /**
-   * Sends `update` to the payment's workflow. If the workflow has closed (or is gone), `whenClosed`
-   * answers instead when given (a late refund); otherwise `onClosed` tests the closed payment: true
-   * returns it (a repeat of what was done), anything else refuses the operation.
+   * `whenClosed`, when given, answers for a closed or deleted workflow instead (a late refund).
    */
   private async updatePayment<Arg>(
     paymentId: string,
