@@ -7,6 +7,7 @@
 import {
   InterceptingCall,
   ListenerBuilder,
+  Metadata,
   status,
   type Interceptor,
   type NextCall,
@@ -35,7 +36,6 @@ const LONG_POLLS = new Set([
 const TIMER_SLACK_MS = 100;
 
 const NAMESPACE_NOT_FOUND = /^Namespace .* is not found/;
-const STATUS_DETAILS = 'grpc-status-details-bin';
 
 /** Rewrites the status a request ends with; the rest of the call passes through. */
 function mapStatus(next: ReturnType<NextCall>, map: (s: StatusObject) => StatusObject): InterceptingCall {
@@ -45,6 +45,13 @@ function mapStatus(next: ReturnType<NextCall>, map: (s: StatusObject) => StatusO
     },
   });
 }
+
+/**
+ * UNAVAILABLE made on this side: a refused connection or a passed deadline. A status the server sent
+ * carries its metadata (content type, error details); one gRPC makes up locally carries none.
+ */
+const unanswered = (s: StatusObject) =>
+  s.code === status.UNAVAILABLE && Object.keys(s.metadata.getMap()).length === 0;
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
@@ -58,10 +65,12 @@ export interface TemporalCallBounds {
 /**
  * Bounds every request to Temporal by `timeoutMs`: each attempt has a gRPC deadline of `timeoutMs` (plus
  * the server's long-poll time for the requests that wait on a workflow), and a request that got no
- * answer (refused, UNAVAILABLE, or past its deadline) is sent again only while less than `timeoutMs` has
- * passed since its first attempt. Such a request ends with UNAVAILABLE, which the SDK never takes for a
- * lost update answer (that would be sent again) and `temporalUnavailable` reports. Answers that say
- * Temporal is busy (RESOURCE_EXHAUSTED) keep the SDK's own retries.
+ * answer (refused, or past its deadline) is sent again only while less than `timeoutMs` has passed since
+ * its first attempt. Such a request ends with UNAVAILABLE, which the SDK never takes for a lost update
+ * answer (that would be sent again) and `temporalUnavailable` reports. Answers from a live server that say
+ * "try again" (RESOURCE_EXHAUSTED when it is busy, UNAVAILABLE when it aborted an update that many
+ * concurrent callers raced for) keep the SDK's own retries: the server is there, and cutting them would
+ * turn a contended payment into an outage.
  */
 export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
   let namespaceWorks = false;
@@ -90,7 +99,7 @@ export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
     return makeGrpcRetryInterceptor({
       retryableDecider(attempt, s) {
         delayMs = defaults.delayFunction(attempt, s);
-        const inTime = s.code !== status.UNAVAILABLE || Date.now() + delayMs < giveUpAt;
+        const inTime = !unanswered(s) || Date.now() + delayMs < giveUpAt;
         return defaults.retryableDecider(attempt, s) && inTime;
       },
       delayFunction: () => delayMs,
@@ -101,11 +110,10 @@ export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
   const persistenceOutage: Interceptor = (options, nextCall) =>
     mapStatus(nextCall(options), (s) => {
       if (!namespaceWorks || s.code !== status.NOT_FOUND || !NAMESPACE_NOT_FOUND.test(s.details)) return s;
-      // Without its NamespaceNotFoundFailure detail, which the SDK would throw whatever the code.
-      const metadata = s.metadata.clone();
-      metadata.remove(STATUS_DETAILS);
+      // Without its NamespaceNotFoundFailure detail, which the SDK would throw whatever the code, and
+      // without the server's metadata, so that it is retried as an unanswered request: within the bound.
       const details = `Temporal cannot read its persistence (${s.details})`;
-      return { ...s, code: status.UNAVAILABLE, details, metadata };
+      return { ...s, code: status.UNAVAILABLE, details, metadata: new Metadata() };
     });
   return {
     // The first is the outermost: each retry is a new attempt with a deadline of its own.

@@ -33,6 +33,8 @@ const LOOPBACK = '127.0.0.1';
 const SILENCE_BEFORE_STALE_MS = 10_000;
 const ELECTION_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+/** How long a query may wait for the one connection while others use it. */
+const QUEUE_WAIT_MS = 60_000;
 /**
  * One connection per store a process opens: the embedded server (pglite-socket) runs one database
  * session and keeps a connection's protocol messages together only inside a transaction, so queries of
@@ -336,6 +338,9 @@ async function connectPool(host: string, port: number): Promise<Pool | undefined
   pool.on('error', () => undefined);
   try {
     await pool.query('SELECT 1');
+    // pg-pool applies the same timeout to waiting for its one connection: a burst of queries queued
+    // behind it would fail after 2 s. The quick timeout was for telling a stale server; this one is not.
+    pool.options.connectionTimeoutMillis = QUEUE_WAIT_MS;
     return pool;
   } catch {
     await pool.end().catch(() => undefined);

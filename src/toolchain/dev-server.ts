@@ -151,6 +151,22 @@ function exited(child: ChildProcess): boolean {
 
 /** Starts `temporal server start-dev` with the settings from temporal-dev.yml and resolves once it serves requests. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const anyPort = (options.port ?? loadDevServerSettings(options.settingsFile).port) === 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (err) {
+      // A free port is only free until someone binds it: another process (or one of the server's own
+      // internal listeners) can take it between the pick and the bind. Then pick again.
+      const taken = /address already in use/.test((err as Error).message);
+      if (!anyPort || !taken || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+const PORT_ATTEMPTS = 3;
+
+async function startDevServerOnce(options: DevServerOptions): Promise<DevServer> {
   const base = loadDevServerSettings(options.settingsFile);
   // First, since a first run may install it: free ports picked before a long install could be taken.
   const cli = await ensureTemporalCli();
