@@ -423,6 +423,6 @@ function sum(values: Iterable<number>): number {
 }
 
 /** Workflow time: deterministic on replay. */
-export function now(): string {
+function now(): string {
   return new Date().toISOString();
 }
