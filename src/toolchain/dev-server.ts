@@ -20,6 +20,8 @@ export interface DevServerSettings {
   searchAttributes: { name: string; type: string }[];
   /** Server dynamic config, `KEY` → value as the CLI's `--dynamic-config-value KEY=VALUE` takes it (JSON). */
   dynamicConfig: Record<string, string>;
+  /** SQLite pragmas for a server with a database file, as the CLI's `--sqlite-pragma KEY=VALUE` takes them. */
+  sqlitePragmas: Record<string, string>;
   codecEndpoint?: string;
 }
 
@@ -100,15 +102,8 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
   if (env.AEGISPAY_TEMPORAL_PORT) r.grpcPort = env.AEGISPAY_TEMPORAL_PORT;
   if (env.AEGISPAY_TEMPORAL_UI_PORT) r.uiPort = env.AEGISPAY_TEMPORAL_UI_PORT;
   if (env.AEGISPAY_TEMPORAL_DB_FILE !== undefined) r.dbFile = env.AEGISPAY_TEMPORAL_DB_FILE;
-  const dynamic = r.dynamicConfig ?? [];
-  if (!Array.isArray(dynamic)) fail(path, 'dynamicConfig must be a list of KEY=VALUE');
-  const dynamicConfig = Object.fromEntries(
-    dynamic.map((kv) => {
-      const m = typeof kv === 'string' ? /^([\w.]+)=(.+)$/.exec(kv) : null;
-      if (!m) fail(path, `dynamicConfig: ${JSON.stringify(kv)} is not KEY=VALUE`);
-      return [m[1]!, m[2]!];
-    }),
-  );
+  const dynamicConfig = keyValues(path, r, 'dynamicConfig');
+  const sqlitePragmas = keyValues(path, r, 'sqlitePragmas');
   const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
   // Relative to the project root in the AegisPay checkout; in an app, to the app's folder (the working
   // directory), never inside node_modules where a reinstall would wipe it.
@@ -126,8 +121,22 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
     logLevel: str(path, r, 'logLevel'),
     searchAttributes,
     dynamicConfig,
+    sqlitePragmas,
     codecEndpoint,
   };
+}
+
+/** A settings list of `KEY=VALUE` strings as an object; any other shape is refused, naming it. */
+function keyValues(path: string, r: Record<string, unknown>, name: string): Record<string, string> {
+  const list = r[name] ?? [];
+  if (!Array.isArray(list)) fail(path, `${name} must be a list of KEY=VALUE`);
+  return Object.fromEntries(
+    list.map((kv) => {
+      const m = typeof kv === 'string' ? /^([\w.]+)=(.+)$/.exec(kv) : null;
+      if (!m) fail(path, `${name}: ${JSON.stringify(kv)} is not KEY=VALUE`);
+      return [m[1]!, m[2]!];
+    }),
+  );
 }
 
 /** Returns a free TCP port on 127.0.0.1. */
@@ -214,6 +223,8 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   if (dbFile) {
     mkdirSync(dirname(dbFile), { recursive: true });
     args.push('--db-filename', dbFile);
+    for (const [key, value] of Object.entries(settings.sqlitePragmas))
+      args.push('--sqlite-pragma', `${key}=${value}`);
   }
   if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
   for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);

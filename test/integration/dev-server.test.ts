@@ -97,6 +97,8 @@ describe('Temporal dev server', () => {
 
     server = await startDevServer({ port: 0, uiPort: false, dbFile: oldDb });
     expect(await names()).toEqual(expect.arrayContaining(SEARCH_ATTRIBUTES));
+    // temporal-dev.yml's journal_mode=wal reached SQLite: its write-ahead log sits beside the file.
+    expect(existsSync(`${oldDb}-wal`)).toBe(true);
   });
 });
 

@@ -41,3 +41,21 @@ describe('dev server dynamic config', () => {
     expect(() => loadDevServerSettings(bad)).toThrow(/dynamicConfig: "no value here" is not KEY=VALUE/);
   });
 });
+
+describe('dev server SQLite pragmas', () => {
+  it('temporal-dev.yml keeps a write-ahead log with full sync, and the Compose service passes the same pragmas', () => {
+    const { sqlitePragmas } = loadDevServerSettings();
+    expect(sqlitePragmas).toEqual({ journal_mode: 'wal' });
+    const doc = parse(readFileSync(join(findProjectRoot(), 'temporal-dev.yml'), 'utf8')) as {
+      services: { temporal: { command: string[] } };
+    };
+    const command = doc.services.temporal.command;
+    const passed = command.flatMap((arg, i) => (arg === '--sqlite-pragma' ? [command[i + 1]!] : []));
+    expect(passed).toEqual(['journal_mode=wal']);
+  });
+
+  it('refuses a pragma that is not KEY=VALUE, naming it', () => {
+    const bad = settingsFile("  sqlitePragmas:\n    - 'wal'");
+    expect(() => loadDevServerSettings(bad)).toThrow(/sqlitePragmas: "wal" is not KEY=VALUE/);
+  });
+});
