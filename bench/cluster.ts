@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock';
-import { connectClient, connectWorker } from '../src/client/connection';
+import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import type { DevServer } from '../src/toolchain/dev-server';

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
-import { connectWorker } from '../src/client/connection';
+import { connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { startDevServer } from '../src/toolchain/dev-server';

@@ -19,7 +19,7 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
-import { connectWorker } from '../src/client/connection';
+import { connectWorker } from '../src/temporal/connection';
 import { preparePayment } from '../src/client/prepare-payment';
 import { paymentWorkflowId } from '../src/domain/ids';
 import {

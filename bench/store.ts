@@ -20,7 +20,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
-import { connectWorker } from '../src/client/connection';
+import { connectWorker } from '../src/temporal/connection';
 import type { CreatePaymentRequest } from '../src/domain/types';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { createLogger } from '../src/logging';

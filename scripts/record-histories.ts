@@ -23,7 +23,7 @@ import type { Gateway } from '../src/activities/gateways/gateway';
 import { MockGateway } from '../src/activities/gateways/mock';
 import { AegisPay } from '../src/client/aegis-pay';
 import type { AegisPayConfig } from '../src/client/config';
-import { connectWorker } from '../src/client/connection';
+import { connectWorker } from '../src/temporal/connection';
 import { luhnValid } from '../src/domain/cards';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { TRANSITIONS } from '../src/domain/state-machine';

@@ -19,12 +19,18 @@ import { routingConfigSchema } from './activities/routing';
 import { riskCheckSchema } from './activities/risk';
 import type { Gateway } from './activities/gateways/gateway';
 import { createGateway } from './activities/gateways';
-import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
+import {
+  connectClient,
+  connectWorker,
+  ensureSearchAttributes,
+  resolveConnection,
+} from './temporal/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
 import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
 import { openPaymentStore, storeConfigFromEnv, type PaymentStore } from './store';
+import { freePort } from './free-port';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
 import {
@@ -380,7 +386,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const logger = createLogger(config.AEGISPAY_LOG_LEVEL);
   const metricsPort = config.AEGISPAY_METRICS_PORT;
   const temporalMetricsPort = metricsPort
-    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await (await import('./toolchain/dev-server')).freePort()))
+    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await freePort()))
     : undefined;
   installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO', {
     ...(temporalMetricsPort ? { prometheusBindAddress: `127.0.0.1:${temporalMetricsPort}` } : {}),

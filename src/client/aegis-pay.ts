@@ -74,6 +74,7 @@ import {
   completeActionRequestSchema,
   validateCreatePaymentRequest,
 } from '../domain/validation';
+import { freePort } from '../free-port';
 import { createLogger, type Logger } from '../logging';
 import { installTemporalRuntime } from '../temporal-runtime';
 import type { DevServer } from '../toolchain/dev-server';
@@ -95,7 +96,7 @@ import {
   ensureSearchAttributes,
   resolveConnection,
   type ResolvedConnection,
-} from './connection';
+} from '../temporal/connection';
 import { createTracing, tracingClientInterceptors, type Tracing } from '../tracing';
 import { isClosedWorkflowError, isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from './errors';
 import {
@@ -707,9 +708,7 @@ export class AegisPay {
     // The Temporal core serves its own metrics on a loopback port of its own; the embedded worker's
     // /metrics appends them (only if this call installs the runtime: it can be installed once).
     const coreMetricsPort =
-      this.config.metrics && this.gateways.all().length > 0
-        ? await (await import('../toolchain/dev-server')).freePort()
-        : undefined;
+      this.config.metrics && this.gateways.all().length > 0 ? await freePort() : undefined;
     installTemporalRuntime(this.logger, 'INFO', {
       ...(coreMetricsPort ? { prometheusBindAddress: `127.0.0.1:${coreMetricsPort}` } : {}),
     });

@@ -15,8 +15,8 @@ import {
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
-import { temporalConnectionSchema } from './connection';
-import { DEFAULT_TEMPORAL_TIMEOUT_MS } from './temporal-calls';
+import { temporalConnectionSchema } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS } from '../temporal/calls';
 import { tracingConfigSchema } from '../tracing';
 import { storeConfigSchema, type StoreConfig } from '../store/config';
 

@@ -9,7 +9,7 @@ import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
 import { createDataConverter } from '../../src/codec/data-converter';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
-import { connectClient, connectWorker } from '../../src/client/connection';
+import { connectClient, connectWorker } from '../../src/temporal/connection';
 import type { CreatePaymentRequest } from '../../src/domain/types';
 import { createLogger } from '../../src/logging';
 import { startDevServer, type DevServer } from '../../src/toolchain/dev-server';
