@@ -11,7 +11,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { MockGateway } from '../src/activities/gateways/mock';
+import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';

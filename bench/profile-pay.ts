@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { MockGateway } from '../src/activities/gateways/mock';
+import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/client/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';

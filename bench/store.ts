@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { MockGateway } from '../src/activities/gateways/mock';
+import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/client/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
 import type { CreatePaymentRequest } from '../src/domain/types';

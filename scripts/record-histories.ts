@@ -20,7 +20,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { InMemoryEventBus } from '../src/activities/events';
 import { createGateway } from '../src/activities/gateways';
 import type { Gateway } from '../src/activities/gateways/gateway';
-import { MockGateway } from '../src/activities/gateways/mock';
+import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/client/aegis-pay';
 import type { AegisPayConfig } from '../src/client/config';
 import { connectWorker } from '../src/temporal/connection';

@@ -461,7 +461,7 @@ async function dev(g: GlobalOptions): Promise<number> {
   // Loaded on demand: only `dev` needs the toolchain, the sandbox and the gateway adapters.
   const { startOrReuseDevServer } = await import('./toolchain/dev-server');
   const { startSandbox } = await import('./sandbox/server');
-  const { createGateway } = await import('./activities/gateways');
+  const { CONNECTOR_TYPES, CONNECTORS, createGateway } = await import('./activities/gateways');
   const server = await startOrReuseDevServer();
   const sandbox = await startSandbox({ port: 0 });
   const aegis = new AegisPay({
@@ -469,14 +469,9 @@ async function dev(g: GlobalOptions): Promise<number> {
     temporal: { address: server.address, namespace: server.namespace },
   });
   try {
-    aegis.registerGatewayInstance(createGateway('MOCK'));
-    aegis.registerGatewayInstance(
-      // The sandbox's search has no lag unless a `searchLagMs` fault adds one.
-      createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl: sandbox.url, lookupLagMs: 0 }),
-    );
-    aegis.registerGatewayInstance(
-      createGateway('PAYPAL', { clientId: 'aegispay', clientSecret: 'secret', baseUrl: sandbox.url }),
-    );
+    for (const type of CONNECTOR_TYPES) {
+      aegis.registerGatewayInstance(createGateway(type, CONNECTORS[type].sandboxOptions(sandbox.url)));
+    }
     // The in-process worker starts on the first call that needs Temporal.
     await aegis.listPayments({ limit: 1 });
     const ready = {
@@ -485,7 +480,7 @@ async function dev(g: GlobalOptions): Promise<number> {
       taskQueue: g.taskQueue,
       webUi: server.uiUrl || undefined,
       sandbox: sandbox.url,
-      gateways: ['MOCK', 'STRIPE', 'PAYPAL'],
+      gateways: CONNECTOR_TYPES,
     };
     print(
       g,

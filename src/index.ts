@@ -21,7 +21,7 @@ export type {
   OperationStatus,
 } from './activities/gateways/gateway';
 export { GatewayError, type GatewayErrorCategory } from './activities/gateways/gateway';
-export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock';
+export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock/adapter';
 export {
   createGateway,
   StripeGateway,

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';

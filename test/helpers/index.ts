@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../../src/client/aegis-pay';
 import type { AegisPayConfig } from '../../src/client/config';
 import { createDataConverter } from '../../src/codec/data-converter';

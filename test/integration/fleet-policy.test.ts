@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { MockGateway } from '../../src/activities/gateways/mock';
-import { StripeGateway } from '../../src/activities/gateways/stripe';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
+import { StripeGateway } from '../../src/activities/gateways/stripe/adapter';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
 import { createDataConverter } from '../../src/codec/data-converter';
 import { connectWorker } from '../../src/temporal/connection';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Money } from '../../domain/types';
+import type { Money } from '../../../domain/types';
 import {
   GatewayError,
   type GatewayErrorCategory,
@@ -13,7 +13,7 @@ import {
   type Gateway,
   type GatewayConfig,
   type OperationStatus,
-} from './gateway';
+} from '../gateway';
 
 /** Stripe's test token for a card that always asks for 3-D Secure authentication. */
 const THREE_D_SECURE_TOKEN = 'tok_threeDSecure2Required';
