@@ -158,7 +158,7 @@ interface Connected {
 
 /**
  * The AegisPay client. It connects lazily; when gateways are registered on it, it also runs a
- * worker in this process (the seed's one-object usage). Production apps use it as a client only
+ * worker in this process (the deployment guide's one-object usage). Production apps use it as a client only
  * and run `src/worker.ts` separately.
  */
 export class AegisPay {
@@ -400,7 +400,7 @@ export class AegisPay {
     };
   }
 
-  /** The original's name: a customer's most recent payments. */
+  /** The deployment guide's name (docs/migrating.md): a customer's most recent payments. */
   async getCustomerPayments(customerId: string, limit = 20): Promise<PaymentListPage> {
     return this.listPayments({ customerId, limit });
   }

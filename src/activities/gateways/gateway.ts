@@ -132,7 +132,7 @@ export interface Gateway {
   readonly policySettings: Readonly<Record<string, string | number>>;
 }
 
-/** Settings common to every gateway (the seed's `registerGateway` config). */
+/** Settings common to every gateway (the deployment guide's `registerGateway` config). */
 export interface GatewayConfig {
   apiKey?: string;
   environment?: 'sandbox' | 'production';

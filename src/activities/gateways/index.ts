@@ -15,7 +15,7 @@ export const CONNECTORS = {
   MOCK: mockConnector,
   STRIPE: stripeConnector,
   PAYPAL: paypalConnector,
-} as const;
+} as const satisfies { [T in GatewayType]: unknown };
 
 /** The gateway types that have a connector. */
 export type ConnectorType = keyof typeof CONNECTORS;
