@@ -104,7 +104,7 @@ export interface GatewayCapabilities {
   methods: readonly PaymentMethodType[];
 }
 
-/** One payment service provider behind AegisPay. Implementations: MOCK, (later) STRIPE, PAYPAL. */
+/** One payment service provider behind AegisPay; each connector folder (`mock/`, `stripe/`, `paypal/`) implements it. */
 export interface Gateway {
   readonly type: GatewayType;
   readonly capabilities: GatewayCapabilities;
