@@ -11,10 +11,10 @@ import {
   GatewayType,
   paymentListUrl,
   PaymentMethodType,
-  startSandbox,
   type CreatePaymentRequest,
   type Payment,
 } from '../src';
+import { startSandbox } from '../src/sandbox';
 
 const keep = process.argv.includes('--keep');
 const run = randomUUID().slice(0, 8);

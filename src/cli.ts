@@ -14,12 +14,15 @@ import type { AegisPayConfig } from './client/config';
 import type { ValidationIssue } from './domain/errors';
 import { DEFAULT_TASK_QUEUE, DEV_TASK_QUEUE } from './domain/ids';
 import type { RefundRequest } from './domain/messages';
-import type { CreatePaymentRequest, Payment } from './domain/types';
+import { GatewayType, type CreatePaymentRequest, type Payment } from './domain/types';
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
 import { storeConfigFromEnv } from './store/config';
 import { findProjectRoot, isInstalledPackage } from './toolchain/temporal-binaries';
+
+/** The gateways with a connector, as the help texts name them. */
+const GATEWAYS = Object.values(GatewayType).join(', ');
 
 const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, NOT_FOUND: 3, CONFLICT: 4, UNAVAILABLE: 5, ERROR: 6 } as const;
 
@@ -443,15 +446,7 @@ async function events(g: GlobalOptions, paymentId: string): Promise<number> {
 
 async function health(g: GlobalOptions): Promise<number> {
   return withClient(g, async (aegis) => {
-    // Checked at run time: the health summary is newer than this CLI's oldest supported AegisPay.
-    const withHealth = aegis as AegisPay & { getHealthSummary?: () => unknown };
-    if (typeof withHealth.getHealthSummary !== 'function') {
-      throw new CliError(
-        'health: getHealthSummary() is not available in this version of AegisPay',
-        EXIT.USAGE,
-      );
-    }
-    print(g, (await withHealth.getHealthSummary()) as object, fmt.formatObject);
+    print(g, await aegis.getHealthSummary(), fmt.formatObject);
     return EXIT.OK;
   });
 }
@@ -461,7 +456,7 @@ async function dev(g: GlobalOptions): Promise<number> {
   // Loaded on demand: only `dev` needs the toolchain, the sandbox and the gateway adapters.
   const { startOrReuseDevServer } = await import('./toolchain/dev-server');
   const { startSandbox } = await import('./sandbox/server');
-  const { createGateway } = await import('./activities/gateways');
+  const { CONNECTOR_TYPES, CONNECTORS, createGateway } = await import('./activities/gateways');
   const server = await startOrReuseDevServer();
   const sandbox = await startSandbox({ port: 0 });
   const aegis = new AegisPay({
@@ -469,14 +464,9 @@ async function dev(g: GlobalOptions): Promise<number> {
     temporal: { address: server.address, namespace: server.namespace },
   });
   try {
-    aegis.registerGatewayInstance(createGateway('MOCK'));
-    aegis.registerGatewayInstance(
-      // The sandbox's search has no lag unless a `searchLagMs` fault adds one.
-      createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl: sandbox.url, lookupLagMs: 0 }),
-    );
-    aegis.registerGatewayInstance(
-      createGateway('PAYPAL', { clientId: 'aegispay', clientSecret: 'secret', baseUrl: sandbox.url }),
-    );
+    for (const type of CONNECTOR_TYPES) {
+      aegis.registerGatewayInstance(createGateway(type, CONNECTORS[type].sandboxOptions(sandbox.url)));
+    }
     // The in-process worker starts on the first call that needs Temporal.
     await aegis.listPayments({ limit: 1 });
     const ready = {
@@ -485,7 +475,7 @@ async function dev(g: GlobalOptions): Promise<number> {
       taskQueue: g.taskQueue,
       webUi: server.uiUrl || undefined,
       sandbox: sandbox.url,
-      gateways: ['MOCK', 'STRIPE', 'PAYPAL'],
+      gateways: CONNECTOR_TYPES,
     };
     print(
       g,
@@ -674,9 +664,7 @@ function buildProgram(result: { code: number }): Command {
 
   program
     .command('dev')
-    .description(
-      'run a local Temporal dev server, the sandbox PSP and a worker (MOCK, STRIPE, PAYPAL) until Ctrl-C',
-    )
+    .description(`run a local Temporal dev server, the sandbox PSP and a worker (${GATEWAYS}) until Ctrl-C`)
     .action(
       action((g: GlobalOptions) =>
         dev(
@@ -717,7 +705,7 @@ function buildProgram(result: { code: number }): Command {
     .option('--email <email>', 'customer email')
     .option('--key <idempotencyKey>', 'idempotency key (default: generated)')
     .addOption(new Option('--capture <method>', 'capture method').choices(['automatic', 'manual']))
-    .option('--gateway <type>', 'pin a gateway: MOCK, STRIPE, PAYPAL')
+    .option('--gateway <type>', `pin a gateway: ${GATEWAYS}`)
     .option('--count <n>', 'make n payments (keys <key>_1..n) and print a summary', positiveInt, 1)
     .option('--concurrency <n>', 'payments in flight at once with --count', positiveInt, 1)
     .action(action(pay));

@@ -11,7 +11,7 @@ import type { GatewayRouterOptions } from './activities/gateway-router';
 import type { Gateway } from './activities/gateways/gateway';
 import { riskCheckSchema, type RiskCheckConfig } from './activities/risk';
 import { routingConfigSchema } from './activities/routing';
-import { decodeFleetPolicy, readFleetRecord } from './client/fleet-check';
+import { decodeFleetPolicy, readFleetRecord } from './temporal/fleet-record';
 import { isEncryptedPayload, payloadKeyId } from './codec/encryption-codec';
 import { ConfigurationError } from './domain/errors';
 import {

@@ -3,7 +3,7 @@ export { AegisPay } from './client/aegis-pay';
 export type { AegisPayConfig } from './client/config';
 export type { CardTokenizer } from './client/prepare-payment';
 export type { ListPaymentsRequest, PaymentListItem, PaymentListPage } from './client/list-payments';
-export type { TemporalConnectionConfig } from './client/connection';
+export type { TemporalConnectionConfig } from './temporal/connection';
 export { Currency, CURRENCIES, type CurrencyCode } from './domain/currencies';
 export * from './domain/errors';
 export { GatewayType, PaymentMethodType, PaymentState } from './domain/types';
@@ -21,14 +21,13 @@ export type {
   OperationStatus,
 } from './activities/gateways/gateway';
 export { GatewayError, type GatewayErrorCategory } from './activities/gateways/gateway';
-export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock';
+export { MockGateway, type MockGatewayOptions } from './activities/gateways/mock/adapter';
 export {
   createGateway,
   StripeGateway,
   PaypalGateway,
   type GatewayFactoryConfig,
 } from './activities/gateways';
-export { startSandbox, type Sandbox } from './sandbox/server';
 export type { HealthSummary, GatewayHealthSummary } from './domain/health';
 export type { RoutingStrategy, DeclarativeRule, FunctionRule, GatewayCost } from './activities/routing';
 export type { CircuitBreakerConfig } from './activities/circuit-breaker';

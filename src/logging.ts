@@ -58,7 +58,7 @@ export const REDACT_PATHS = [
   '*.TEMPORAL_API_KEY',
 ];
 
-/** The seed's log levels, mapped to pino's. */
+/** The deployment guide's log levels, mapped to pino's. */
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 
 /** AegisPay's pino logger with redaction; `destination` lets tests capture the output. */

@@ -18,13 +18,19 @@ import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
 import { routingConfigSchema } from './activities/routing';
 import { riskCheckSchema } from './activities/risk';
 import type { Gateway } from './activities/gateways/gateway';
-import { createGateway } from './activities/gateways';
-import { connectClient, connectWorker, ensureSearchAttributes, resolveConnection } from './client/connection';
+import { CONNECTOR_ENV, CONNECTOR_TYPES, CONNECTORS, createGateway } from './activities/gateways';
+import {
+  connectClient,
+  connectWorker,
+  ensureSearchAttributes,
+  resolveConnection,
+} from './temporal/connection';
 import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
 import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
 import { openPaymentStore, storeConfigFromEnv, type PaymentStore } from './store';
+import { freePort } from './free-port';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
 import {
@@ -324,23 +330,14 @@ export const workerEnvSchema = z.object({
         .map((g) => g.trim().toUpperCase())
         .filter(Boolean),
     )
-    .pipe(z.array(z.enum(['MOCK', 'STRIPE', 'PAYPAL'])).min(1)),
-  STRIPE_API_KEY: z.string().min(1).optional(),
-  STRIPE_BASE_URL: z.url().optional(),
-  /** How long Stripe's search may lag (default 60 s); reconciliation waits it out before failing over. */
-  STRIPE_LOOKUP_LAG_MS: intFromEnv.optional(),
-  PAYPAL_CLIENT_ID: z.string().min(1).optional(),
-  PAYPAL_CLIENT_SECRET: z.string().min(1).optional(),
-  PAYPAL_BASE_URL: z.url().optional(),
+    .pipe(z.array(z.enum(CONNECTOR_TYPES)).min(1)),
+  ...CONNECTOR_ENV,
   AEGISPAY_GATEWAY_TIMEOUT_MS: intFromEnv.optional(),
   AEGISPAY_HEALTH_REPORT_INTERVAL_MS: intFromEnv.optional(),
   /** JSON: strategy, weights, rules, costs, coldStartVolume. */
   AEGISPAY_ROUTING: jsonFromEnv.pipe(routingConfigSchema).optional(),
   /** JSON: failureThreshold, resetTimeoutMs, monitorWindowMs, failureRateThreshold, minimumVolume. */
   AEGISPAY_CIRCUIT_BREAKER: jsonFromEnv.pipe(circuitBreakerConfigSchema).optional(),
-  AEGISPAY_MOCK_LATENCY_MS: intFromEnv.default(0),
-  AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: intFromEnv.default(0),
-  AEGISPAY_MOCK_LEDGER_FILE: z.string().min(1).optional(),
   AEGISPAY_WEBHOOK_URL: z.url().optional(),
   AEGISPAY_WEBHOOK_SECRET: z.string().min(16).optional(),
   AEGISPAY_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
@@ -380,7 +377,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const logger = createLogger(config.AEGISPAY_LOG_LEVEL);
   const metricsPort = config.AEGISPAY_METRICS_PORT;
   const temporalMetricsPort = metricsPort
-    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await (await import('./toolchain/dev-server')).freePort()))
+    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await freePort()))
     : undefined;
   installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO', {
     ...(temporalMetricsPort ? { prometheusBindAddress: `127.0.0.1:${temporalMetricsPort}` } : {}),
@@ -393,29 +390,7 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const gateways = config.AEGISPAY_GATEWAYS.map((type) =>
     createGateway(type, {
       ...(timeout ? { timeout } : {}),
-      ...(type === 'MOCK'
-        ? {
-            latencyMs: config.AEGISPAY_MOCK_LATENCY_MS,
-            delayAfterCommitMs: config.AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS,
-            ...(config.AEGISPAY_MOCK_LEDGER_FILE ? { ledgerFile: config.AEGISPAY_MOCK_LEDGER_FILE } : {}),
-          }
-        : {}),
-      ...(type === 'STRIPE'
-        ? {
-            apiKey: config.STRIPE_API_KEY,
-            ...(config.STRIPE_BASE_URL ? { baseUrl: config.STRIPE_BASE_URL } : {}),
-            ...(config.STRIPE_LOOKUP_LAG_MS !== undefined
-              ? { lookupLagMs: config.STRIPE_LOOKUP_LAG_MS }
-              : {}),
-          }
-        : {}),
-      ...(type === 'PAYPAL'
-        ? {
-            clientId: config.PAYPAL_CLIENT_ID,
-            clientSecret: config.PAYPAL_CLIENT_SECRET,
-            ...(config.PAYPAL_BASE_URL ? { baseUrl: config.PAYPAL_BASE_URL } : {}),
-          }
-        : {}),
+      ...CONNECTORS[type].optionsFromEnv(config),
     }),
   );
   const connection = await connectWorker(temporal);

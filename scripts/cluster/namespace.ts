@@ -9,7 +9,7 @@ import {
   connectClient,
   ensureSearchAttributes,
   type TemporalConnectionConfig,
-} from '../../src/client/connection';
+} from '../../src/temporal/connection';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
 import { frontendAddress, type ClusterState } from './state';
 

@@ -1,12 +1,12 @@
 /**
- * A per-gateway circuit breaker (DESIGN section 4). It lives in the worker process, never in workflow
+ * A per-gateway circuit breaker (docs/technical-description.md, "Routing and circuit breakers"). It lives in the worker process, never in workflow
  * code; time comes from an injected clock so tests can move it.
  */
 import type { BreakerState } from '../domain/types';
 import { z } from 'zod';
 import { GatewayStats } from './gateway-stats';
 
-/** How a breaker decides to open and when it tries the gateway again (the seed's names). */
+/** How a breaker decides to open and when it tries the gateway again (the names of the deployment guide, docs/migrating.md). */
 export interface CircuitBreakerConfig {
   /** Consecutive infrastructure failures that open the breaker. */
   failureThreshold: number;
@@ -22,7 +22,7 @@ export interface CircuitBreakerConfig {
   halfOpenMaxProbes?: number;
 }
 
-/** The seed's breaker settings plus the rate check's defaults. */
+/** The deployment guide's breaker settings plus the rate check's defaults. */
 export const DEFAULT_CIRCUIT_BREAKER: Required<CircuitBreakerConfig> = {
   failureThreshold: 5,
   resetTimeoutMs: 60_000,

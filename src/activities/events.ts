@@ -8,7 +8,7 @@ export interface EventBus {
 
 export type EventHandler = (event: DomainEvent) => void | Promise<void>;
 
-/** Delivers events to handlers in this process (the seed's subscribers). */
+/** Delivers events to handlers in this process (the deployment guide's subscribers). */
 export class InMemoryEventBus implements EventBus {
   private readonly handlers = new Set<EventHandler>();
 

@@ -1,6 +1,6 @@
 /**
- * The routing decision as a pure function of gateway health, statistics, costs and rules (DESIGN
- * section 4). The routing activity gathers the inputs; this module only decides, deterministically.
+ * The routing decision as a pure function of gateway health, statistics, costs and rules
+ * (docs/technical-description.md, "Routing and circuit breakers"). The routing activity gathers the inputs; this module only decides, deterministically.
  */
 import { z } from 'zod';
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
@@ -43,7 +43,7 @@ export interface RoutingWeights {
   cost: number;
 }
 
-/** The seed's weights: success 0.5, latency 0.3, cost 0.2. */
+/** The deployment guide's weights: success 0.5, latency 0.3, cost 0.2. */
 export const DEFAULT_ROUTING_WEIGHTS: RoutingWeights = { successRate: 0.5, latency: 0.3, cost: 0.2 };
 /** Calls a gateway needs in the window before its statistics are trusted. */
 export const DEFAULT_COLD_START_VOLUME = 20;

@@ -74,6 +74,7 @@ import {
   completeActionRequestSchema,
   validateCreatePaymentRequest,
 } from '../domain/validation';
+import { freePort } from '../free-port';
 import { createLogger, type Logger } from '../logging';
 import { installTemporalRuntime } from '../temporal-runtime';
 import type { DevServer } from '../toolchain/dev-server';
@@ -95,7 +96,7 @@ import {
   ensureSearchAttributes,
   resolveConnection,
   type ResolvedConnection,
-} from './connection';
+} from '../temporal/connection';
 import { createTracing, tracingClientInterceptors, type Tracing } from '../tracing';
 import { isClosedWorkflowError, isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from './errors';
 import {
@@ -157,7 +158,7 @@ interface Connected {
 
 /**
  * The AegisPay client. It connects lazily; when gateways are registered on it, it also runs a
- * worker in this process (the seed's one-object usage). Production apps use it as a client only
+ * worker in this process (the deployment guide's one-object usage). Production apps use it as a client only
  * and run `src/worker.ts` separately.
  */
 export class AegisPay {
@@ -399,7 +400,7 @@ export class AegisPay {
     };
   }
 
-  /** The original's name: a customer's most recent payments. */
+  /** The deployment guide's name (docs/migrating.md): a customer's most recent payments. */
   async getCustomerPayments(customerId: string, limit = 20): Promise<PaymentListPage> {
     return this.listPayments({ customerId, limit });
   }
@@ -703,9 +704,7 @@ export class AegisPay {
     // The Temporal core serves its own metrics on a loopback port of its own; the embedded worker's
     // /metrics appends them (only if this call installs the runtime: it can be installed once).
     const coreMetricsPort =
-      this.config.metrics && this.gateways.all().length > 0
-        ? await (await import('../toolchain/dev-server')).freePort()
-        : undefined;
+      this.config.metrics && this.gateways.all().length > 0 ? await freePort() : undefined;
     installTemporalRuntime(this.logger, 'INFO', {
       ...(coreMetricsPort ? { prometheusBindAddress: `127.0.0.1:${coreMetricsPort}` } : {}),
     });

@@ -15,14 +15,14 @@ import {
 import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import type { CardTokenizer } from './prepare-payment';
 import { encryptionConfigSchema } from '../codec/encryption-codec';
-import { temporalConnectionSchema } from './connection';
-import { DEFAULT_TEMPORAL_TIMEOUT_MS } from './temporal-calls';
+import { temporalConnectionSchema } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS } from '../temporal/calls';
 import { tracingConfigSchema } from '../tracing';
 import { storeConfigSchema, type StoreConfig } from '../store/config';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** The original's rule shape: a function of the payment, with `gatewayType`. */
+/** The deployment guide's rule shape (docs/migrating.md): a function of the payment, with `gatewayType`. */
 const seedFunctionRuleSchema = z
   .strictObject({
     name: z.string().optional(),
@@ -49,7 +49,7 @@ export function routerOptions(config: ResolvedAegisPayConfig): GatewayRouterOpti
 }
 const ms = (max: number) => z.number().int().min(1).max(max);
 
-/** The `AegisPay` constructor's config (the seed's names, plus where Temporal is). */
+/** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is). */
 export const aegisPayConfigSchema = z.strictObject({
   /**
    * A Temporal service; `'env'` for Temporal's environment configuration (profile file and TEMPORAL_*
@@ -130,7 +130,7 @@ export const aegisPayConfigSchema = z.strictObject({
   metrics: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
   /** OpenTelemetry tracing of this client's calls and of its embedded worker's workflows and activities. */
   tracing: tracingConfigSchema.optional(),
-  /** Circuit breakers of the embedded worker (the original's names plus a failure-rate threshold). */
+  /** Circuit breakers of the embedded worker (the deployment guide's names plus a failure-rate threshold). */
   circuitBreaker: circuitBreakerConfigSchema.optional(),
   /** The embedded worker's fraud/risk check before each payment's first charge (fails closed by default). */
   riskCheck: riskCheckSchema.optional(),

@@ -15,7 +15,7 @@ import {
   type ValidationIssue,
 } from '../domain/errors';
 
-import { temporalUnavailable } from './temporal-calls';
+import { temporalUnavailable } from '../temporal/calls';
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 

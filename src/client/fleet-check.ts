@@ -6,56 +6,14 @@
  */
 import type { Client } from '@temporalio/client';
 import type { LoadedDataConverter, Payload } from '@temporalio/common';
+import { decodeFleetPolicy, readFleetRecord } from '../temporal/fleet-record';
 import { encryptionOf } from '../codec/data-converter';
 import { isEncryptedPayload, payloadKeyId } from '../codec/encryption-codec';
 import { AegisPayError, ErrorCode } from '../domain/errors';
-import {
-  describeEncryption,
-  encryptionConflict,
-  FLEET_MEMO_KEY,
-  fleetTaskQueue,
-  type FleetPolicy,
-} from '../domain/fleet-policy';
-import { gatewayHealthWorkflowId } from '../domain/health';
-
-/** gRPC NOT_FOUND: the workflow does not exist. */
-const NOT_FOUND = 5;
+import { describeEncryption, encryptionConflict } from '../domain/fleet-policy';
 
 /** How long a passed check holds per client and task queue: one describe per this, not per payment. */
 export const FLEET_CHECK_TTL_MS = 10_000;
-
-/** What the gateway-health workflow shows of its fleet to anyone, with or without keys. */
-export interface FleetRecord {
-  /** The task queue the workflow runs on (workers of an earlier version ran it on the payment queue). */
-  runsOn: string;
-  /** The memo payload of the last admitted policy, as stored: maybe encrypted. */
-  policy?: Payload;
-}
-
-/** Reads the fleet's record without decoding anything; undefined when no worker ever joined. */
-export async function readFleetRecord(client: Client, taskQueue: string): Promise<FleetRecord | undefined> {
-  try {
-    const { workflowExecutionInfo: info } = await client.workflowService.describeWorkflowExecution({
-      namespace: client.options.namespace,
-      execution: { workflowId: gatewayHealthWorkflowId(taskQueue) },
-    });
-    const policy = info?.memo?.fields?.[FLEET_MEMO_KEY] ?? undefined;
-    return { runsOn: info?.taskQueue ?? fleetTaskQueue(taskQueue), ...(policy ? { policy } : {}) };
-  } catch (err) {
-    if ((err as { code?: number }).code === NOT_FOUND) return undefined;
-    throw err;
-  }
-}
-
-/** Decodes the memo's policy with this converter's codecs (throws when they cannot decrypt it). */
-export async function decodeFleetPolicy(
-  converter: LoadedDataConverter,
-  payload: Payload,
-): Promise<FleetPolicy> {
-  let decoded = [payload];
-  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
-  return converter.payloadConverter.fromPayload<FleetPolicy>(decoded[0]!);
-}
 
 /**
  * Why a client with this data converter cannot work with the queue's workers (whose last admitted

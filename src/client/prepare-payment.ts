@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mockTokenizeCard } from '../activities/gateways/mock';
+import { mockTokenizeCard } from './mock-tokenizer';
 import { isGatewayToken } from '../domain/cards';
 import { paymentWorkflowId } from '../domain/ids';
 import { fingerprintSource } from '../domain/payment';

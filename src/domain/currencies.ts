@@ -176,7 +176,7 @@ export const CURRENCIES = {
 /** An ISO 4217 alphabetic code AegisPay accepts. */
 export type CurrencyCode = keyof typeof CURRENCIES;
 
-/** The seed's `Currency.USD` style: Currency.USD === 'USD'. */
+/** The deployment guide's `Currency.USD` style: Currency.USD === 'USD'. */
 export const Currency: { readonly [K in CurrencyCode]: K } = Object.freeze(
   Object.fromEntries(Object.keys(CURRENCIES).map((code) => [code, code])) as { [K in CurrencyCode]: K },
 );

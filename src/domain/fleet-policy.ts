@@ -6,7 +6,6 @@
  * one. Sandbox-safe: the workflow runs `joinFleet`; the worker computes the policy (with its hashes).
  */
 import { defineUpdate } from '@temporalio/workflow';
-import type { HealthState } from './health';
 import type { GatewayType } from './types';
 
 /** A registered gateway as far as it changes outcomes; never a secret (credentials appear hashed). */
@@ -197,8 +196,18 @@ export function describeFleetPolicy(policy: FleetPolicy): string {
   ].join('; ');
 }
 
+/** The part of the gateway-health workflow's state the fleet rules read and write. */
+export interface FleetRoster {
+  /** When each worker last reported, by worker identity. */
+  reports: Record<string, { at: number }>;
+  /** The workers admitted to the fleet, by worker identity. */
+  members?: Record<string, FleetMember>;
+  /** The policy last admitted: what the fleet's memo shows. */
+  fleet?: FleetPolicy;
+}
+
 /** The members heard from (a report or their join) within their liveness window. */
-export function liveMembers(state: HealthState, now: number): FleetMember[] {
+export function liveMembers(state: FleetRoster, now: number): FleetMember[] {
   return Object.values(state.members ?? {}).filter((m) => {
     const lastSeen = Math.max(m.joinedAt, state.reports[m.worker]?.at ?? 0);
     return now - lastSeen <= m.liveForMs;
@@ -210,11 +219,11 @@ export function liveMembers(state: HealthState, now: number): FleetMember[] {
  * that are gone. Pure: the gateway-health workflow runs it in its update handler, one join at a time,
  * so two workers starting together can never both set different policies.
  */
-export function joinFleet(
-  state: HealthState,
+export function joinFleet<S extends FleetRoster>(
+  state: S,
   request: FleetJoinRequest,
   now: number,
-): { state: HealthState; result: FleetJoinResult } {
+): { state: S; result: FleetJoinResult } {
   const others = liveMembers(state, now).filter((m) => m.worker !== request.worker);
   const conflicting = others
     .map((m) => ({ worker: m.worker, differences: policyDifferences(request.policy, m.policy) }))
@@ -235,7 +244,7 @@ export function joinFleet(
 }
 
 /** A worker that stopped leaves at once, so the fleet's policy can change without waiting for it. */
-export function leaveFleet(state: HealthState, worker: string): HealthState {
+export function leaveFleet<S extends FleetRoster>(state: S, worker: string): S {
   if (!state.members?.[worker]) return state;
   const { [worker]: _gone, ...members } = state.members;
   return { ...state, members };

@@ -3,7 +3,7 @@
  * breakers and statistics; the gateway-health workflow collects their latest reports, and these
  * pure functions add them up, so any process can see the true figures without running a worker.
  */
-import { leaveFleet, type FleetMember, type FleetPolicy } from './fleet-policy';
+import { leaveFleet, type FleetMember, type FleetPolicy, type FleetRoster } from './fleet-policy';
 import type { BreakerState, GatewayType } from './types';
 
 /** A worker's rolling figures for one gateway (see GatewayStats). */
@@ -43,7 +43,7 @@ export interface WorkerHealthReport {
  * task queue's fleet (see fleet-policy.ts). The fleet fields are optional: a state carried over from
  * an earlier version has none.
  */
-export interface HealthState {
+export interface HealthState extends FleetRoster {
   reports: Record<string, WorkerHealthReport>;
   transitions: BreakerTransitionReport[];
   /** The workers admitted to the fleet, by worker identity. */

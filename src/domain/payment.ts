@@ -1,7 +1,7 @@
 import { formatMinor } from './money';
 import type { DomainEvent, NewPayment, Payment, PaymentState } from './types';
 
-/** Workflow-level settings the client passes with each payment (the seed's `retry` config, mapped). */
+/** Workflow-level settings the client passes with each payment (the deployment guide's `retry` config, mapped). */
 export interface PaymentSettings {
   /** Activity retry policy for gateway calls. */
   retry: {

@@ -4,17 +4,18 @@
  */
 import type { CurrencyCode } from './currencies';
 
-/** Payment gateways AegisPay knows by name (the seed's list). */
+/**
+ * The gateways AegisPay has a connector for (`src/activities/gateways/<name>/`). The names are stored in
+ * histories and search attributes: never rename one.
+ */
 export const GatewayType = {
   MOCK: 'MOCK',
   STRIPE: 'STRIPE',
   PAYPAL: 'PAYPAL',
-  RAZORPAY: 'RAZORPAY',
-  ADYEN: 'ADYEN',
 } as const;
 export type GatewayType = (typeof GatewayType)[keyof typeof GatewayType];
 
-/** Payment method families (the seed's list). */
+/** Payment method families (the deployment guide's list). */
 export const PaymentMethodType = {
   CARD: 'CARD',
   UPI: 'UPI',
@@ -64,7 +65,7 @@ export interface Customer {
   country?: string;
 }
 
-/** Card details as the caller passes them (the seed's field names). Never stored, never logged. */
+/** Card details as the caller passes them (the deployment guide's field names). Never stored, never logged. */
 export interface CardDetails {
   /** A full card number, or a gateway token such as `tok_visa`. */
   cardNumber: string;

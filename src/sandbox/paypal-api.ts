@@ -8,7 +8,7 @@
  */
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
 import { formatMinor } from '../domain/money';
-import { fromPaypalValue, PAYPAL_CURRENCIES } from '../activities/gateways/currency-rules';
+import { PAYPAL_API_CURRENCIES, paypalApiAmount } from './currency-rules';
 import {
   header,
   parseJson,
@@ -583,13 +583,10 @@ function amountOf(value: unknown): Amount {
   if (typeof a?.currency_code !== 'string' || typeof a.value !== 'string') {
     fail(400, 'MISSING_REQUIRED_PARAMETER', 'amount.currency_code and amount.value are required.');
   }
-  if (
-    !isCurrencyCode(a.currency_code) ||
-    !(PAYPAL_CURRENCIES as readonly string[]).includes(a.currency_code)
-  ) {
+  if (!isCurrencyCode(a.currency_code) || !PAYPAL_API_CURRENCIES.has(a.currency_code)) {
     fail(422, 'CURRENCY_NOT_SUPPORTED', 'The currency is not supported.');
   }
-  if (!fromPaypalValue(a.value, a.currency_code)) {
+  if (paypalApiAmount(a.value, a.currency_code) === undefined) {
     fail(422, 'DECIMAL_PRECISION', `The value has the wrong number of decimals for ${a.currency_code}.`);
   }
   return { currency_code: a.currency_code, value: a.value };
@@ -597,7 +594,7 @@ function amountOf(value: unknown): Amount {
 
 /** ISO minor units of an amount already validated by `amountOf`. */
 function minor(amount: Amount): number {
-  return fromPaypalValue(amount.value, amount.currency_code as CurrencyCode)?.amount ?? 0;
+  return paypalApiAmount(amount.value, amount.currency_code as CurrencyCode) ?? 0;
 }
 
 function get<T>(store: SandboxStore, collection: string, id: string | undefined): T {

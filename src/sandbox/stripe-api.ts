@@ -4,7 +4,7 @@
  * real API, with Stripe's errors and idempotency rules.
  */
 import { isCurrencyCode, type CurrencyCode } from '../domain/currencies';
-import { fromStripeAmount, STRIPE_CURRENCIES } from '../activities/gateways/currency-rules';
+import { STRIPE_API_CURRENCIES, stripeApiAmount } from './currency-rules';
 import {
   canonical,
   header,
@@ -601,7 +601,7 @@ function record(
     status,
     reference,
     payment: intent.id,
-    amount: fromStripeAmount(amount, currency)?.amount ?? amount,
+    amount: stripeApiAmount(amount, currency) ?? amount,
     currency,
     ...(idempotencyKey ? { idempotencyKey } : {}),
     ...(intent.metadata.aegispay_key ? { paymentKey: intent.metadata.aegispay_key } : {}),
@@ -650,7 +650,7 @@ function currencyParam(value: unknown): CurrencyCode {
   if (typeof value !== 'string' || value !== value.toLowerCase() || !isCurrencyCode(code)) {
     fail(400, 'invalid_request_error', 'Invalid currency: use a lowercase ISO code.', { param: 'currency' });
   }
-  if (!(STRIPE_CURRENCIES as readonly string[]).includes(code)) {
+  if (!STRIPE_API_CURRENCIES.has(code)) {
     fail(400, 'invalid_request_error', `Invalid currency: ${value}.`, { param: 'currency' });
   }
   return code;
@@ -661,7 +661,7 @@ function amountParam(value: unknown, currency: CurrencyCode, param: string): num
     fail(400, 'invalid_request_error', 'Invalid positive integer.', { param });
   }
   const amount = Number(value);
-  if (!fromStripeAmount(amount, currency)) {
+  if (stripeApiAmount(amount, currency) === undefined) {
     fail(400, 'invalid_request_error', `Invalid amount: ${currency} amounts must fit Stripe's decimals.`, {
       code: 'invalid_charge_amount_no_decimal_compatible',
       param,

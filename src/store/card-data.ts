@@ -8,7 +8,7 @@ import { containsCardNumber } from '../domain/cards';
 export { containsCardNumber };
 import { ValidationError } from '../domain/errors';
 
-/** Fields that hold raw card data wherever they appear (the seed's names and common synonyms). */
+/** Fields that hold raw card data wherever they appear (the deployment guide's names and common synonyms). */
 const CARD_FIELDS = new Set(['cardnumber', 'card_number', 'pan', 'cvv', 'cvc', 'cvv2', 'securitycode']);
 /**
  * Paths skipped by the Luhn scan: phone numbers are digits too (one in ten long ones passes Luhn),

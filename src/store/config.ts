@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { encryptionConfigFromEnv, encryptionConfigSchema } from '../codec/encryption-codec';
 import { ConfigurationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
-import { findProjectRoot, isInstalledPackage } from '../toolchain/temporal-binaries';
+import { findProjectRoot, isInstalledPackage } from '../project-root';
 
 const common = {
   /** Encrypts the customer's email, name and phone at rest (the same keys as payload encryption). */

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
+import { freePort } from '../free-port';
 import { ensureTemporalCli } from './install-temporal';
 import { findProjectRoot, isInstalledPackage } from './temporal-binaries';
 
@@ -139,18 +140,7 @@ function keyValues(path: string, r: Record<string, unknown>, name: string): Reco
   );
 }
 
-/** Returns a free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+export { freePort };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -357,7 +347,7 @@ async function waitUntilReady(
       lastError = `search attributes not registered yet: ${missing.join(', ')}`;
       // A database file made before an attribute joined the settings keeps its old set: the server
       // registers the rest only in a new database, so AegisPay's are added here (loaded on demand).
-      const { ensureSearchAttributes } = await import('../client/connection');
+      const { ensureSearchAttributes } = await import('../temporal/connection');
       await ensureSearchAttributes(connection, settings.namespace).catch((e: Error) => {
         lastError += ` (adding them: ${e.message})`;
       });

@@ -1,6 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { ConfigurationError } from '../domain/errors';
+import { findProjectRoot } from '../project-root';
 // Two folders up from src/toolchain and dist/toolchain alike: the one home of the pinned versions.
 import {
   TEMPORAL_CLI_VERSION,
@@ -11,34 +12,7 @@ import {
 } from '../../scripts/temporal-toolchain.cjs';
 
 export { TEMPORAL_CLI_VERSION, TEMPORAL_TEST_SERVER_VERSION, isInstalledPackage };
-
-function isAegisPayRoot(dir: string): boolean {
-  try {
-    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
-    return pkg.name === 'aegispay';
-  } catch {
-    return false;
-  }
-}
-
-function walkUp(start: string): string | undefined {
-  for (let dir = resolve(start); ; dir = dirname(dir)) {
-    if (isAegisPayRoot(dir)) return dir;
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
-/** Returns the AegisPay project root (the folder of its package.json), found from this file's location or the working directory. */
-export function findProjectRoot(): string {
-  // __dirname works for src/ (ts-jest, tsx) and dist/ alike; cwd covers bundlers that move the code.
-  const root = walkUp(__dirname) ?? walkUp(process.cwd());
-  if (!root) {
-    throw new ConfigurationError(
-      `Cannot find the AegisPay project root (a package.json named "aegispay") above ${__dirname} or ${process.cwd()}.`,
-    );
-  }
-  return root;
-}
+export { findProjectRoot };
 
 function onPath(command: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { AegisPay } from '../../src/client/aegis-pay';
-import { resolveConnection, type TemporalConnectionConfig } from '../../src/client/connection';
+import { resolveConnection, type TemporalConnectionConfig } from '../../src/temporal/connection';
 import { environmentVariables } from '../../scripts/cluster/cluster';
 import { clusterConnection } from '../../scripts/cluster/namespace';
 import type { ClusterState } from '../../scripts/cluster/state';

@@ -3,7 +3,7 @@
  * gateway's) rather than against the payment's own view of itself. The chaos run checks them once the
  * run has settled; the model-based test after every step.
  */
-import type { MockGateway } from '../../src/activities/gateways/mock';
+import type { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { Payment } from '../../src/domain/types';
 import type { Sandbox } from '../../src/sandbox/server';
 

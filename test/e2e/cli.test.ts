@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import type { DomainEvent, Payment } from '../../src/domain/types';
 import type { DevServer } from '../../src/toolchain/dev-server';

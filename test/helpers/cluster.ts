@@ -3,7 +3,7 @@
  * AEGISPAY_TEST_CLUSTER names its state directory (test/cluster/run.ts sets it): then the "server" of a
  * test file is the cluster's frontend, reached with the cluster's client certificate.
  */
-import type { TemporalConnectionConfig } from '../../src/client/connection';
+import type { TemporalConnectionConfig } from '../../src/temporal/connection';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import { loadDevServerSettings } from '../../src/toolchain/dev-server';
 import { clusterConnection } from '../../scripts/cluster/namespace';

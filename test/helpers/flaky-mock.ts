@@ -11,7 +11,7 @@ import {
   type FollowUpRequest,
   type RefundRequest,
 } from '../../src/activities/gateways/gateway';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 
 export type FollowUpOperation = 'capture' | 'void' | 'refund';
 export type FollowUpFault = 'unavailable' | 'answer-lost' | 'in-progress' | 'declined';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { MockGateway } from '../../src/activities/gateways/mock';
-import { StripeGateway } from '../../src/activities/gateways/stripe';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
+import { StripeGateway } from '../../src/activities/gateways/stripe/adapter';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
 import { createDataConverter } from '../../src/codec/data-converter';
-import { connectWorker } from '../../src/client/connection';
+import { connectWorker } from '../../src/temporal/connection';
 import { ConfigurationError } from '../../src/domain/errors';
 import { gatewayHealthWorkflowId } from '../../src/domain/health';
 import { healthQuery } from '../../src/domain/messages';

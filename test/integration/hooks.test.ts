@@ -1,4 +1,4 @@
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { RiskCheckConfig, RiskCheckInput } from '../../src/activities/risk';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import { ROUTING_TRIES } from '../../src/domain/payment';

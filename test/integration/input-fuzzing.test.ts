@@ -4,7 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import fc from 'fast-check';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { AegisPay } from '../../src/client/aegis-pay';
 import { isGatewayToken, luhnValid, normalizeCardNumber } from '../../src/domain/cards';
 import { isCurrencyCode } from '../../src/domain/currencies';

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { MockLedgerEntry } from '../../src/activities/gateways/mock';
+import type { MockLedgerEntry } from '../../src/activities/gateways/mock/adapter';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import type { Payment } from '../../src/domain/types';
 import { cardPayment, eventually, rawClient, useTestServer, testClient, testTaskQueue } from '../helpers';

@@ -11,7 +11,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { createGateway } from '../../src/activities/gateways';
 import type { AegisPay } from '../../src/client/aegis-pay';
-import { TEMPORAL_LONG_POLL_MS } from '../../src/client/temporal-calls';
+import { TEMPORAL_LONG_POLL_MS } from '../../src/temporal/calls';
 import type { CreatePaymentRequest, Payment } from '../../src/domain/types';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server';
 import { freePort, startDevServer, type DevServer } from '../../src/toolchain/dev-server';

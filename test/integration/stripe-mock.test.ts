@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createGateway } from '../../src/activities/gateways';
 import { GatewayError, type Gateway } from '../../src/activities/gateways/gateway';
-import { stripePaymentMethodKey } from '../../src/activities/gateways/stripe';
+import { stripePaymentMethodKey } from '../../src/activities/gateways/stripe/adapter';
 import type { CaptureMethod } from '../../src/domain/types';
 
 /** Where scripts/setup-stripe-mock.mjs builds it. */

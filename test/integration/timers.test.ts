@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { WebhookEventBus } from '../../src/activities/events';
-import { MockGateway } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { DomainEvent } from '../../src/domain/types';
 import { verifyWebhook } from '../../src/webhooks';
 import {

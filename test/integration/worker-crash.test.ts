@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockGateway, type MockLedgerEntry } from '../../src/activities/gateways/mock';
+import { MockGateway, type MockLedgerEntry } from '../../src/activities/gateways/mock/adapter';
 import {
   cardPayment,
   eventually,

@@ -1,14 +1,12 @@
 import Stripe from 'stripe';
 import { GatewayError } from '../../src/activities/gateways/gateway';
+import { lookupRule, type ErrorRule } from '../../src/activities/gateways/error-taxonomy';
 import {
   classifyPaypalError,
-  classifyStripeError,
-  lookupRule,
   PAYPAL_ERROR_TABLE,
   PaypalApiError,
-  STRIPE_ERROR_TABLE,
-  type ErrorRule,
-} from '../../src/activities/gateways/error-taxonomy';
+} from '../../src/activities/gateways/paypal/errors';
+import { classifyStripeError, STRIPE_ERROR_TABLE } from '../../src/activities/gateways/stripe/errors';
 
 /** A Node/undici transport error with a code, as the HTTP stacks raise them. */
 function transportError(code: string | undefined): Error {

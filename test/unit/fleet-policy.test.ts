@@ -1,5 +1,5 @@
-import { MockGateway } from '../../src/activities/gateways/mock';
-import { StripeGateway } from '../../src/activities/gateways/stripe';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
+import { StripeGateway } from '../../src/activities/gateways/stripe/adapter';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
 import {
   canonicalJson,

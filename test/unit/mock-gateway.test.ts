@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChargeRequest } from '../../src/activities/gateways/gateway';
-import { MockGateway, mockTokenizeCard } from '../../src/activities/gateways/mock';
+import { MockGateway } from '../../src/activities/gateways/mock/adapter';
+import { mockTokenizeCard } from '../../src/client/mock-tokenizer';
 import type { CaptureMethod } from '../../src/domain/types';
 
 function chargeRequest(

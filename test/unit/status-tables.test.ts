@@ -8,7 +8,7 @@ import {
   refundLookup,
   STRIPE_OBJECTS,
   STRIPE_STATUS_TABLE,
-} from '../../src/activities/gateways/stripe';
+} from '../../src/activities/gateways/stripe/adapter';
 import {
   chargeLookup,
   chargeResult as paypalChargeResult,
@@ -16,7 +16,7 @@ import {
   PAYPAL_STATUS_TABLE,
   paymentLookup,
   type PaypalOrder,
-} from '../../src/activities/gateways/paypal';
+} from '../../src/activities/gateways/paypal/adapter';
 
 /** The outcome an answer shows: done, or the GatewayError category it raises. */
 function outcomeOf(fn: () => unknown): string {

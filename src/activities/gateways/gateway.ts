@@ -104,7 +104,7 @@ export interface GatewayCapabilities {
   methods: readonly PaymentMethodType[];
 }
 
-/** One payment service provider behind AegisPay. Implementations: MOCK, (later) STRIPE, PAYPAL. */
+/** One payment service provider behind AegisPay; each connector folder (`mock/`, `stripe/`, `paypal/`) implements it. */
 export interface Gateway {
   readonly type: GatewayType;
   readonly capabilities: GatewayCapabilities;
@@ -132,7 +132,7 @@ export interface Gateway {
   readonly policySettings: Readonly<Record<string, string | number>>;
 }
 
-/** Settings common to every gateway (the seed's `registerGateway` config). */
+/** Settings common to every gateway (the deployment guide's `registerGateway` config). */
 export interface GatewayConfig {
   apiKey?: string;
   environment?: 'sandbox' | 'production';

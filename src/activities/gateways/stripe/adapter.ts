@@ -1,18 +1,11 @@
 import Stripe from 'stripe';
-import { isCurrencyCode, type CurrencyCode } from '../../domain/currencies';
-import { ConfigurationError } from '../../domain/errors';
-import type { Money, StoredPaymentMethod } from '../../domain/types';
-import { fromStripeAmount, STRIPE_CURRENCIES, toStripeAmount } from './currency-rules';
-import {
-  classifyStripeError,
-  lookupAnswer,
-  lookupRule,
-  outcomeError,
-  STRIPE_ERROR_TABLE,
-  statusRule,
-  type OutcomeRule,
-} from './error-taxonomy';
-import { credentialHash, fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
+import { isCurrencyCode, type CurrencyCode } from '../../../domain/currencies';
+import { ConfigurationError } from '../../../domain/errors';
+import type { Money, StoredPaymentMethod } from '../../../domain/types';
+import { fromStripeAmount, STRIPE_CURRENCIES, toStripeAmount } from './currency';
+import { lookupAnswer, lookupRule, outcomeError, statusRule, type OutcomeRule } from '../error-taxonomy';
+import { classifyStripeError, STRIPE_ERROR_TABLE } from './errors';
+import { credentialHash, fitKey, KEY_LIMITS, keyParts } from '../gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -23,7 +16,7 @@ import {
   type GatewayConfig,
   type OperationStatus,
   type RefundRequest,
-} from './gateway';
+} from '../gateway';
 
 /** Options of the STRIPE gateway: `apiKey` is the secret key; `baseUrl` points it elsewhere (the sandbox). */
 export interface StripeGatewayOptions extends GatewayConfig {

@@ -1,16 +1,10 @@
-import { isCurrencyCode, type CurrencyCode } from '../../domain/currencies';
-import { ConfigurationError } from '../../domain/errors';
-import type { Money } from '../../domain/types';
-import { fromPaypalValue, PAYPAL_CURRENCIES, toPaypalValue } from './currency-rules';
-import {
-  classifyPaypalError,
-  lookupAnswer,
-  outcomeError,
-  PaypalApiError,
-  statusRule,
-  type OutcomeRule,
-} from './error-taxonomy';
-import { credentialHash, fitKey, KEY_LIMITS, keyParts } from './gateway-keys';
+import { isCurrencyCode, type CurrencyCode } from '../../../domain/currencies';
+import { ConfigurationError } from '../../../domain/errors';
+import type { Money } from '../../../domain/types';
+import { fromPaypalValue, PAYPAL_CURRENCIES, toPaypalValue } from './currency';
+import { lookupAnswer, outcomeError, statusRule, type OutcomeRule } from '../error-taxonomy';
+import { classifyPaypalError, PaypalApiError } from './errors';
+import { credentialHash, fitKey, KEY_LIMITS, keyParts } from '../gateway-keys';
 import {
   GatewayError,
   type CaptureRequest,
@@ -21,7 +15,7 @@ import {
   type GatewayConfig,
   type OperationStatus,
   type RefundRequest,
-} from './gateway';
+} from '../gateway';
 
 /** Options of the PAYPAL gateway: `clientId` and `clientSecret`, or `apiKey` as `clientId:clientSecret`. */
 export interface PaypalGatewayOptions extends GatewayConfig {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { cardBrand, normalizeCardNumber } from '../../domain/cards';
-import type { CardDetails, Money, TokenizedCard } from '../../domain/types';
+import type { Money } from '../../../domain/types';
 import {
   GatewayError,
   type GatewayErrorCategory,
@@ -14,16 +13,7 @@ import {
   type Gateway,
   type GatewayConfig,
   type OperationStatus,
-} from './gateway';
-
-/** Stripe's test card numbers and the Stripe test tokens that stand for them. */
-export const MOCK_TEST_CARDS = {
-  '4242424242424242': 'tok_visa',
-  '4000002760003184': 'tok_threeDSecure2Required',
-  '4000000000000002': 'tok_chargeDeclined',
-  '4000000000009995': 'tok_chargeDeclinedInsufficientFunds',
-  '4000000000000119': 'tok_chargeDeclinedProcessingError',
-} as const satisfies Record<string, string>;
+} from '../gateway';
 
 /** Stripe's test token for a card that always asks for 3-D Secure authentication. */
 const THREE_D_SECURE_TOKEN = 'tok_threeDSecure2Required';
@@ -55,28 +45,6 @@ const TOKEN_OUTCOMES: Record<
     message: 'An error occurred while processing your card. Try again.',
   },
 };
-
-/**
- * The MOCK gateway's tokenization, run by the client before a workflow starts: the card number and
- * CVV stay in the caller's process, the workflow sees only the token, brand, last 4 and expiry.
- */
-export function mockTokenizeCard(details: CardDetails): TokenizedCard {
-  const number = normalizeCardNumber(details.cardNumber);
-  const brand = cardBrand(number);
-  const known = (MOCK_TEST_CARDS as Record<string, string>)[number];
-  return {
-    token: known ?? `tok_mock_${randomUUID().replace(/-/g, '')}`,
-    brand,
-    last4: number.slice(-4),
-    expiryMonth: Number(details.expiryMonth),
-    expiryYear: normalizeYear(Number(details.expiryYear)),
-    ...(details.cardHolderName ? { cardHolderName: details.cardHolderName } : {}),
-  };
-}
-
-function normalizeYear(year: number): number {
-  return year < 100 ? 2000 + year : year;
-}
 
 /** Options of the in-process MOCK gateway, for tests and demos. */
 export interface MockGatewayOptions extends GatewayConfig {

@@ -1,10 +1,6 @@
-/**
- * How Stripe and PayPal write amounts, where they differ from ISO 4217. Used by the adapters to convert
- * and by the sandbox PSP to enforce the same rules. Conversions are exact or refused, never rounded.
- */
-import { currencyExponent, type CurrencyCode } from '../../domain/currencies';
-import { formatMinor, parseMajorAmount } from '../../domain/money';
-import type { Money } from '../../domain/types';
+/** How Stripe writes amounts, where it differs from ISO 4217. Conversions are exact or refused, never rounded. */
+import { currencyExponent, type CurrencyCode } from '../../../domain/currencies';
+import type { Money } from '../../../domain/types';
 
 /** Stripe's presentment currencies (docs.stripe.com/currencies) that AegisPay's currency table knows. */
 // prettier-ignore
@@ -27,16 +23,6 @@ const STRIPE_EXPONENT: Partial<Record<CurrencyCode, number>> = { ISK: 2, MGA: 0 
 /** Stripe takes these in thousandths but only with a last digit of 0 (its card partners settle in hundredths). */
 const STRIPE_THREE_DECIMAL: readonly CurrencyCode[] = ['BHD', 'JOD', 'KWD', 'OMR', 'TND'];
 
-/** PayPal's currencies for card payments (developer.paypal.com/api/rest/reference/currency-codes). */
-// prettier-ignore
-export const PAYPAL_CURRENCIES = [
-  'AUD', 'BRL', 'CAD', 'CHF', 'CNY', 'CZK', 'DKK', 'EUR', 'GBP', 'HKD', 'HUF', 'ILS', 'JPY', 'MXN', 'MYR',
-  'NOK', 'NZD', 'PHP', 'PLN', 'SEK', 'SGD', 'THB', 'TWD', 'USD',
-] as const satisfies readonly CurrencyCode[];
-
-/** PayPal accepts no decimals for these, although ISO gives them two. */
-const PAYPAL_WHOLE_UNITS: readonly CurrencyCode[] = ['HUF', 'TWD'];
-
 /**
  * The integer Stripe expects for `money`, or undefined when Stripe cannot represent it exactly
  * (a KWD amount not ending in 0, an MGA amount with cents): refusing is safer than rounding a charge.
@@ -57,20 +43,6 @@ export function fromStripeAmount(amount: number, currency: CurrencyCode): Money 
   if (!Number.isSafeInteger(minor)) return undefined;
   if (STRIPE_THREE_DECIMAL.includes(currency) && amount % 10 !== 0) return undefined;
   return { amount: minor, currency };
-}
-
-/** The decimal string PayPal expects ("10.99", "1000" for JPY), or undefined when PayPal cannot take it exactly. */
-export function toPaypalValue(money: Money): string | undefined {
-  if (!PAYPAL_WHOLE_UNITS.includes(money.currency)) return formatMinor(money.amount, money.currency);
-  const scale = 10 ** currencyExponent(money.currency);
-  return money.amount % scale === 0 ? String(money.amount / scale) : undefined;
-}
-
-/** ISO minor units of a PayPal decimal string, or undefined when PayPal would reject it. */
-export function fromPaypalValue(value: string, currency: CurrencyCode): Money | undefined {
-  if (PAYPAL_WHOLE_UNITS.includes(currency) && !/^\d+$/.test(value)) return undefined;
-  const parsed = parseMajorAmount(value, currency);
-  return parsed.ok ? { amount: parsed.minor, currency } : undefined;
 }
 
 function stripeExponent(currency: CurrencyCode): number {

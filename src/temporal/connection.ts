@@ -6,7 +6,7 @@ import { NativeConnection, type NativeConnectionOptions } from '@temporalio/work
 import { z } from 'zod';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../domain/search-attributes';
-import { DEFAULT_TEMPORAL_TIMEOUT_MS, temporalCallBounds, temporalUnavailable } from './temporal-calls';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS, temporalCallBounds, temporalUnavailable } from './calls';
 
 const pem = z.string().regex(/-----BEGIN [A-Z ]+-----/, 'must be PEM text (-----BEGIN …-----)');
 
