@@ -1,7 +1,7 @@
 /**
  * The direction of AegisPay's imports, checked by `npm run lint` (dependency-cruiser):
- * domain ← workflows / activities ← worker; domain ← client; the sandbox PSP and the Temporal
- * toolchain stay outside the product's import graph, and nothing imports in a cycle.
+ * domain ← workflows / activities ← worker; domain ← client; client, worker ← embedded runtime;
+ * the sandbox PSP and the Temporal toolchain stay outside the product's import graph, and nothing imports in a cycle.
  */
 const PRODUCT = '^src/(?!sandbox/|toolchain/|cli\\.ts$|cli-format\\.ts$)';
 
@@ -70,12 +70,22 @@ module.exports = {
       name: 'product-not-toolchain',
       comment: 'The Temporal toolchain (dev server, binaries) is dev tooling, not a product dependency.',
       severity: 'error',
-      from: { path: PRODUCT },
+      // The embedded runtime is the one product module whose job is to start a local Temporal server.
+      from: { path: PRODUCT, pathNot: '^src/embedded/' },
       to: { path: '^src/toolchain/' },
     },
     {
+      name: 'embedded-on-top',
+      comment:
+        'The embedded runtime uses the client and the worker; neither of them, nor what they use, uses it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(embedded/|index\\.ts$|cli\\.ts$)' },
+      to: { path: '^src/embedded/' },
+    },
+    {
       name: 'sandbox-stands-alone',
-      comment: 'The sandbox PSP checks the adapters, so it must not reuse their code (currency tables included).',
+      comment:
+        'The sandbox PSP checks the adapters, so it must not reuse their code (currency tables included).',
       severity: 'error',
       from: { path: '^src/sandbox/' },
       to: { path: '^src/', pathNot: '^src/(sandbox|domain)/' },

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { AegisPay } from '../src/client/aegis-pay';
+import { AegisPay } from '../src/embedded/aegis-pay';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { startDevServer } from '../src/toolchain/dev-server';
 import { historySummary, round } from './lib';

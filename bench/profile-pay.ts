@@ -12,7 +12,7 @@ import { Session } from 'node:inspector';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
-import { AegisPay } from '../src/client/aegis-pay';
+import { AegisPay } from '../src/embedded/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';

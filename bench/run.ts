@@ -18,7 +18,7 @@ import v8 from 'node:v8';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
-import { AegisPay } from '../src/client/aegis-pay';
+import { AegisPay } from '../src/embedded/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
 import { preparePayment } from '../src/client/prepare-payment';
 import { paymentWorkflowId } from '../src/domain/ids';

@@ -19,7 +19,7 @@ import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/clie
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
-import { AegisPay } from '../src/client/aegis-pay';
+import { AegisPay } from '../src/embedded/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
 import type { CreatePaymentRequest } from '../src/domain/types';
 import { paymentWorkflowId } from '../src/domain/ids';

@@ -1,6 +1,6 @@
 /** AegisPay's public API. */
-export { AegisPay } from './client/aegis-pay';
-export type { AegisPayConfig } from './client/config';
+export { AegisPay } from './embedded/aegis-pay';
+export type { AegisPayConfig } from './config';
 export type { CardTokenizer } from './client/prepare-payment';
 export type { ListPaymentsRequest, PaymentListItem, PaymentListPage } from './client/list-payments';
 export type { TemporalConnectionConfig } from './temporal/connection';

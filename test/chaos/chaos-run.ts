@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { AegisPay } from '../../src/client/aegis-pay';
+import { AegisPay } from '../../src/embedded/aegis-pay';
 import { resolveConnection, type TemporalConnectionConfig } from '../../src/temporal/connection';
 import { environmentVariables } from '../../scripts/cluster/cluster';
 import { clusterConnection } from '../../scripts/cluster/namespace';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { connectClient, resolveConnection } from '../../src/temporal/connection';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { DomainEvent, Payment } from '../../src/domain/types';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import {

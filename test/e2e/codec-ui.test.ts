@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from '../helpers/browser';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
 import type { EncryptionConfig } from '../../src/codec/encryption-codec';
 import { freePort, type DevServer } from '../../src/toolchain/dev-server';

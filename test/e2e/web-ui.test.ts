@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import { paymentListUrl, webUiColumnsScript } from '../../src/web-ui';
 import {

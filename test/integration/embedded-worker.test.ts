@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { AegisPay } from '../../src/client/aegis-pay';
+import { AegisPay } from '../../src/embedded/aegis-pay';
 import { PAYMENT_SEARCH_ATTRIBUTES } from '../../src/domain/search-attributes';
 import type { DevServer } from '../../src/toolchain/dev-server';
 import { cardPayment, eventually, FAST_RETRY, rawClient, startTestServer, testTaskQueue } from '../helpers';

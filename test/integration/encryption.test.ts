@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import { AegisPay } from '../../src/client/aegis-pay';
+import { AegisPay } from '../../src/embedded/aegis-pay';
 import { EncryptionCodec, type EncryptionConfig } from '../../src/codec/encryption-codec';
 import { processUpdate } from '../../src/domain/messages';
 import {

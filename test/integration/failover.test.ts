@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../../src/activities/gateways';
 import type { Gateway } from '../../src/activities/gateways/gateway';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { Payment } from '../../src/domain/types';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server';

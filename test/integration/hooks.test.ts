@@ -1,6 +1,6 @@
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { RiskCheckConfig, RiskCheckInput } from '../../src/activities/risk';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { ROUTING_TRIES } from '../../src/domain/payment';
 import {
   cardPayment,

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import fc from 'fast-check';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { isGatewayToken, luhnValid, normalizeCardNumber } from '../../src/domain/cards';
 import { isCurrencyCode } from '../../src/domain/currencies';
 import { checkMetadata, isPlainObject } from '../../src/domain/metadata';

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import fc from 'fast-check';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { paymentWorkflowId } from '../../src/domain/ids';
 import { cancelSignal, refundSignal } from '../../src/domain/messages';
 import type { CreatePaymentRequest, Payment, PaymentState } from '../../src/domain/types';

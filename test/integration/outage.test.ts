@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { createGateway } from '../../src/activities/gateways';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { TEMPORAL_LONG_POLL_MS } from '../../src/temporal/calls';
 import type { CreatePaymentRequest, Payment } from '../../src/domain/types';
 import { startSandbox, type Sandbox } from '../../src/sandbox/server';

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../../src/activities/gateways';
-import type { AegisPay } from '../../src/client/aegis-pay';
+import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { StoreConfig } from '../../src/store';
 import { openPaymentStore, type PaymentStore } from '../../src/store';
 import type { DomainEvent, Payment } from '../../src/domain/types';

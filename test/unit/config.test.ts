@@ -1,10 +1,5 @@
-import { AegisPay } from '../../src/client/aegis-pay';
-import {
-  aegisPayConfigSchema,
-  paymentSettings,
-  routerOptions,
-  type AegisPayConfig,
-} from '../../src/client/config';
+import { AegisPay } from '../../src/embedded/aegis-pay';
+import { aegisPayConfigSchema, paymentSettings, routerOptions, type AegisPayConfig } from '../../src/config';
 
 /** The original (seed) project's config shape. */
 const SEED_CONFIG = {
@@ -133,7 +128,7 @@ describe('AegisPay config', () => {
     expect(issuePaths(err)).toContain(path);
   });
 
-  // BUG (src/client/config.ts + connection.ts): `temporal` is a union ('embedded' | connection object) and
+  // BUG (src/config.ts + connection.ts): `temporal` is a union ('embedded' | connection object) and
   // `temporal.tls` a nested union; any bad `tls` makes zod collapse every temporal.* issue into a single
   // `{ path: 'temporal', message: 'Invalid input' }`, so neither temporal.tls nor temporal.address is named.
   test('names temporal.tls and temporal.address when both are bad (nested union in temporal)', () => {

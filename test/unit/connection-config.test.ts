@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConnection, temporalConnectionSchema } from '../../src/temporal/connection';
-import { AegisPay } from '../../src/client/aegis-pay';
+import { AegisPay } from '../../src/embedded/aegis-pay';
 
 // Not real key material: connection options only carry the bytes, nothing here opens a TLS session.
 const dir = mkdtempSync(join(tmpdir(), 'aegispay-envconfig-'));

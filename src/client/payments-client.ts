@@ -6,11 +6,7 @@ import {
   WorkflowNotFoundError,
   type Connection,
 } from '@temporalio/client';
-import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
-import type { NativeConnection, Worker } from '@temporalio/worker';
-import { GatewayRegistry } from '../activities/gateway-registry';
-import type { Gateway } from '../activities/gateways/gateway';
-import { createGateway, type GatewayFactoryConfig } from '../activities/gateways';
+import type { DataConverter, QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import {
   AegisPayError,
   ConfigurationError,
@@ -74,29 +70,20 @@ import {
   completeActionRequestSchema,
   validateCreatePaymentRequest,
 } from '../domain/validation';
-import { freePort } from '../free-port';
 import { createLogger, type Logger } from '../logging';
 import { installTemporalRuntime } from '../temporal-runtime';
-import type { DevServer } from '../toolchain/dev-server';
 import { paymentWorkflow } from '../workflows/payment-workflow';
 import { lateRefundWorkflow, type LateRefundWorkflowInput } from '../workflows/late-refund-workflow';
 import type { PaymentStore } from '../store';
 import {
   aegisPayConfigSchema,
   paymentSettings,
-  routerOptions,
   storeConfigOf,
   type AegisPayConfig,
   type ResolvedAegisPayConfig,
-} from './config';
+} from '../config';
 import { createDataConverter } from '../codec/data-converter';
-import {
-  connectClient,
-  connectWorker,
-  ensureSearchAttributes,
-  resolveConnection,
-  type ResolvedConnection,
-} from '../temporal/connection';
+import { connectClient, resolveConnection, type ResolvedConnection } from '../temporal/connection';
 import { createTracing, tracingClientInterceptors, type Tracing } from '../tracing';
 import { isClosedWorkflowError, isUnansweredUpdate, isUpdateAnswerLost, toAegisPayError } from './errors';
 import {
@@ -144,7 +131,8 @@ async function queryIfOpen<T>(
   }
 }
 
-interface Connected {
+/** A live connection to Temporal, opened once per client; the embedded runtime's worker reuses it. */
+export interface Connected {
   client: Client;
   /** The same client, but its queries are refused by the server (QueryRejectedError) once the workflow has closed. */
   openOnly: Client;
@@ -152,40 +140,47 @@ interface Connected {
   namespace: string;
   /** Where Temporal is, resolved once: the embedded worker connects to the same place. */
   target: ResolvedConnection;
-  devServer?: DevServer;
   tracing?: Tracing;
 }
 
 /**
- * The AegisPay client. It connects lazily; when gateways are registered on it, it also runs a
- * worker in this process (the deployment guide's one-object usage). Production apps use it as a client only
- * and run `src/worker.ts` separately.
+ * What the embedded runtime (src/embedded/) adds to a client: its own Temporal server, and a worker
+ * started once the client is connected. A client without one talks to a Temporal run elsewhere.
  */
-export class AegisPay {
-  private readonly config: ResolvedAegisPayConfig;
+export interface ClientRuntime {
+  /** Options for the Temporal core runtime, installed before the first connection. */
+  coreOptions(): Promise<{ prometheusBindAddress?: string }>;
+  /** Where Temporal is when the config says `'embedded'`. */
+  embeddedTarget(): Promise<ResolvedConnection>;
+  /** Called after every connect; starts what must run before a call goes out (once). */
+  connected(connected: Connected): Promise<void>;
+}
+
+/**
+ * The AegisPay client: it creates, charges and follows payments through Temporal, connecting lazily.
+ * It runs nothing itself; `AegisPay` (src/embedded/) adds the in-process server and worker.
+ */
+export class PaymentsClient {
+  protected readonly config: ResolvedAegisPayConfig;
   /** Left out, it is Temporal's environment configuration, which falls back to the schema's localhost default. */
   private readonly temporal: ResolvedAegisPayConfig['temporal'];
-  private readonly logger: Logger;
-  private readonly gateways = new GatewayRegistry();
+  protected readonly logger: Logger;
+  /** One converter (codecs included) for this client, its health-report client and its embedded worker. */
+  protected readonly dataConverter: DataConverter;
   private connecting?: Promise<Connected>;
-  private embeddedWorker?: Promise<{ worker: Worker; connection: NativeConnection; running: Promise<void> }>;
   private storeOpening?: Promise<PaymentStore | undefined>;
+  private runtime?: ClientRuntime;
 
   constructor(config: AegisPayConfig = {}) {
     this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
     this.temporal = config.temporal === undefined ? 'env' : this.config.temporal;
     this.logger = createLogger(this.config.logging.level, this.config.logDestination);
+    this.dataConverter = createDataConverter(this.config.encryption);
   }
 
-  /** Adds a gateway to the worker this instance runs (started on the first call that needs Temporal). */
-  registerGateway(type: GatewayType, config: GatewayFactoryConfig = {}): void {
-    this.registerGatewayInstance(createGateway(type, config));
-  }
-
-  /** Adds a ready-made gateway implementation to this instance's worker. */
-  registerGatewayInstance(gateway: Gateway): void {
-    if (this.embeddedWorker) throw new ConfigurationError('Register gateways before the first payment call');
-    this.gateways.register(gateway);
+  /** Attaches the embedded runtime; set once, before the first call. */
+  protected attachRuntime(runtime: ClientRuntime): void {
+    this.runtime = runtime;
   }
 
   /** Creates the payment (state INITIATED), or returns the one created earlier with this key and request. */
@@ -447,13 +442,8 @@ export class AegisPay {
     return { payments: { ...payments, total }, gateways: (await this.getHealthSummary()).gateways };
   }
 
-  /** The Web UI address when this instance started the embedded Temporal server. */
-  async webUiUrl(): Promise<string | undefined> {
-    return (await this.connect()).devServer?.uiUrl || undefined;
-  }
-
   /** The system of record, opened on first use (undefined without one). */
-  private async store(): Promise<PaymentStore | undefined> {
+  protected async store(): Promise<PaymentStore | undefined> {
     const config = storeConfigOf(this.config);
     if (!config) return undefined;
     const opening = (this.storeOpening ??= import('../store').then(({ openPaymentStore }) =>
@@ -540,24 +530,16 @@ export class AegisPay {
     }
   }
 
-  /** Stops the embedded worker (letting in-flight activities finish), closes connections and the embedded server. */
+  /** Closes the store, the connection and the tracing provider. */
   async close(): Promise<void> {
     const connecting = this.connecting;
     this.connecting = undefined;
-    const embedded = await this.embeddedWorker?.catch(() => undefined);
-    this.embeddedWorker = undefined;
-    if (embedded) {
-      if (embedded.worker.getState() === 'RUNNING') embedded.worker.shutdown();
-      await embedded.running.catch(() => undefined);
-      await embedded.connection.close();
-    }
     const store = await this.storeOpening?.catch(() => undefined);
     this.storeOpening = undefined;
     await store?.close();
     if (!connecting) return;
     const connected = await connecting.catch(() => undefined);
     await connected?.connection.close();
-    await connected?.devServer?.stop();
     await connected?.tracing?.shutdown();
   }
 
@@ -686,47 +668,26 @@ export class AegisPay {
     }
   }
 
-  private async connect(): Promise<Connected> {
+  protected async connect(): Promise<Connected> {
     const connecting = (this.connecting ??= this.open());
     // A failed connect (Temporal was down) is tried again by the next call, not remembered.
     connecting.catch(() => {
       if (this.connecting === connecting) this.connecting = undefined;
     });
     const connected = await connecting;
-    if (this.gateways.all().length > 0) {
-      this.embeddedWorker ??= this.startEmbeddedWorker(connected);
-      await this.embeddedWorker;
-    }
+    await this.runtime?.connected(connected);
     return connected;
   }
 
   private async open(): Promise<Connected> {
-    // The Temporal core serves its own metrics on a loopback port of its own; the embedded worker's
-    // /metrics appends them (only if this call installs the runtime: it can be installed once).
-    const coreMetricsPort =
-      this.config.metrics && this.gateways.all().length > 0 ? await freePort() : undefined;
-    installTemporalRuntime(this.logger, 'INFO', {
-      ...(coreMetricsPort ? { prometheusBindAddress: `127.0.0.1:${coreMetricsPort}` } : {}),
-    });
-    let devServer: DevServer | undefined;
-    let target: ResolvedConnection;
-    if (this.temporal === 'embedded') {
-      const { startOrReuseDevServer } = await import('../toolchain/dev-server');
-      devServer = await startOrReuseDevServer();
-      target = resolveConnection({ address: devServer.address, namespace: devServer.namespace });
-      this.logger.info(
-        { address: devServer.address, webUi: devServer.uiUrl },
-        'embedded Temporal server ready',
-      );
-    } else {
-      target = resolveConnection(this.temporal);
-    }
+    installTemporalRuntime(this.logger, 'INFO', (await this.runtime?.coreOptions()) ?? {});
+    const target = await this.resolveTarget();
     const connection = await connectClient(target, this.config.temporalTimeoutMs);
     const tracing = this.config.tracing ? createTracing(this.config.tracing) : undefined;
     const clientOptions = {
       connection,
       namespace: target.namespace,
-      dataConverter: createDataConverter(this.config.encryption),
+      dataConverter: this.dataConverter,
       ...(tracing ? { interceptors: { workflow: tracingClientInterceptors(tracing) } } : {}),
     };
     return {
@@ -736,45 +697,17 @@ export class AegisPay {
       connection,
       namespace: target.namespace,
       target,
-      ...(devServer ? { devServer } : {}),
       ...(tracing ? { tracing } : {}),
     };
   }
 
-  private async startEmbeddedWorker(connected: Connected) {
-    await ensureSearchAttributes(connected.connection, connected.namespace);
-    // Loaded on demand: a client-only process never bundles workflow code.
-    const { createPaymentWorker } = await import('../worker');
-    const connection = await connectWorker(connected.target);
-    const worker = await createPaymentWorker({
-      connection,
-      namespace: connected.namespace,
-      taskQueue: this.config.taskQueue,
-      gateways: this.gateways.all(),
-      logger: this.logger,
-      ...(await this.store().then((store) => (store ? { store } : {}))),
-      ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
-      routing: routerOptions(this.config),
-      // Health reports go through an untraced client: a span every few seconds would drown the payments'.
-      healthReporting: {
-        client: connected.tracing
-          ? new Client({
-              connection: connected.connection,
-              namespace: connected.namespace,
-              dataConverter: createDataConverter(this.config.encryption),
-            })
-          : connected.client,
-      },
-      dataConverter: createDataConverter(this.config.encryption),
-      ...(this.config.metrics ? { metrics: this.config.metrics } : {}),
-      ...(this.config.riskCheck ? { riskCheck: this.config.riskCheck } : {}),
-      // The worker shares the client's provider, which this instance flushes and stops on close().
-      ...(connected.tracing ? { tracing: { tracerProvider: connected.tracing.provider } } : {}),
-    });
-    const running = worker.run();
-    running.catch((err) =>
-      this.logger.error({ err: (err as Error).message }, 'embedded worker stopped with an error'),
-    );
-    return { worker, connection, running };
+  private async resolveTarget(): Promise<ResolvedConnection> {
+    if (this.temporal !== 'embedded') return resolveConnection(this.temporal);
+    if (!this.runtime) {
+      throw new ConfigurationError(
+        "temporal: 'embedded' needs AegisPay, which runs the server in this process",
+      );
+    }
+    return this.runtime.embeddedTarget();
   }
 }
