@@ -51,100 +51,148 @@ const ms = (max: number) => z.number().int().min(1).max(max);
 
 /** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is). */
 export const aegisPayConfigSchema = z.strictObject({
-  /**
-   * A Temporal service; `'env'` for Temporal's environment configuration (profile file and TEMPORAL_*
-   * variables, also used when this is left out); `'embedded'` to start a local dev server in this process.
-   */
   temporal: z
     .union([z.literal('embedded'), z.literal('env'), temporalConnectionSchema])
-    .default(() => temporalConnectionSchema.parse({})),
-  taskQueue: z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE),
-  /** Keeps the idempotency keys of several merchants apart on one namespace. */
+    .default(() => temporalConnectionSchema.parse({}))
+    .meta({
+      doc: "Where Temporal is: `'env'` (Temporal's environment configuration: profile file and `TEMPORAL_*` variables, else `localhost:7233`, namespace `default`), an explicit `{ address, namespace, apiKey?, tls? }`, or `'embedded'`: reuse a dev server answering on 127.0.0.1:7233, else start one from `temporal-dev.yml` (data in `.temporal/aegispay-dev.db`). See [Connecting to Temporal](operations.md#connecting-to-temporal).",
+      shownDefault: "`'env'`",
+    }),
+  taskQueue: z
+    .string()
+    .min(1)
+    .max(200)
+    .default(DEFAULT_TASK_QUEUE)
+    .meta({ doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.' }),
   merchantScope: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _')
-    .optional(),
+    .optional()
+    .meta({
+      doc: "1–255 of `[A-Za-z0-9_-]`; keeps several merchants' idempotency keys apart on one namespace.",
+    }),
   logging: z
-    .strictObject({ level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO') })
+    .strictObject({
+      level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
+        doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT` (pino, with [redaction](security.md#log-redaction)).',
+      }),
+    })
     .default({ level: 'INFO' }),
-  /** Where pino writes (default stdout); lets an application or test capture AegisPay's logs. */
   logDestination: z
     .custom<DestinationStream>(
       (v) => typeof (v as { write?: unknown })?.write === 'function',
       'logDestination must be a writable stream',
     )
-    .optional(),
-  /** Gateway-call retries, mapped onto the activity retry policy (Temporal adds the jitter). */
+    .optional()
+    .meta({
+      doc: 'Any writable stream for the pino output (lets an application or a test capture it).',
+      shownDefault: 'stdout',
+    }),
   retry: z
     .strictObject({
-      maxRetries: z.number().int().min(0).max(50).default(3),
-      initialDelayMs: ms(DAY_MS).default(1000),
-      maxDelayMs: ms(DAY_MS).default(10_000),
-      backoffMultiplier: z.number().min(1).max(10).default(2),
+      maxRetries: z.number().int().min(0).max(50).default(3).meta({
+        doc: '0–50. Per gateway: a gateway activity gets `maxRetries + 1` tries of an unknown outcome under one key, and a payment gets up to `maxRetries + 1` charge attempts after `retry-same-gateway` errors. See [Retries, reconciliation and failover](lifecycle.md#retries-reconciliation-and-failover).',
+      }),
+      initialDelayMs: ms(DAY_MS).default(1000).meta({
+        doc: 'First retry interval; also the first pause between charge attempts and between reconciliation lookups.',
+      }),
+      maxDelayMs: ms(DAY_MS).default(10_000).meta({ doc: 'Largest of those intervals.' }),
+      backoffMultiplier: z
+        .number()
+        .min(1)
+        .max(10)
+        .default(2)
+        .meta({ doc: 'Backoff coefficient (1–10); Temporal adds jitter to activity retries.' }),
     })
     .default({ maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10_000, backoffMultiplier: 2 }),
-  /**
-   * How long one request to Temporal may go unanswered (refused connections retried meanwhile) before the
-   * call fails with TEMPORAL_UNAVAILABLE; requests waiting for a payment to settle get Temporal's 20 s
-   * long poll on top. Also the connect timeout.
-   */
-  temporalTimeoutMs: ms(10 * 60_000).default(DEFAULT_TEMPORAL_TIMEOUT_MS),
-  /** How long one gateway call may take before its outcome counts as unknown. */
-  gatewayTimeoutMs: ms(10 * 60_000).default(30_000),
-  /** How long a successful payment stays open for refunds. */
-  refundWindowMs: ms(400 * DAY_MS).default(30 * DAY_MS),
-  /** How long a created but unprocessed payment waits before it is cancelled as abandoned. */
-  pendingTimeoutMs: ms(30 * DAY_MS).default(DAY_MS),
-  /** How long an uncaptured authorization (manual capture) lives before it is voided automatically. */
-  authorizationExpiryMs: ms(30 * DAY_MS).default(7 * DAY_MS),
-  /** Workers whose last health report is older than this are left out of health and metrics (they are gone). */
-  healthLiveWithinMs: ms(DAY_MS).default(30_000),
-  /** How long a customer has to complete a 3-D Secure (or other) action. */
-  actionTimeoutMs: ms(DAY_MS).default(60 * 60_000),
-  /** How often a payment in REQUIRES_REVIEW (outcome unknown at the gateway) asks the gateway again. */
-  reviewRecheckIntervalMs: ms(DAY_MS).default(DEFAULT_REVIEW_RECHECK_INTERVAL_MS),
-  /**
-   * The system of record (payment store) that payments are projected into and read from once their
-   * workflows are gone: `{ kind: 'postgres', connectionString, … }` or `{ kind: 'embedded' }`; `false`
-   * for none. Default: embedded with `temporal: 'embedded'`, none otherwise.
-   */
-  store: z.union([z.literal(false), storeConfigSchema]).optional(),
-  /** How long after capture a payment can still be refunded once its workflow has closed (default 180 days). */
-  lateRefundWindowMs: ms(1000 * DAY_MS).default(180 * DAY_MS),
-  /** How long an unknown or in-progress gateway outcome is looked up, with backoff, before REQUIRES_REVIEW. */
-  reconciliationWindowMs: ms(DAY_MS).default(DEFAULT_RECONCILIATION_WINDOW_MS),
-  /** AES-256-GCM payload encryption for this client and its embedded worker; workers need the same keys. */
-  encryption: encryptionConfigSchema.optional(),
-  /** Turns card details into a gateway token in this process; defaults to the MOCK gateway's tokenizer. */
+  temporalTimeoutMs: ms(10 * 60_000)
+    .default(DEFAULT_TEMPORAL_TIMEOUT_MS)
+    .meta({
+      doc: "How long one request to Temporal may go unanswered (refused connections retried meanwhile) before the call fails with `TEMPORAL_UNAVAILABLE` (≤ 10 min); requests waiting for a payment to settle get Temporal's 20 s long poll on top. Also the connect timeout.",
+    }),
+  gatewayTimeoutMs: ms(10 * 60_000)
+    .default(30_000)
+    .meta({
+      doc: 'Start-to-close timeout of one gateway activity (≤ 10 min); after it the outcome counts as unknown.',
+    }),
+  refundWindowMs: ms(400 * DAY_MS)
+    .default(30 * DAY_MS)
+    .meta({ doc: "How long a captured payment's workflow stays open for refunds (≤ 400 days)." }),
+  pendingTimeoutMs: ms(30 * DAY_MS)
+    .default(DAY_MS)
+    .meta({
+      doc: 'How long a payment may stay `INITIATED` before it is cancelled as `abandoned` (≤ 30 days).',
+    }),
+  authorizationExpiryMs: ms(30 * DAY_MS)
+    .default(7 * DAY_MS)
+    .meta({
+      doc: 'How long an uncaptured authorization lives before it is voided and the payment cancelled as `authorization_expired` (≤ 30 days).',
+    }),
+  healthLiveWithinMs: ms(DAY_MS)
+    .default(30_000)
+    .meta({ doc: 'Workers whose last health report is older are left out of health and metrics (≤ 1 day).' }),
+  actionTimeoutMs: ms(DAY_MS)
+    .default(60 * 60_000)
+    .meta({
+      doc: 'How long the customer has to complete 3-D Secure before the payment fails with `action_timeout` (≤ 1 day).',
+    }),
+  reviewRecheckIntervalMs: ms(DAY_MS)
+    .default(DEFAULT_REVIEW_RECHECK_INTERVAL_MS)
+    .meta({ doc: 'How often a payment in `REQUIRES_REVIEW` asks the gateway again (≤ 1 day).' }),
+  store: z
+    .union([z.literal(false), storeConfigSchema])
+    .optional()
+    .meta({
+      doc: "The [payment store](system-of-record.md): `{ kind: 'postgres', connectionString?, host?, …, max?, ssl? }`, `{ kind: 'embedded', dataDir? }` or `false`; default embedded with `temporal: 'embedded'`, else none. Payments project into it; reads fall back to it; lists and late refunds use it.",
+      shownDefault: 'see meaning',
+    }),
+  lateRefundWindowMs: ms(1000 * DAY_MS)
+    .default(180 * DAY_MS)
+    .meta({
+      doc: 'With a store: how long after capture a payment whose workflow has closed can still be refunded (≤ 1000 days).',
+    }),
+  reconciliationWindowMs: ms(DAY_MS).default(DEFAULT_RECONCILIATION_WINDOW_MS).meta({
+    doc: 'How long an unknown or in-progress gateway outcome is looked up, with backoff, before `REQUIRES_REVIEW` (≤ 1 day).',
+  }),
+  encryption: encryptionConfigSchema.optional().meta({
+    doc: '`{ keys: { <keyId>: <base64 of 32 bytes> }, activeKeyId }`: AES-256-GCM payload encryption for this client and its embedded worker. See [Security](security.md).',
+  }),
   tokenizer: z
     .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
-    .optional(),
-  /**
-   * Routing of the embedded worker: strategy, weights, costs and rules. A rule is declarative
-   * (`{ priority, when, gateway }`) or, as in the original, code (`{ priority, condition, gatewayType }`).
-   */
+    .optional()
+    .meta({ doc: "`(card) => TokenizedCard` run in the caller's process.", shownDefault: 'MOCK tokenizer' }),
   routing: routingConfigSchema
     .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
-    .optional(),
-  /** Prometheus `/metrics` of the embedded worker, on 127.0.0.1:`port` (see the worker's `metrics` option). */
-  metrics: z.strictObject({ port: z.number().int().min(1).max(65_535) }).optional(),
-  /** OpenTelemetry tracing of this client's calls and of its embedded worker's workflows and activities. */
-  tracing: tracingConfigSchema.optional(),
-  /** Circuit breakers of the embedded worker (the deployment guide's names plus a failure-rate threshold). */
-  circuitBreaker: circuitBreakerConfigSchema.optional(),
-  /** The embedded worker's fraud/risk check before each payment's first charge (fails closed by default). */
-  riskCheck: riskCheckSchema.optional(),
-  /**
-   * Your own checks of a payment request, run in this process after AegisPay's: return the problems
-   * (`{ path, message }`), all of them, and the request fails with one `ValidationError` before anything starts.
-   */
+    .optional()
+    .meta({
+      shownDefault: '`intelligent`, no rules',
+      doc: '`{ strategy?, weights?, rules?, costs?, coldStartVolume? }` of the embedded worker; rules may be declarative or functions. See [Routing](#routing-circuit-breakers-and-failover).',
+    }),
+  metrics: z
+    .strictObject({ port: z.number().int().min(1).max(65_535) })
+    .optional()
+    .meta({
+      doc: '`{ port }`: the embedded worker serves Prometheus `/metrics` on 127.0.0.1:`port`. See [Prometheus metrics](operations.md#prometheus-metrics).',
+    }),
+  tracing: tracingConfigSchema.optional().meta({
+    doc: '`{ tracerProvider }` or `{ exporter, serviceName? }`: OpenTelemetry spans for this client and its embedded worker. See [Tracing](operations.md#tracing).',
+  }),
+  circuitBreaker: circuitBreakerConfigSchema.optional().meta({
+    doc: '`{ failureThreshold?, resetTimeoutMs?, monitorWindowMs?, failureRateThreshold?, minimumVolume?, halfOpenMaxProbes? }` of the embedded worker.',
+    shownDefault: 'see [Circuit breakers](#circuit-breakers)',
+  }),
+  riskCheck: riskCheckSchema.optional().meta({
+    doc: "`{ assess, onError?, timeoutMs? }`: the embedded worker's fraud/risk check before each payment's first charge. See [Hooks](api.md#hooks).",
+  }),
   validate: z
     .custom<(request: CreatePaymentRequest) => ValidationIssue[] | undefined>(
       (v) => typeof v === 'function',
       'validate must be a function',
     )
-    .optional(),
-  /** `publish`: hand every domain event to the worker's event bus (delivered at least once, in order). */
+    .optional()
+    .meta({
+      doc: "`(request) => { path, message }[]`: your own request rules, run in this process after AegisPay's. See [Hooks](api.md#hooks).",
+    }),
   events: z
     .looseObject({
       publish: z.boolean().optional(),
@@ -156,7 +204,10 @@ export const aegisPayConfigSchema = z.strictObject({
         )
         .optional(),
     })
-    .optional(),
+    .optional()
+    .meta({
+      doc: "`{ publish: true, bus? }`: deliver every domain event through the worker's `EventBus`; `bus` is the embedded worker's. See [Events and webhooks](api.md#events-and-webhooks).",
+    }),
 });
 export type AegisPayConfig = z.input<typeof aegisPayConfigSchema>;
 export type ResolvedAegisPayConfig = z.output<typeof aegisPayConfigSchema>;
