@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { FaultInjector, faultsRequestSchema, PENDING_OPERATIONS, type Faults } from './faults';
 import type { ApiRequest, ApiResult, GatewayApi } from './http';
@@ -306,15 +307,13 @@ function byPayment<T extends { gateway: SandboxGateway; paymentId?: string }>(
 }
 
 async function readRequest(incoming: IncomingMessage): Promise<ApiRequest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of incoming) chunks.push(chunk as Buffer);
   const url = new URL(incoming.url ?? '/', 'http://sandbox');
   return {
     method: incoming.method ?? 'GET',
     path: url.pathname,
     query: url.searchParams,
     headers: incoming.headers,
-    body: Buffer.concat(chunks).toString('utf8'),
+    body: await getRawBody(incoming, { encoding: 'utf8' }),
   };
 }
 
