@@ -619,9 +619,34 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** Wraps a command's run function so that Commander calls it and its exit code lands in the result. */
+type Action = <O extends object>(
+  run: (opts: O, ...args: string[]) => Promise<number>,
+) => (...params: unknown[]) => Promise<void>;
+
 /** Builds the command tree; every action stores its exit code in `result.code`. */
 function buildProgram(result: { code: number }): Command {
-  const program = new Command(invokedAs())
+  const program = withGlobalOptions(new Command(invokedAs()));
+  const action: Action =
+    <O extends object>(run: (opts: O, ...args: string[]) => Promise<number>) =>
+    async (...params: unknown[]) => {
+      // Commander passes the arguments, then the command's options, then the command itself.
+      const command = params.at(-1) as Command;
+      result.code = await run(
+        command.optsWithGlobals<O & Record<string, unknown>>(),
+        ...(params.slice(0, -2) as string[]),
+      );
+    };
+  // Registration order is the order `--help` lists the commands in.
+  registerLocalCommands(program, action);
+  registerPaymentCommands(program, action);
+  registerOperationsCommands(program, action);
+  return program;
+}
+
+/** The options every command accepts: where Temporal is, the task queue, output, keys and logging. */
+function withGlobalOptions(program: Command): Command {
+  return program
     .description('AegisPay command line: payments on Temporal')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
@@ -650,18 +675,10 @@ function buildProgram(result: { code: number }): Command {
         .choices(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'])
         .default('SILENT'),
     );
+}
 
-  const action =
-    <O extends object>(run: (opts: O, ...args: string[]) => Promise<number>) =>
-    async (...params: unknown[]) => {
-      // Commander passes the arguments, then the command's options, then the command itself.
-      const command = params.at(-1) as Command;
-      result.code = await run(
-        command.optsWithGlobals<O & Record<string, unknown>>(),
-        ...(params.slice(0, -2) as string[]),
-      );
-    };
-
+/** Commands that run things on this machine: the dev stack, the Temporal CLI, the codec server, a worker. */
+function registerLocalCommands(program: Command, action: Action): void {
   program
     .command('dev')
     .description(`run a local Temporal dev server, the sandbox PSP and a worker (${GATEWAYS}) until Ctrl-C`)
@@ -693,6 +710,10 @@ function buildProgram(result: { code: number }): Command {
     .command('worker')
     .description('run the standalone worker (environment variables as for `npm run worker`)')
     .action(action((g: GlobalOptions) => worker(g, program.getOptionValueSource('logLevel') !== 'default')));
+}
+
+/** Commands on one payment's life: pay, look up, list, capture, cancel, refund. */
+function registerPaymentCommands(program: Command, action: Action): void {
   program
     .command('pay')
     .description(
@@ -737,6 +758,10 @@ function buildProgram(result: { code: number }): Command {
     .option('--reason <text>', 'why')
     .option('--refund-id <id>', 'makes the refund idempotent')
     .action(action(refund));
+}
+
+/** Commands for operators: export, store migrations, manual review, recovery, audit trail, health. */
+function registerOperationsCommands(program: Command, action: Action): void {
   program
     .command('export')
     .description('export payments and their events from the payment store (accounting): CSV or JSON lines')
@@ -765,7 +790,6 @@ function buildProgram(result: { code: number }): Command {
     .description("show a payment's domain events (its audit trail)")
     .action(action(events));
   program.command('health').description('show the gateway health summary').action(action(health));
-  return program;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -102,38 +102,42 @@ export interface LateRefundInput {
 }
 
 /** The activities of the payment workflow, bound to this worker's gateways. */
-export function createActivities({
-  gateways,
-  router,
-  logger,
-  eventBus,
-  metrics,
-  riskCheck,
-  store,
-}: ActivityDeps) {
-  function storeOrFail(): PaymentStore {
-    if (store) return store;
-    // Retryable: another worker of the fleet may have the store this one lacks.
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...routingActivities(deps),
+    ...chargeActivities(deps),
+    ...followUpActivities(deps),
+    ...storeActivities(deps),
+  };
+}
+
+export type PaymentActivities = ReturnType<typeof createActivities>;
+
+function storeOrFail(store: PaymentStore | undefined): PaymentStore {
+  if (store) return store;
+  // Retryable: another worker of the fleet may have the store this one lacks.
+  throw ApplicationFailure.create({
+    message: 'This worker has no payment store',
+    type: 'STORE_NOT_CONFIGURED',
+  });
+}
+
+function gatewayOf(gateways: GatewayRegistry, type: GatewayType): Gateway {
+  const gateway = gateways.get(type);
+  if (!gateway) {
+    // Retryable, so that the retry can land on a worker that has it; the category is `unknown`
+    // because an earlier try of the same call, on another worker, may have reached the gateway.
     throw ApplicationFailure.create({
-      message: 'This worker has no payment store',
-      type: 'STORE_NOT_CONFIGURED',
+      message: `Gateway ${type} is not registered on this worker`,
+      type: ErrorCode.GATEWAY_NOT_REGISTERED,
+      details: ['unknown'],
     });
   }
+  return gateway;
+}
 
-  function gatewayOf(type: GatewayType) {
-    const gateway = gateways.get(type);
-    if (!gateway) {
-      // Retryable, so that the retry can land on a worker that has it; the category is `unknown`
-      // because an earlier try of the same call, on another worker, may have reached the gateway.
-      throw ApplicationFailure.create({
-        message: `Gateway ${type} is not registered on this worker`,
-        type: ErrorCode.GATEWAY_NOT_REGISTERED,
-        details: ['unknown'],
-      });
-    }
-    return gateway;
-  }
-
+/** The routing decision (with the risk check, when asked for). */
+function routingActivities({ router, logger, riskCheck }: ActivityDeps) {
   return {
     /**
      * Chooses the gateway for one attempt; runs as a local activity, its decision is kept in history.
@@ -168,14 +172,19 @@ export function createActivities({
       }
       return risk ? { ...decision, risk } : decision;
     },
+  };
+}
 
+/** The first call of an attempt at a gateway, and the status lookup that reconciles its unknown outcomes. */
+function chargeActivities({ gateways, router, logger, metrics }: ActivityDeps) {
+  return {
     /** Charges (or authorizes) at one gateway under the attempt's idempotency key. */
     async chargePayment(input: ChargeInput): Promise<ChargeResult & { latencyMs: number }> {
       const { attempt } = Context.current().info;
       const log = logger.child({ paymentId: input.paymentId, gateway: input.gateway, attempt });
       const started = Date.now();
       try {
-        const result = await gatewayOf(input.gateway).charge({
+        const result = await gatewayOf(gateways, input.gateway).charge({
           paymentId: input.paymentId,
           idempotencyKey: input.gatewayIdempotencyKey,
           amount: input.amount,
@@ -198,6 +207,36 @@ export function createActivities({
       }
     },
 
+    /** Asks the gateway what became of an earlier call (reconciliation of unknown outcomes). */
+    async getOperationStatus(input: StatusInput): Promise<StatusAnswer> {
+      const started = Date.now();
+      try {
+        const gateway = gatewayOf(gateways, input.gateway);
+        const status = await gateway.getStatus(input.gatewayIdempotencyKey, input.reference);
+        metrics?.gatewayCall(input.gateway, 'status', 'succeeded', Date.now() - started);
+        return { ...status, lookupLagMs: gateway.lookupLagMs };
+      } catch (err) {
+        metrics?.gatewayCall(input.gateway, 'status', 'failed', Date.now() - started);
+        if (err instanceof ApplicationFailure) throw err;
+        // A lookup reads and never moves money: any failure of one is worth another try.
+        throw ApplicationFailure.create({
+          message: err instanceof Error ? err.message : String(err),
+          type: err instanceof GatewayError ? err.code : 'lookup_failed',
+          details: ['unknown'],
+        });
+      }
+    },
+  };
+}
+
+/** The calls that follow a charge at the same gateway: confirm, capture, void, refund. */
+function followUpActivities(deps: ActivityDeps) {
+  const call = <T>(
+    input: FollowUpInput,
+    name: Exclude<GatewayOperation, 'charge' | 'status'>,
+    operation: (gateway: Gateway, request: FollowUpRequest) => Promise<T>,
+  ) => followUpCall(deps, input, name, operation);
+  return {
     /** Finishes a charge after the customer completed the action the gateway asked for. */
     async confirmCharge(input: FollowUpInput): Promise<ChargeResult> {
       return call(input, 'confirm', (g, req) => g.confirm(req));
@@ -219,7 +258,12 @@ export function createActivities({
         g.refund({ ...req, amount: input.amount!, ...(input.reason ? { reason: input.reason } : {}) }),
       );
     },
+  };
+}
 
+/** The payment store's projection, late refunds and the event bus. */
+function storeActivities({ store, eventBus }: ActivityDeps) {
+  return {
     /**
      * Writes the payment's view and its new events to the store. Idempotent by payment ID and version:
      * a retry, a replay or an older view changes nothing. Card data or a conflicting event is refused
@@ -241,7 +285,7 @@ export function createActivities({
     async reserveLateRefund(
       input: LateRefundInput,
     ): Promise<{ amount: number; status: string; payment: Payment }> {
-      const s = storeOrFail();
+      const s = storeOrFail(store);
       try {
         const payment = await s.getPayment(input.paymentId);
         if (!payment)
@@ -272,7 +316,7 @@ export function createActivities({
       reason?: string;
     }): Promise<Payment> {
       try {
-        return await storeOrFail().settleRefund(input.paymentId, input.refundId, {
+        return await storeOrFail(store).settleRefund(input.paymentId, input.refundId, {
           status: input.status,
           ...(input.reason ? { reason: input.reason } : {}),
         });
@@ -285,65 +329,45 @@ export function createActivities({
     async publishEvents(input: { events: DomainEvent[] }): Promise<void> {
       await eventBus?.publish(input.events);
     },
-
-    /** Asks the gateway what became of an earlier call (reconciliation of unknown outcomes). */
-    async getOperationStatus(input: StatusInput): Promise<StatusAnswer> {
-      const started = Date.now();
-      try {
-        const gateway = gatewayOf(input.gateway);
-        const status = await gateway.getStatus(input.gatewayIdempotencyKey, input.reference);
-        metrics?.gatewayCall(input.gateway, 'status', 'succeeded', Date.now() - started);
-        return { ...status, lookupLagMs: gateway.lookupLagMs };
-      } catch (err) {
-        metrics?.gatewayCall(input.gateway, 'status', 'failed', Date.now() - started);
-        if (err instanceof ApplicationFailure) throw err;
-        // A lookup reads and never moves money: any failure of one is worth another try.
-        throw ApplicationFailure.create({
-          message: err instanceof Error ? err.message : String(err),
-          type: err instanceof GatewayError ? err.code : 'lookup_failed',
-          details: ['unknown'],
-        });
-      }
-    },
   };
-
-  async function call<T>(
-    input: FollowUpInput,
-    name: Exclude<GatewayOperation, 'charge' | 'status'>,
-    operation: (gateway: Gateway, request: FollowUpRequest) => Promise<T>,
-  ): Promise<T> {
-    const { activityType, attempt } = Context.current().info;
-    const log = logger.child({
-      paymentId: input.paymentId,
-      gateway: input.gateway,
-      attempt,
-      operation: activityType,
-    });
-    const started = Date.now();
-    try {
-      const result = await operation(gatewayOf(input.gateway), {
-        paymentId: input.paymentId,
-        idempotencyKey: input.gatewayIdempotencyKey,
-        reference: input.reference,
-      });
-      metrics?.gatewayCall(input.gateway, name, 'succeeded', Date.now() - started);
-      if (name === 'refund') metrics?.refund(input.gateway, 'succeeded', input.amount);
-      log.info('gateway call completed');
-      return result;
-    } catch (err) {
-      const declined = err instanceof GatewayError && err.category === 'decline';
-      const outcome = declined ? 'declined' : 'failed';
-      metrics?.gatewayCall(input.gateway, name, outcome, Date.now() - started);
-      // An unknown outcome is retried or reconciled: only a definite refusal is a refund outcome.
-      if (name === 'refund' && err instanceof GatewayError && err.category !== 'unknown') {
-        metrics?.refund(input.gateway, outcome);
-      }
-      throw toActivityFailure(err, log, 'follow-up');
-    }
-  }
 }
 
-export type PaymentActivities = ReturnType<typeof createActivities>;
+/** One follow-up call with its log line and metrics; failures become activity failures with their category. */
+async function followUpCall<T>(
+  { gateways, logger, metrics }: ActivityDeps,
+  input: FollowUpInput,
+  name: Exclude<GatewayOperation, 'charge' | 'status'>,
+  operation: (gateway: Gateway, request: FollowUpRequest) => Promise<T>,
+): Promise<T> {
+  const { activityType, attempt } = Context.current().info;
+  const log = logger.child({
+    paymentId: input.paymentId,
+    gateway: input.gateway,
+    attempt,
+    operation: activityType,
+  });
+  const started = Date.now();
+  try {
+    const result = await operation(gatewayOf(gateways, input.gateway), {
+      paymentId: input.paymentId,
+      idempotencyKey: input.gatewayIdempotencyKey,
+      reference: input.reference,
+    });
+    metrics?.gatewayCall(input.gateway, name, 'succeeded', Date.now() - started);
+    if (name === 'refund') metrics?.refund(input.gateway, 'succeeded', input.amount);
+    log.info('gateway call completed');
+    return result;
+  } catch (err) {
+    const declined = err instanceof GatewayError && err.category === 'decline';
+    const outcome = declined ? 'declined' : 'failed';
+    metrics?.gatewayCall(input.gateway, name, outcome, Date.now() - started);
+    // An unknown outcome is retried or reconciled: only a definite refusal is a refund outcome.
+    if (name === 'refund' && err instanceof GatewayError && err.category !== 'unknown') {
+      metrics?.refund(input.gateway, outcome);
+    }
+    throw toActivityFailure(err, log, 'follow-up');
+  }
+}
 
 /** Store refusals that a retry cannot change become non-retryable failures with their code; the rest retry. */
 function definiteStoreFailure(err: unknown): Error {

@@ -142,17 +142,7 @@ export function decideRoute(input: RoutingInput): RoutingDecision | RoutingError
   }
   const eligible = input.candidates.filter((c) => !whyNot.has(c.gateway));
   const scored = score(input, eligible);
-  const candidates = input.candidates.map((c): RoutingCandidate => {
-    const s = scored.find((x) => x.candidate === c);
-    const reason = whyNot.get(c.gateway) ?? (s?.cold ? `cold start: ${c.stats.calls} calls` : undefined);
-    return {
-      gateway: c.gateway,
-      score: s ? Math.round(s.score * 10_000) / 10_000 : 0,
-      breaker: c.breaker,
-      eligible: !!s,
-      ...(reason ? { reason } : {}),
-    };
-  });
+  const candidates = report(input.candidates, scored, whyNot);
   const decide = (gateway: GatewayType, strategy: string, reason: string): RoutingDecision => ({
     gateway,
     strategy,
@@ -188,20 +178,8 @@ export function decideRoute(input: RoutingInput): RoutingDecision | RoutingError
   }
 
   const skipped: string[] = [];
-  for (const rule of orderedRules(input)) {
-    const label = rule.name
-      ? `rule '${rule.name}' (priority ${rule.priority})`
-      : `rule to ${rule.gateway} (priority ${rule.priority})`;
-    const matched = matches(rule, context);
-    if (matched !== true) {
-      if (matched !== false) skipped.push(`${label} skipped: its condition threw (${matched.threw})`);
-      continue;
-    }
-    if (eligible.some((c) => c.gateway === rule.gateway)) {
-      return decide(rule.gateway, 'rule', `${label} matched${notes(skipped)}`);
-    }
-    skipped.push(`${label} skipped: ${rule.gateway} ${whyNot.get(rule.gateway) ?? 'is not registered'}`);
-  }
+  const ruled = firstEligibleRule(input, eligible, whyNot, skipped);
+  if (ruled) return decide(ruled.gateway, 'rule', `${ruled.label} matched${notes(skipped)}`);
 
   const [best, runnerUp] = rank(input.strategy, scored);
   // Round-robin has no runner-up worth naming: every gateway simply takes its turn.
@@ -215,6 +193,47 @@ export function decideRoute(input: RoutingInput): RoutingDecision | RoutingError
     input.strategy,
     `${input.strategy}: ${best!.candidate.gateway} ${best!.measure}${versus}${only}${notes(skipped)}`,
   );
+}
+
+/** Every candidate with its score and, when it was passed over or is cold, why. */
+function report(
+  all: CandidateInput[],
+  scored: Scored[],
+  whyNot: Map<GatewayType, string>,
+): RoutingCandidate[] {
+  return all.map((c): RoutingCandidate => {
+    const s = scored.find((x) => x.candidate === c);
+    const reason = whyNot.get(c.gateway) ?? (s?.cold ? `cold start: ${c.stats.calls} calls` : undefined);
+    return {
+      gateway: c.gateway,
+      score: s ? Math.round(s.score * 10_000) / 10_000 : 0,
+      breaker: c.breaker,
+      eligible: !!s,
+      ...(reason ? { reason } : {}),
+    };
+  });
+}
+
+/** The highest-priority matching rule whose gateway is eligible; rules passed over are noted in `skipped`. */
+function firstEligibleRule(
+  input: RoutingInput,
+  eligible: CandidateInput[],
+  whyNot: Map<GatewayType, string>,
+  skipped: string[],
+): { gateway: GatewayType; label: string } | undefined {
+  for (const rule of orderedRules(input)) {
+    const label = rule.name
+      ? `rule '${rule.name}' (priority ${rule.priority})`
+      : `rule to ${rule.gateway} (priority ${rule.priority})`;
+    const matched = matches(rule, input.context);
+    if (matched !== true) {
+      if (matched !== false) skipped.push(`${label} skipped: its condition threw (${matched.threw})`);
+      continue;
+    }
+    if (eligible.some((c) => c.gateway === rule.gateway)) return { gateway: rule.gateway, label };
+    skipped.push(`${label} skipped: ${rule.gateway} ${whyNot.get(rule.gateway) ?? 'is not registered'}`);
+  }
+  return undefined;
 }
 
 function notes(skipped: string[]): string {

@@ -14,6 +14,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
+import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
@@ -131,15 +132,15 @@ function route(req: IncomingMessage, token: string | undefined): { op: string; a
   return { op, authorized: tokenMatches(given, token) };
 }
 
+/** The request body as text; over `limit` bytes (declared or sent) it is a 413. */
 async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-    chunks.push(chunk);
+  try {
+    return await getRawBody(req, { limit, encoding: 'utf8' });
+  } catch (err) {
+    if ((err as { status?: unknown }).status === 413)
+      throw new HttpError(413, `body larger than ${limit} bytes`);
+    throw err;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Starts the codec server (on 127.0.0.1 unless `host` says otherwise). */

@@ -120,6 +120,26 @@ function expiryPart(value: unknown, digits: RegExp): number | undefined {
   return undefined;
 }
 
+/** Reads and checks an expiry (a 2-digit year is in the 2000s); problems go to `issue`. */
+function checkExpiry(
+  expiryMonth: unknown,
+  expiryYear: unknown,
+  now: Date,
+  issue: (field: string, message: string) => void,
+): { month: number | undefined; year: number | undefined } {
+  const month = expiryPart(expiryMonth, /^\d{1,2}$/);
+  const validMonth = month !== undefined && month >= 1 && month <= 12;
+  if (!validMonth) issue('expiryMonth', 'expiry month must be a number from 1 to 12');
+  let year = expiryPart(expiryYear, /^(\d{2}|\d{4})$/);
+  if (year !== undefined && year < 100) year += 2000;
+  const validYear = year !== undefined && year >= 2000 && year <= 9999;
+  if (!validYear) issue('expiryYear', 'expiry year must have 2 or 4 digits');
+  if (validMonth && validYear && !expiryIsValid(month, year!, now)) {
+    issue('expiryYear', `card expired in ${String(month).padStart(2, '0')}/${year}`);
+  }
+  return { month, year };
+}
+
 /** Card details, checked by hand so that every message is a fixed string and cross-field rules always run. */
 function cardDetailsSchema(now: Date) {
   return z.unknown().transform((input, ctx): ValidatedCardDetails => {
@@ -163,16 +183,7 @@ function cardDetailsSchema(now: Date) {
       }
     }
 
-    const month = expiryPart(expiryMonth, /^\d{1,2}$/);
-    const validMonth = month !== undefined && month >= 1 && month <= 12;
-    if (!validMonth) issue('expiryMonth', 'expiry month must be a number from 1 to 12');
-    let year = expiryPart(expiryYear, /^(\d{2}|\d{4})$/);
-    if (year !== undefined && year < 100) year += 2000;
-    const validYear = year !== undefined && year >= 2000 && year <= 9999;
-    if (!validYear) issue('expiryYear', 'expiry year must have 2 or 4 digits');
-    if (validMonth && validYear && !expiryIsValid(month, year!, now)) {
-      issue('expiryYear', `card expired in ${String(month).padStart(2, '0')}/${year}`);
-    }
+    const { month, year } = checkExpiry(expiryMonth, expiryYear, now, issue);
 
     if (cvv === undefined) {
       if (typeof cardNumber === 'string' && !isToken) issue('cvv', 'CVV is required for a card number');

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { FaultInjector, faultsRequestSchema, PENDING_OPERATIONS, type Faults } from './faults';
 import type { ApiRequest, ApiResult, GatewayApi } from './http';
@@ -72,43 +73,100 @@ const APIS: readonly GatewayApi[] = [paypalApi, stripeApi];
 
 /** Starts the sandbox PSP on 127.0.0.1. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const store = new SandboxStore(options.ledgerFile);
-  const faults = new FaultInjector();
-  const held = new Set<NodeJS.Timeout>();
-  const holdMs = options.holdMs ?? 10 * 60_000;
+  const psp = new SandboxPsp(options.ledgerFile, options.holdMs ?? 10 * 60_000);
+  const server = createServer((incoming, res) => {
+    readRequest(incoming)
+      .then((req) => {
+        if (req.path.startsWith('/__admin/')) return psp.handleAdmin(req, res);
+        const api = APIS.find((a) => a.owns(req.path));
+        if (!api) return send(res, { status: 404, body: { error: `unknown path ${req.path}` } });
+        return psp.handleApi(api, req, res);
+      })
+      .catch((err: unknown) => {
+        if (!res.headersSent && !res.destroyed) {
+          send(res, { status: 500, body: { error: err instanceof Error ? err.message : 'sandbox failure' } });
+        }
+      });
+  });
 
-  const ledger = (filter: LedgerFilter = {}) =>
-    store
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    ledger: (filter) => psp.ledger(filter),
+    setFaults: (f, gateway = 'all') => psp.faults.set(f, gateway),
+    reset: (opts) => psp.reset(opts),
+    failThreeDSecure: (reference) => psp.failThreeDSecureAndFlush(reference),
+    settle: (reference, outcome) => psp.settle(reference, outcome),
+    holdings: (filter = {}) => byPayment(holdings(psp.store.entries()), filter),
+    openAuthorizations: (filter = {}) => byPayment(openAuthorizations(psp.store.entries()), filter),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        psp.clearTimers();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The sandbox's state (ledger, faults, timers) and its answers to API and admin requests. */
+class SandboxPsp {
+  readonly store: SandboxStore;
+  readonly faults = new FaultInjector();
+  /** Answers held back by `commitThenTimeout`. */
+  private readonly held = new Set<NodeJS.Timeout>();
+  /** Pending objects that settle by themselves after `pendingSettleMs`. */
+  private readonly settleTimers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    ledgerFile: string | undefined,
+    private readonly holdMs: number,
+  ) {
+    this.store = new SandboxStore(ledgerFile);
+  }
+
+  ledger(filter: LedgerFilter = {}): LedgerEntry[] {
+    return this.store
       .entries()
       .filter((e) =>
         Object.entries(filter).every(([k, v]) => v === undefined || e[k as keyof LedgerEntry] === v),
       );
-  const failThreeDSecure = (reference: string) =>
-    failStripeThreeDSecure(store, reference) || failPaypalThreeDSecure(store, reference);
-  const settleTimers = new Set<NodeJS.Timeout>();
-  const settle = (reference: string, outcome: SettleOutcome) => {
-    const settled = APIS.some((api) => api.settle(store, reference, outcome));
-    store.flush();
-    return settled;
-  };
-  const byPayment = <T extends { gateway: SandboxGateway; paymentId?: string }>(
-    items: T[],
-    filter: Pick<LedgerFilter, 'gateway' | 'paymentId'>,
-  ) =>
-    items.filter(
-      (i) =>
-        (!filter.gateway || i.gateway === filter.gateway) &&
-        (!filter.paymentId || i.paymentId === filter.paymentId),
-    );
-  const reset = (opts: { ledger?: boolean } = {}) => {
-    faults.clear();
-    for (const timer of settleTimers) clearTimeout(timer);
-    settleTimers.clear();
-    if (opts.ledger) store.clear();
-  };
+  }
 
-  async function handleApi(api: GatewayApi, req: ApiRequest, res: ServerResponse): Promise<void> {
+  failThreeDSecureAndFlush(reference: string): boolean {
+    const failed =
+      failStripeThreeDSecure(this.store, reference) || failPaypalThreeDSecure(this.store, reference);
+    this.store.flush();
+    return failed;
+  }
+
+  settle(reference: string, outcome: SettleOutcome): boolean {
+    const settled = APIS.some((api) => api.settle(this.store, reference, outcome));
+    this.store.flush();
+    return settled;
+  }
+
+  reset(opts: { ledger?: boolean } = {}): void {
+    this.faults.clear();
+    for (const timer of this.settleTimers) clearTimeout(timer);
+    this.settleTimers.clear();
+    if (opts.ledger) this.store.clear();
+  }
+
+  clearTimers(): void {
+    for (const timer of [...this.held, ...this.settleTimers]) clearTimeout(timer);
+    this.held.clear();
+    this.settleTimers.clear();
+  }
+
+  async handleApi(api: GatewayApi, req: ApiRequest, res: ServerResponse): Promise<void> {
     const { gateway } = api;
+    const { faults, store } = this;
     const operation = api.operation(req, store);
     // Faults restricted to some operations leave every other request alone.
     const inScope = faults.applies(gateway, operation);
@@ -136,17 +194,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     const added = store.entries().slice(before);
     const committed = added.length > 0;
-    const settleMs = faults.get(gateway).pendingSettleMs;
-    if (settleMs !== undefined) {
-      for (const entry of added.filter((e) => e.status === 'pending')) {
-        const timer = setTimeout(() => {
-          settleTimers.delete(timer);
-          settle(entry.reference, 'succeeded');
-        }, settleMs);
-        timer.unref();
-        settleTimers.add(timer);
-      }
-    }
+    this.settleLater(added, faults.get(gateway).pendingSettleMs);
     // Like Stripe: answers of requests that ran are kept; validation failures leave the key unused.
     if (key && (result.status < 400 || committed)) {
       store.remember(gateway, key, { fingerprint, status: result.status, body: result.body });
@@ -154,29 +202,46 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     store.flush();
 
     if (inScope && committed && faults.roll(gateway, 'commitThenReset')) return void res.socket?.destroy();
-    if (inScope && committed && faults.roll(gateway, 'commitThenTimeout')) {
-      const timer = setTimeout(() => {
-        held.delete(timer);
-        send(res, result);
-      }, holdMs);
-      timer.unref();
-      held.add(timer);
-      res.on('close', () => {
-        clearTimeout(timer);
-        held.delete(timer);
-      });
-      return;
-    }
+    if (inScope && committed && faults.roll(gateway, 'commitThenTimeout'))
+      return this.holdAnswer(res, result);
     send(res, result);
   }
 
-  function handleAdmin(req: ApiRequest, res: ServerResponse): void {
+  /** Settles the pending entries just added as succeeded after `settleMs`, when set. */
+  private settleLater(added: LedgerEntry[], settleMs: number | undefined): void {
+    if (settleMs === undefined) return;
+    for (const entry of added.filter((e) => e.status === 'pending')) {
+      const timer = setTimeout(() => {
+        this.settleTimers.delete(timer);
+        this.settle(entry.reference, 'succeeded');
+      }, settleMs);
+      timer.unref();
+      this.settleTimers.add(timer);
+    }
+  }
+
+  /** Sends the answer only after `holdMs`, unless the client gives up first. */
+  private holdAnswer(res: ServerResponse, result: ApiResult): void {
+    const timer = setTimeout(() => {
+      this.held.delete(timer);
+      send(res, result);
+    }, this.holdMs);
+    timer.unref();
+    this.held.add(timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.held.delete(timer);
+    });
+  }
+
+  handleAdmin(req: ApiRequest, res: ServerResponse): void {
+    const { faults, store } = this;
     const route = `${req.method} ${req.path}`;
     const body = parseJson(req.body);
     if (route === 'GET /__admin/health') return send(res, { status: 200, body: { ok: true } });
     if (route === 'GET /__admin/ledger') {
       const filter = Object.fromEntries(req.query) as LedgerFilter;
-      return send(res, { status: 200, body: { entries: ledger(filter) } });
+      return send(res, { status: 200, body: { entries: this.ledger(filter) } });
     }
     if (route === 'GET /__admin/holdings' || route === 'GET /__admin/authorizations') {
       const filter = Object.fromEntries(req.query) as Pick<LedgerFilter, 'gateway' | 'paymentId'>;
@@ -196,7 +261,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       }
       return send(
         res,
-        settle(reference, outcome)
+        this.settle(reference, outcome)
           ? { status: 200, body: { ok: true } }
           : { status: 404, body: { error: 'nothing pending with that reference' } },
       );
@@ -212,13 +277,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return send(res, { status: 200, body: { stripe: faults.get('stripe'), paypal: faults.get('paypal') } });
     }
     if (route === 'POST /__admin/reset') {
-      reset({ ledger: (body as { ledger?: unknown } | undefined)?.ledger === true });
+      this.reset({ ledger: (body as { ledger?: unknown } | undefined)?.ledger === true });
       return send(res, { status: 200, body: { ok: true } });
     }
     if (route === 'POST /__admin/three-d-secure') {
       const reference = (body as { reference?: unknown } | undefined)?.reference;
-      const failed = typeof reference === 'string' && failThreeDSecure(reference);
-      store.flush();
+      const failed = typeof reference === 'string' && this.failThreeDSecureAndFlush(reference);
       return send(
         res,
         failed
@@ -228,63 +292,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     send(res, { status: 404, body: { error: `no admin route ${route}` } });
   }
+}
 
-  const server = createServer((incoming, res) => {
-    readRequest(incoming)
-      .then((req) => {
-        if (req.path.startsWith('/__admin/')) return handleAdmin(req, res);
-        const api = APIS.find((a) => a.owns(req.path));
-        if (!api) return send(res, { status: 404, body: { error: `unknown path ${req.path}` } });
-        return handleApi(api, req, res);
-      })
-      .catch((err: unknown) => {
-        if (!res.headersSent && !res.destroyed) {
-          send(res, { status: 500, body: { error: err instanceof Error ? err.message : 'sandbox failure' } });
-        }
-      });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    ledger,
-    setFaults: (f, gateway = 'all') => faults.set(f, gateway),
-    reset,
-    failThreeDSecure: (reference) => {
-      const failed = failThreeDSecure(reference);
-      store.flush();
-      return failed;
-    },
-    settle,
-    holdings: (filter = {}) => byPayment(holdings(store.entries()), filter),
-    openAuthorizations: (filter = {}) => byPayment(openAuthorizations(store.entries()), filter),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const timer of [...held, ...settleTimers]) clearTimeout(timer);
-        held.clear();
-        settleTimers.clear();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+/** The items of one gateway and/or payment. */
+function byPayment<T extends { gateway: SandboxGateway; paymentId?: string }>(
+  items: T[],
+  filter: Pick<LedgerFilter, 'gateway' | 'paymentId'>,
+): T[] {
+  return items.filter(
+    (i) =>
+      (!filter.gateway || i.gateway === filter.gateway) &&
+      (!filter.paymentId || i.paymentId === filter.paymentId),
+  );
 }
 
 async function readRequest(incoming: IncomingMessage): Promise<ApiRequest> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of incoming) chunks.push(chunk as Buffer);
   const url = new URL(incoming.url ?? '/', 'http://sandbox');
   return {
     method: incoming.method ?? 'GET',
     path: url.pathname,
     query: url.searchParams,
     headers: incoming.headers,
-    body: Buffer.concat(chunks).toString('utf8'),
+    body: await getRawBody(incoming, { encoding: 'utf8' }),
   };
 }
 

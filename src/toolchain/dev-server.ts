@@ -185,41 +185,9 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
       : (options.uiPort ?? base.uiPort) === 0 || (options.uiPort === undefined && wanted === 0)
         ? await freePort()
         : (options.uiPort ?? base.uiPort);
-  const dbFile = options.dbFile === null ? undefined : options.dbFile ? resolve(options.dbFile) : base.dbFile;
-  const settings: DevServerSettings = {
-    ...base,
-    namespace: options.namespace ?? base.namespace,
-    port,
-    uiPort: uiPort ?? 0,
-    dbFile,
-    dynamicConfig: options.dynamicConfig
-      ? Object.fromEntries(Object.entries(options.dynamicConfig).map(([k, v]) => [k, JSON.stringify(v)]))
-      : base.dynamicConfig,
-  };
-
-  // --http-port and --metrics-port are left out: the CLI already picks free ones for each server.
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    settings.ip,
-    '--port',
-    String(port),
-    '--namespace',
-    settings.namespace,
-  ];
-  args.push('--log-level', settings.logLevel);
-  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
-  if (dbFile) {
-    mkdirSync(dirname(dbFile), { recursive: true });
-    args.push('--db-filename', dbFile);
-    for (const [key, value] of Object.entries(settings.sqlitePragmas))
-      args.push('--sqlite-pragma', `${key}=${value}`);
-  }
-  if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
-  for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);
-  for (const [key, value] of Object.entries(settings.dynamicConfig))
-    args.push('--dynamic-config-value', `${key}=${value}`);
+  const settings = withOptions(base, options, port, uiPort);
+  if (settings.dbFile) mkdirSync(dirname(settings.dbFile), { recursive: true });
+  const args = startDevArgs(settings, uiPort);
 
   const child = spawn(cli, args, {
     stdio: options.inheritOutput ? ['ignore', 'inherit', 'inherit'] : ['ignore', 'pipe', 'pipe'],
@@ -274,6 +242,52 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     exited: exitPromise,
     stop,
   };
+}
+
+/** The settings from temporal-dev.yml overridden by the caller's options and the ports picked. */
+function withOptions(
+  base: DevServerSettings,
+  options: DevServerOptions,
+  port: number,
+  uiPort: number | undefined,
+): DevServerSettings {
+  return {
+    ...base,
+    namespace: options.namespace ?? base.namespace,
+    port,
+    uiPort: uiPort ?? 0,
+    dbFile: options.dbFile === null ? undefined : options.dbFile ? resolve(options.dbFile) : base.dbFile,
+    dynamicConfig: options.dynamicConfig
+      ? Object.fromEntries(Object.entries(options.dynamicConfig).map(([k, v]) => [k, JSON.stringify(v)]))
+      : base.dynamicConfig,
+  };
+}
+
+/** The `temporal server start-dev` arguments for these settings; no UI port means headless. */
+function startDevArgs(settings: DevServerSettings, uiPort: number | undefined): string[] {
+  // --http-port and --metrics-port are left out: the CLI already picks free ones for each server.
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    settings.ip,
+    '--port',
+    String(settings.port),
+    '--namespace',
+    settings.namespace,
+  ];
+  args.push('--log-level', settings.logLevel);
+  args.push(...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort)]));
+  if (settings.dbFile) {
+    args.push('--db-filename', settings.dbFile);
+    for (const [key, value] of Object.entries(settings.sqlitePragmas))
+      args.push('--sqlite-pragma', `${key}=${value}`);
+  }
+  if (settings.codecEndpoint) args.push('--ui-codec-endpoint', settings.codecEndpoint);
+  for (const sa of settings.searchAttributes) args.push('--search-attribute', `${sa.name}=${sa.type}`);
+  for (const [key, value] of Object.entries(settings.dynamicConfig))
+    args.push('--dynamic-config-value', `${key}=${value}`);
+  return args;
 }
 
 /** Reuses a dev server already answering at the configured address (e.g. `npm run temporal`), else starts one; stop() leaves a reused server running. */

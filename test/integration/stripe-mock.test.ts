@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import getRawBody from 'raw-body';
 import { createGateway } from '../../src/activities/gateways';
 import { GatewayError, type Gateway } from '../../src/activities/gateways/gateway';
 import { stripePaymentMethodKey } from '../../src/activities/gateways/stripe/adapter';
@@ -66,34 +67,30 @@ async function startStripeMock(): Promise<{ url: string; process: ChildProcess }
 /** A pass-through HTTP proxy in front of stripe-mock that records every exchange. */
 async function startRecorder(target: string, exchanges: Exchange[]): Promise<Server> {
   const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      void (async () => {
-        const body = Buffer.concat(chunks).toString();
-        const headers = Object.fromEntries(
-          Object.entries(req.headers)
-            .filter(([name]) => !['host', 'connection', 'content-length'].includes(name))
-            .map(([name, value]) => [name, String(value)]),
-        );
-        const url = new URL(req.url ?? '/', target);
-        const answer = await fetch(url, {
-          method: req.method ?? 'GET',
-          headers,
-          ...(body ? { body } : {}),
-        });
-        const text = await answer.text();
-        exchanges.push({
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          idempotencyKey: req.headers['idempotency-key'] as string | undefined,
-          params: req.method === 'GET' ? url.searchParams : new URLSearchParams(body),
-          status: answer.status,
-          body: JSON.parse(text) as Exchange['body'],
-        });
-        res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(text);
-      })().catch((err: unknown) => res.writeHead(502).end(String(err)));
-    });
+    void (async () => {
+      const body = await getRawBody(req, { encoding: 'utf8' });
+      const headers = Object.fromEntries(
+        Object.entries(req.headers)
+          .filter(([name]) => !['host', 'connection', 'content-length'].includes(name))
+          .map(([name, value]) => [name, String(value)]),
+      );
+      const url = new URL(req.url ?? '/', target);
+      const answer = await fetch(url, {
+        method: req.method ?? 'GET',
+        headers,
+        ...(body ? { body } : {}),
+      });
+      const text = await answer.text();
+      exchanges.push({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+        params: req.method === 'GET' ? url.searchParams : new URLSearchParams(body),
+        status: answer.status,
+        body: JSON.parse(text) as Exchange['body'],
+      });
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(text);
+    })().catch((err: unknown) => res.writeHead(502).end(String(err)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import getRawBody from 'raw-body';
 import { WebhookEventBus } from '../../src/activities/events';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { DomainEvent } from '../../src/domain/types';
@@ -115,9 +116,7 @@ describe('payment timers (dev server, short settings)', () => {
     let refusals = 0;
     let badSignatures = 0;
     const receiver: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
+      void getRawBody(req, { encoding: 'utf8' }).then((body) => {
         if (!up) {
           refusals++;
           res.writeHead(503).end();

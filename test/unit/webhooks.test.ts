@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import getRawBody from 'raw-body';
 import { Webhook } from 'standardwebhooks';
 import { WebhookEventBus } from '../../src/activities/events';
 import type { DomainEvent } from '../../src/domain/types';
@@ -84,9 +85,7 @@ describe('WebhookEventBus', () => {
   test('signs each delivery so that verifyWebhook accepts it', async () => {
     const received: unknown[] = [];
     const url = await listen((req, res) => {
-      let text = '';
-      req.on('data', (c: Buffer) => (text += c.toString()));
-      req.on('end', () => {
+      void getRawBody(req, { encoding: 'utf8' }).then((text) => {
         received.push(verifyWebhook(text, req.headers, secret));
         res.writeHead(204).end();
       });
