@@ -38,11 +38,6 @@ export default tseslint.config(
     rules: { 'max-lines-per-function': ['error', { max: 80 }] },
   },
   {
-    // runWorkerFromEnv is one line over; it shrinks when the worker reads the shared configuration loader.
-    files: ['src/worker.ts'],
-    rules: { 'max-lines-per-function': ['warn', { max: 80 }] },
-  },
-  {
     files: ['src/domain/**/*.ts', 'src/workflows/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', sandboxRestrictions] },
   },

@@ -371,6 +371,21 @@ async function openStoreWhenReachable(env: NodeJS.ProcessEnv, logger: Logger): P
 }
 
 /** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
+/** The gateways AEGISPAY_GATEWAYS names, each with its connector's options from the environment. */
+function gatewaysFromEnv(config: z.output<typeof workerEnvSchema>) {
+  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
+  return config.AEGISPAY_GATEWAYS.map((type) =>
+    createGateway(type, { ...(timeout ? { timeout } : {}), ...CONNECTORS[type].optionsFromEnv(config) }),
+  );
+}
+
+/** OTLP tracing when AEGISPAY_TRACING=otlp; the exporter is loaded only then. */
+async function tracingFromEnv(config: z.output<typeof workerEnvSchema>, env: NodeJS.ProcessEnv) {
+  if (config.AEGISPAY_TRACING !== 'otlp') return undefined;
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
+  return { exporter: new OTLPTraceExporter(), serviceName: env.OTEL_SERVICE_NAME ?? 'aegispay-worker' };
+}
+
 export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
   const encryption = encryptionConfigFromEnv(env);
@@ -386,24 +401,12 @@ export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Pr
   const dataConverter = createDataConverter(encryption);
   const clientConnection = await connectClient(temporal);
   await ensureSearchAttributes(clientConnection, temporal.namespace);
-  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
-  const gateways = config.AEGISPAY_GATEWAYS.map((type) =>
-    createGateway(type, {
-      ...(timeout ? { timeout } : {}),
-      ...CONNECTORS[type].optionsFromEnv(config),
-    }),
-  );
+  const gateways = gatewaysFromEnv(config);
   const connection = await connectWorker(temporal);
   // The system of record, when one is configured (AEGISPAY_STORE_URL for PostgreSQL, AEGISPAY_STORE=embedded).
   const store =
     env.AEGISPAY_STORE_URL || env.AEGISPAY_STORE ? await openStoreWhenReachable(env, logger) : undefined;
-  const tracing =
-    config.AEGISPAY_TRACING === 'otlp'
-      ? {
-          exporter: new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(),
-          serviceName: env.OTEL_SERVICE_NAME ?? 'aegispay-worker',
-        }
-      : undefined;
+  const tracing = await tracingFromEnv(config, env);
   const worker = await createPaymentWorker({
     connection,
     namespace: temporal.namespace,
