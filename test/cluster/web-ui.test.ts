@@ -22,7 +22,7 @@ import {
   testTaskQueue,
   type RunningWorker,
 } from '../helpers';
-import { allHtml, ARTIFACTS, hasChromium, launchChromium } from '../helpers/browser';
+import { allHtml, ARTIFACTS, browserTest, launchChromium } from '../helpers/browser';
 import { clusterUnderTest } from '../helpers/cluster';
 
 let server: DevServer;
@@ -72,7 +72,7 @@ test("the profile `up` writes (temporal.toml) reaches the cluster through Tempor
   }
 });
 
-(hasChromium ? test : test.skip)(
+browserTest('the cluster Web UI test')(
   "a payment made over mTLS is listed and shown in the cluster's Web UI, without the card number",
   async () => {
     const paid = await aegis.pay(cardPayment({ amount: 42.5 }));

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from '../helpers/browser';
+import { ARTIFACTS, browserTest, hasChromium, launchChromium } from '../helpers/browser';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
@@ -24,12 +24,7 @@ import {
   type RunningWorker,
 } from '../helpers';
 
-if (!hasChromium) {
-  console.warn(
-    `Skipping the codec UI test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
-  );
-}
-const uiTest = hasChromium ? test : test.skip;
+const uiTest = browserTest('the codec UI test');
 
 const ENCRYPTION: EncryptionConfig = { keys: { k1: randomBytes(32).toString('base64') }, activeKeyId: 'k1' };
 const TOKEN = randomBytes(24).toString('hex');

@@ -15,14 +15,9 @@ import {
   testTaskQueue,
   type RunningWorker,
 } from '../helpers';
-import { allHtml, ARTIFACTS, CHROMIUM, hasChromium, launchChromium } from '../helpers/browser';
+import { allHtml, ARTIFACTS, browserTest, hasChromium, launchChromium } from '../helpers/browser';
 
-if (!hasChromium) {
-  console.warn(
-    `Skipping the Web UI test: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`,
-  );
-}
-const uiTest = hasChromium ? test : test.skip;
+const uiTest = browserTest('the Web UI test');
 
 let server: DevServer;
 let worker: RunningWorker;

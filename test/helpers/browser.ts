@@ -7,6 +7,13 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ARTIFACTS = join(__dirname, '..', 'artifacts');
 export const hasChromium = existsSync(CHROMIUM);
 
+/** `test` when Chromium is installed; otherwise `test.skip`, after saying which suite is skipped and why. */
+export function browserTest(suite: string): jest.It {
+  if (hasChromium) return test;
+  console.warn(`Skipping ${suite}: ${CHROMIUM} is missing (install it with: apt-get install -y chromium)`);
+  return test.skip;
+}
+
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
