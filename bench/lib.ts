@@ -6,6 +6,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { format, resolveConfig } from 'prettier';
+import type { CreatePaymentRequest } from '../src/domain/types';
 
 /** One measured run: `n` operations, `concurrency` at a time. */
 export interface Run {
@@ -328,4 +329,25 @@ export async function writeResults(markdown: string): Promise<string> {
   const formatted = await format(text, { ...(await resolveConfig(RESULTS_FILE)), filepath: RESULTS_FILE });
   writeFileSync(RESULTS_FILE, formatted);
   return formatted;
+}
+
+/** A valid card payment (Stripe's 4242 test card, which the MOCK gateway charges at once). */
+export function payRequest(idempotencyKey: string): CreatePaymentRequest {
+  return {
+    idempotencyKey,
+    amount: 99.99,
+    currency: 'USD',
+    customer: { id: 'cust_bench', email: 'bench@example.com', name: 'Bench Customer' },
+    paymentMethod: {
+      type: 'CARD',
+      details: {
+        cardNumber: '4242424242424242',
+        expiryMonth: '12',
+        expiryYear: String(new Date().getFullYear() + 1),
+        cvv: '123',
+        cardHolderName: 'Bench Customer',
+      },
+    },
+    metadata: { orderId: idempotencyKey },
+  };
 }

@@ -28,7 +28,6 @@ import {
   PAYMENT_CUSTOMER_ID,
   PAYMENT_STATE,
 } from '../src/domain/search-attributes';
-import type { CreatePaymentRequest } from '../src/domain/types';
 import { validateCreatePaymentRequest } from '../src/domain/validation';
 import { createLogger } from '../src/logging';
 import { paymentMetricsSinks } from '../src/metrics';
@@ -40,6 +39,7 @@ import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-work
 import {
   historySummary,
   medianPhases,
+  payRequest,
   phases,
   round,
   runLoad,
@@ -94,27 +94,6 @@ const quietBundler = { ...logger, log: () => undefined, warn: console.warn, erro
 const tag = randomUUID().slice(0, 8);
 let instances = 0;
 const progress = (line: string) => console.log(`[bench ${(performance.now() / 1000).toFixed(0)}s] ${line}`);
-
-/** A valid card payment (Stripe's 4242 test card, which the MOCK gateway charges at once). */
-function payRequest(idempotencyKey: string): CreatePaymentRequest {
-  return {
-    idempotencyKey,
-    amount: 99.99,
-    currency: 'USD',
-    customer: { id: 'cust_bench', email: 'bench@example.com', name: 'Bench Customer' },
-    paymentMethod: {
-      type: 'CARD',
-      details: {
-        cardNumber: '4242424242424242',
-        expiryMonth: '12',
-        expiryYear: String(new Date().getFullYear() + 1),
-        cvv: '123',
-        cardHolderName: 'Bench Customer',
-      },
-    },
-    metadata: { orderId: idempotencyKey },
-  };
-}
 
 /** A fresh set of operations (new IDs) for one run: `run(i)` does operation i on workflow `workflowId(i)`. */
 interface Ops {

@@ -21,7 +21,6 @@ import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/embedded/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
-import type { CreatePaymentRequest } from '../src/domain/types';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { createLogger } from '../src/logging';
 import { openPaymentStore, type PaymentStore, type StoreConfig } from '../src/store';
@@ -30,7 +29,16 @@ import { startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { createPaymentWorker } from '../src/worker';
 import { postgresBinariesPresent, startPostgres } from '../test/helpers/postgres';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { historySummary, round, runLoad, summarize, writeResults, type Run, type Series } from './lib';
+import {
+  historySummary,
+  payRequest,
+  round,
+  runLoad,
+  summarize,
+  writeResults,
+  type Run,
+  type Series,
+} from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -149,27 +157,6 @@ interface Variant {
   /** One run of `n` operations at `concurrency`, with fresh IDs; keeps the workflow IDs for history samples. */
   measure(n: number, concurrency: number): Promise<Measured>;
   lastWorkflowIds: string[];
-}
-
-/** A valid card payment (Stripe's 4242 test card, which the MOCK gateway charges at once). */
-function payRequest(idempotencyKey: string): CreatePaymentRequest {
-  return {
-    idempotencyKey,
-    amount: 99.99,
-    currency: 'USD',
-    customer: { id: 'cust_bench', email: 'bench@example.com', name: 'Bench Customer' },
-    paymentMethod: {
-      type: 'CARD',
-      details: {
-        cardNumber: '4242424242424242',
-        expiryMonth: '12',
-        expiryYear: String(new Date().getFullYear() + 1),
-        cvv: '123',
-        cardHolderName: 'Bench Customer',
-      },
-    },
-    metadata: { orderId: idempotencyKey },
-  };
 }
 
 let temporalPid: number | undefined;
