@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { connectClient, connectWorker } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
@@ -21,7 +21,7 @@ import { clusterTestServer } from '../test/helpers/cluster';
 import { processStatus } from '../scripts/cluster/cluster';
 import { clusterStateDir, readState } from '../scripts/cluster/state';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { round, runLoad, summarize, type Run, type Series } from './lib';
+import { bundleFloorWorkflow, round, type Run, runLoad, type Series, summarize } from './lib';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string' }, concurrency: { type: 'string' }, n: { type: 'string' } },
@@ -38,10 +38,7 @@ interface Variant {
 }
 
 async function floorWorker(server: DevServer, taskQueue: string): Promise<() => Promise<void>> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./floor-workflow'),
-    logger: { ...createLogger('SILENT'), log: () => undefined, warn: console.warn, error: console.error },
-  });
+  const code = await bundleFloorWorkflow();
   const connection = await connectWorker(connectionOf(server));
   const worker = await Worker.create({
     connection,

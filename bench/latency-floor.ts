@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadDevServerSettings, startDevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { historySummary, round } from './lib';
+import { bundleFloorWorkflow, historySummary, round } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,17 +41,7 @@ async function main() {
   );
   const server = await startDevServer({ port: 0, uiPort: false, dbFile: null, dynamicConfig });
   const taskQueue = `latency-${randomUUID().slice(0, 8)}`;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./floor-workflow'),
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: console.warn,
-      error: console.error,
-    },
-  });
+  const code = await bundleFloorWorkflow();
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const pollers = args.pollers ? Number(args.pollers) : undefined;
   const worker = await Worker.create({

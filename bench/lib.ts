@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { format, resolveConfig } from 'prettier';
@@ -350,4 +351,23 @@ export function payRequest(idempotencyKey: string): CreatePaymentRequest {
     },
     metadata: { orderId: idempotencyKey },
   };
+}
+
+/** A bundler logger that keeps only warnings and errors. */
+export const quietBundler = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: console.warn,
+  error: console.error,
+};
+
+/** The floor workflow's bundle code (bench/floor-workflow.ts), for a floor worker. */
+export async function bundleFloorWorkflow(): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./floor-workflow'),
+    logger: quietBundler,
+  });
+  return code;
 }

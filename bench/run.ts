@@ -37,16 +37,18 @@ import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-bina
 import { createPaymentWorker } from '../src/worker';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
 import {
+  bundleFloorWorkflow,
   historySummary,
+  type HistorySummary,
   medianPhases,
   payRequest,
   phases,
+  quietBundler,
   round,
-  runLoad,
-  summarize,
-  type HistorySummary,
   type Run,
+  runLoad,
   type Series,
+  summarize,
   writeResults,
 } from './lib';
 import { renderReport, type PhaseRow, type Results } from './report';
@@ -90,7 +92,6 @@ const config = {
 const SHAPED = 'floor shaped like AegisPay (all above)';
 const BUNDLE = "+ AegisPay's workflow bundle";
 const logger = createLogger('SILENT');
-const quietBundler = { ...logger, log: () => undefined, warn: console.warn, error: console.error };
 const tag = randomUUID().slice(0, 8);
 let instances = 0;
 const progress = (line: string) => console.log(`[bench ${(performance.now() / 1000).toFixed(0)}s] ${line}`);
@@ -339,7 +340,7 @@ async function main() {
   const closers: (() => Promise<unknown>)[] = [];
   try {
     const [floorBundle, bigBundle] = await Promise.all([
-      bundleWorkflowCode({ workflowsPath: require.resolve('./floor-workflow'), logger: quietBundler }),
+      bundleFloorWorkflow(),
       bundleWorkflowCode({ workflowsPath: require.resolve('./floor-in-aegis-bundle'), logger: quietBundler }),
     ]);
     const connection = await Connection.connect({ address: server.address });
@@ -353,7 +354,7 @@ async function main() {
     const queue = (name: string) => `bench-${name}-${tag}`;
     const workers = [
       await startAegisWorker(server, queue('aegis')),
-      await startFloorWorker(server, queue('floor'), floorBundle.code),
+      await startFloorWorker(server, queue('floor'), floorBundle),
       await startFloorWorker(server, queue('floor-big'), bigBundle.code),
     ];
     const aegis = aegisFor(queue('aegis'));
@@ -439,7 +440,7 @@ async function main() {
       ),
       await openPhase(
         floorVariant('floor workflows', client, queue('open-floor'), stayOpen),
-        () => startFloorWorker(server, queue('open-floor'), floorBundle.code),
+        () => startFloorWorker(server, queue('open-floor'), floorBundle),
         config.openFloor,
       ),
       await openPhase(
@@ -456,7 +457,7 @@ async function main() {
     const [aegisHistory, floorHistory] = [await history('aegisPay'), await history('floor')];
     const replay = [
       { name: 'AegisPay payment', ...(await replayCost(bigBundle.code, ids.aegisPay!, aegisHistory)) },
-      { name: 'floor', ...(await replayCost(floorBundle.code, ids.floor!, floorHistory)) },
+      { name: 'floor', ...(await replayCost(floorBundle, ids.floor!, floorHistory)) },
       { name: "floor in AegisPay's bundle", ...(await replayCost(bigBundle.code, ids.floor!, floorHistory)) },
     ];
     for (const r of replay)
@@ -481,7 +482,7 @@ async function main() {
       attribution,
       phases: phaseRows,
       histories,
-      bundleBytes: { aegisPay: bigBundle.code.length, floor: floorBundle.code.length },
+      bundleBytes: { aegisPay: bigBundle.code.length, floor: floorBundle.length },
       clientPrepareMicros: prepareMicros,
       replay,
       memory: {

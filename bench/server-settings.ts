@@ -11,10 +11,10 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { processCpuMs, round, runLoad, summarize, type Run } from './lib';
+import { bundleFloorWorkflow, processCpuMs, round, type Run, runLoad, summarize } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -82,17 +82,7 @@ function floorRun(s: Side, n: number, concurrency: number): Promise<Run> {
 
 async function main() {
   const dir = mkdtempSync(join(os.tmpdir(), 'aegispay-settings-'));
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./floor-workflow'),
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: console.warn,
-      error: console.error,
-    },
-  });
+  const code = await bundleFloorWorkflow();
   const tuned = Object.fromEntries(
     [...Object.entries(loadDevServerSettings().dynamicConfig).map(([k, v]) => `${k}=${v}`), ...args.dc!].map(
       (kv) => [kv.slice(0, kv.indexOf('=')), JSON.parse(kv.slice(kv.indexOf('=') + 1)) as unknown],

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/embedded/aegis-pay';
 import { connectWorker } from '../src/temporal/connection';
@@ -30,14 +30,15 @@ import { createPaymentWorker } from '../src/worker';
 import { postgresBinariesPresent, startPostgres } from '../test/helpers/postgres';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
 import {
+  bundleFloorWorkflow,
   historySummary,
   payRequest,
   round,
+  type Run,
   runLoad,
+  type Series,
   summarize,
   writeResults,
-  type Run,
-  type Series,
 } from './lib';
 
 const { values: args } = parseArgs({
@@ -62,7 +63,6 @@ const config = {
 };
 
 const logger = createLogger('SILENT');
-const quietBundler = { ...logger, log: () => undefined, warn: console.warn, error: console.error };
 const tag = randomUUID().slice(0, 8);
 let instances = 0;
 const progress = (line: string) =>
@@ -397,10 +397,7 @@ async function startAegisWorker(server: DevServer, taskQueue: string, store?: Pa
 }
 
 async function startFloorWorker(server: DevServer, taskQueue: string) {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('./floor-workflow'),
-    logger: quietBundler,
-  });
+  const code = await bundleFloorWorkflow();
   const connection = await NativeConnection.connect({ address: server.address });
   const worker = await Worker.create({
     connection,
