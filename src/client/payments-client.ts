@@ -476,15 +476,15 @@ export class PaymentsClient {
     }
   }
 
-  /** Whether the payment's workflow is still running (it owns the payment then), closed, or gone. */
-  private async workflowStatus(paymentId: string): Promise<'RUNNING' | 'CLOSED' | 'NONE'> {
+  /** Whether Temporal no longer has the payment's workflow (retention deleted it, or it never started). */
+  private async workflowGone(paymentId: string): Promise<boolean> {
     const { client } = await this.connect();
     try {
-      const { status } = await client.workflow.getHandle(paymentId).describe();
-      return status.name === 'RUNNING' ? 'RUNNING' : 'CLOSED';
+      await client.workflow.getHandle(paymentId).describe();
+      return false;
     } catch (err) {
       const mapped = toAegisPayError(err, { paymentId });
-      if ((mapped as { code?: string }).code === ErrorCode.PAYMENT_NOT_FOUND) return 'NONE';
+      if ((mapped as { code?: string }).code === ErrorCode.PAYMENT_NOT_FOUND) return true;
       throw mapped;
     }
   }
@@ -612,7 +612,7 @@ export class PaymentsClient {
     // After retention deleted its workflow, the store still knows this key: the payment it made is the
     // answer (the same request) or a conflict, never a second payment under the same ID.
     const stored = await (await this.store())?.getPayment(payment.id);
-    if (stored && (await this.workflowStatus(payment.id)) === 'NONE') {
+    if (stored && (await this.workflowGone(payment.id))) {
       if (stored.fingerprint !== payment.fingerprint)
         throw new IdempotencyConflictError(payment.idempotencyKey);
       if (update === processUpdate) assertProcessedOrProcessable(stored);
