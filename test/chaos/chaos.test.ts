@@ -33,8 +33,11 @@ test('a short chaos run breaks no money invariant: one gateway holds a payment, 
 
   const states = Object.values(report.states).reduce((a, b) => a + b, 0);
   expect(states).toBe(82);
-  // 12 of the 80 use declining cards.
-  expect(report.states.FAILURE).toBeGreaterThanOrEqual(12);
+  // 12 of the 80 use declining cards. Each ends FAILURE, unless the operator cancelled it before its charge
+  // or its charge is still in review (that no declining card is charged is checked per payment above).
+  const { FAILURE = 0, CANCELLED = 0, REQUIRES_REVIEW = 0 } = report.states;
+  expect(FAILURE + CANCELLED + REQUIRES_REVIEW).toBeGreaterThanOrEqual(12);
+  expect(FAILURE).toBeGreaterThan(0);
   expect(report.ledger.charges).toBeGreaterThan(40);
   expect(report).toMatchObject({ duplicateCalls: 8, workerKills: 1, serverRestarts: 1 });
   expect(report.reconnectMs.client).toBeDefined();
