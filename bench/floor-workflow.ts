@@ -27,6 +27,8 @@ export interface FloorOptions {
   noActivity?: boolean;
   /** Ignored: makes the start input as large as AegisPay's. */
   inputPadding?: string;
+  /** Promises awaited one after another in the update handler, to price each promise workflow code creates. */
+  awaits?: number;
 }
 
 export interface FloorActivities {
@@ -47,6 +49,7 @@ export async function floorWorkflow(options: FloorOptions = {}): Promise<void> {
   };
   let done = false;
   setHandler(floorUpdate, async () => {
+    for (let i = 0; i < (options.awaits ?? 0); i++) await Promise.resolve(i);
     upsert();
     if (options.localActivity) await local.noop();
     upsert();

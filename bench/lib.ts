@@ -2,12 +2,14 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { format, resolveConfig } from 'prettier';
 import type { CreatePaymentRequest } from '../src/domain/types';
+import { paymentMetricsSinks } from '../src/metrics';
 
 /** One measured run: `n` operations, `concurrency` at a time. */
 export interface Run {
@@ -370,4 +372,40 @@ export async function bundleFloorWorkflow(): Promise<string> {
     logger: quietBundler,
   });
   return code;
+}
+
+/**
+ * CPU and time per workflow to replay `history` (as a worker does for a workflow that is not in its cache),
+ * and how many promises the workflow's code created: the difference between replaying 150 and 50 copies,
+ * so the replay worker's start-up cancels out. Replays run their workflows on this thread, each in its own
+ * V8 context, so a promise of another realm than this one's is a workflow's.
+ */
+export async function replayCost(code: string, workflowId: string, history: unknown) {
+  const measure = async (n: number) => {
+    // Under its own workflow ID: a payment workflow refuses an input that names another payment.
+    const histories = Array.from({ length: n }, () => ({ workflowId, history }));
+    let promises = 0;
+    const stopCounting = v8.promiseHooks.onInit((promise) => {
+      if (!(promise instanceof Promise)) promises++;
+    });
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    // The payment workflow reports to the worker's metrics sinks, which a replay needs too.
+    const options = { workflowBundle: { code }, sinks: paymentMetricsSinks() };
+    try {
+      for await (const result of Worker.runReplayHistories(options, histories)) {
+        if (result.error) throw result.error;
+      }
+    } finally {
+      stopCounting();
+    }
+    const used = process.cpuUsage(cpu);
+    return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, promises };
+  };
+  const [small, large] = [await measure(50), await measure(150)];
+  return {
+    msPerWorkflow: round((large.ms - small.ms) / 100, 2),
+    cpuMsPerWorkflow: round((large.cpuMs - small.cpuMs) / 100, 2),
+    promisesPerWorkflow: round((large.promises - small.promises) / 100, 0),
+  };
 }

@@ -37,7 +37,7 @@ export interface Results {
   bundleBytes: { aegisPay: number; floor: number };
   clientPrepareMicros: number;
   /** Replaying one history many times: the workflow code's own cost per workflow. */
-  replay: { name: string; msPerWorkflow: number; cpuMsPerWorkflow: number }[];
+  replay: { name: string; msPerWorkflow: number; cpuMsPerWorkflow: number; promisesPerWorkflow: number }[];
   memory: {
     withoutWorkers: Memory;
     phases: MemoryPhase[];
@@ -284,9 +284,11 @@ Workflow code alone, replaying one history 100 times (what a worker does for a w
 cache; the first workflow task of a new workflow does the same work, plus the server round trips):
 
 ${table(
-  ['history', 'CPU ms per workflow', 'ms per workflow'],
-  r.replay.map((x) => [x.name, x.cpuMsPerWorkflow, x.msPerWorkflow]),
+  ['history', 'CPU ms per workflow', 'ms per workflow', 'promises created by workflow code'],
+  r.replay.map((x) => [x.name, x.cpuMsPerWorkflow, x.msPerWorkflow, x.promisesPerWorkflow]),
 )}
+
+What a promise costs there is measured by \`npm run bench:workflow\` (section "Workflow CPU" below).
 
 ## Where the time goes (server-side phases, medians of ${r.config.samples} sampled histories)
 

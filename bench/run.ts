@@ -30,7 +30,6 @@ import {
 } from '../src/domain/search-attributes';
 import { validateCreatePaymentRequest } from '../src/domain/validation';
 import { createLogger } from '../src/logging';
-import { paymentMetricsSinks } from '../src/metrics';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
@@ -38,6 +37,7 @@ import { createPaymentWorker } from '../src/worker';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
 import {
   bundleFloorWorkflow,
+  replayCost,
   historySummary,
   type HistorySummary,
   medianPhases,
@@ -286,31 +286,6 @@ async function openPhase(variant: Variant, start: () => Promise<RunningWorker>, 
     cachedWorkflows: numCachedWorkflows,
     kbPerCachedWorkflow: round(((after.rssMb - idle.rssMb) * 1024) / Math.max(1, numCachedWorkflows - 10), 1),
     options,
-  };
-}
-
-/**
- * CPU and time per workflow to replay `history` (as a worker does for a workflow that is not in its cache):
- * the difference between replaying 150 and 50 copies, so the replay worker's start-up cancels out.
- */
-async function replayCost(code: string, workflowId: string, history: unknown) {
-  const measure = async (n: number) => {
-    // Under its own workflow ID: a payment workflow refuses an input that names another payment.
-    const histories = Array.from({ length: n }, () => ({ workflowId, history }));
-    const cpu = process.cpuUsage();
-    const start = performance.now();
-    // The payment workflow reports to the worker's metrics sinks, which a replay needs too.
-    const options = { workflowBundle: { code }, sinks: paymentMetricsSinks() };
-    for await (const result of Worker.runReplayHistories(options, histories)) {
-      if (result.error) throw result.error;
-    }
-    const used = process.cpuUsage(cpu);
-    return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000 };
-  };
-  const [small, large] = [await measure(50), await measure(150)];
-  return {
-    msPerWorkflow: round((large.ms - small.ms) / 100, 2),
-    cpuMsPerWorkflow: round((large.cpuMs - small.cpuMs) / 100, 2),
   };
 }
 
