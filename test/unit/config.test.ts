@@ -114,6 +114,7 @@ describe('AegisPay config', () => {
   it.each<[string, unknown]>([
     ['retry.maxRetries', { retry: { maxRetries: 1.5 } }],
     ['retry.maxRetries', { retry: { maxRetries: 51 } }],
+    ['retry.chargeAttemptsPerGateway', { retry: { chargeAttemptsPerGateway: 0 } }],
     ['retry.initialDelayMs', { retry: { initialDelayMs: 0 } }],
     ['retry.maxDelayMs', { retry: { maxDelayMs: '10s' } }],
     ['retry.backoffMultiplier', { retry: { backoffMultiplier: 11 } }],
@@ -173,6 +174,15 @@ describe('paymentSettings', () => {
     expect(settings.retry.maximumAttempts).toBe(1);
   });
 
+  it('caps charge attempts per gateway at maxRetries + 1 unless chargeAttemptsPerGateway says otherwise', () => {
+    const byDefault = paymentSettings(aegisPayConfigSchema.parse({ retry: { maxRetries: 2 } }));
+    expect(byDefault).toMatchObject({ retry: { maximumAttempts: 3 }, chargeAttemptsPerGateway: 3 });
+    const own = paymentSettings(
+      aegisPayConfigSchema.parse({ retry: { maxRetries: 2, chargeAttemptsPerGateway: 1 } }),
+    );
+    expect(own).toMatchObject({ retry: { maximumAttempts: 3 }, chargeAttemptsPerGateway: 1 });
+  });
+
   it('never makes the maximum interval smaller than the initial one', () => {
     const settings = paymentSettings(
       aegisPayConfigSchema.parse({ retry: { initialDelayMs: 5000, maxDelayMs: 1000 } }),
@@ -190,6 +200,7 @@ describe('paymentSettings', () => {
         maximumIntervalMs: 10_000,
         backoffCoefficient: 2,
       },
+      chargeAttemptsPerGateway: 4,
       gatewayCallTimeoutMs: 30_000,
       refundWindowMs: 30 * DAY,
       pendingTimeoutMs: DAY,
