@@ -58,6 +58,10 @@ export const aegisPayConfigSchema = z.strictObject({
       doc: "Where Temporal is: `'env'` (Temporal's environment configuration: profile file and `TEMPORAL_*` variables, else `localhost:7233`, namespace `default`), an explicit `{ address, namespace, apiKey?, tls? }`, or `'embedded'`: reuse a dev server answering on 127.0.0.1:7233, else start one from `temporal-dev.yml` (data in `.temporal/aegispay-dev.db`). See [Connecting to Temporal](operations.md#connecting-to-temporal).",
       shownDefault: "`'env'`",
     }),
+  temporalEnv: z.record(z.string(), z.string().optional()).optional().meta({
+    doc: "The variables `temporal: 'env'` reads, instead of the process's (the CLI adds its `--address` and `--namespace` this way).",
+    shownDefault: '`process.env`',
+  }),
   taskQueue: z
     .string()
     .min(1)
