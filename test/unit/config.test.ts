@@ -1,8 +1,8 @@
 import { AegisPay } from '../../src/embedded/aegis-pay';
 import { aegisPayConfigSchema, paymentSettings, routerOptions, type AegisPayConfig } from '../../src/config';
 
-/** The original (seed) project's config shape. */
-const SEED_CONFIG = {
+/** The config of the deployment guide's example (see docs/migrating.md). */
+const GUIDE_CONFIG = {
   logging: { level: 'INFO' },
   retry: { maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10000, backoffMultiplier: 2 },
   routing: { strategy: 'intelligent' },
@@ -27,12 +27,12 @@ function issuePaths(err: unknown): string[] {
 }
 
 describe('AegisPay config', () => {
-  it("accepts the seed's config", () => {
-    expect(() => new AegisPay(SEED_CONFIG)).not.toThrow();
+  it("accepts the deployment guide's config", () => {
+    expect(() => new AegisPay(GUIDE_CONFIG)).not.toThrow();
   });
 
-  it("resolves the seed's config with its retry values and the defaults for the rest", () => {
-    const resolved = aegisPayConfigSchema.parse(SEED_CONFIG);
+  it("resolves the deployment guide's config with its retry values and the defaults for the rest", () => {
+    const resolved = aegisPayConfigSchema.parse(GUIDE_CONFIG);
     expect(resolved.retry).toEqual({
       maxRetries: 3,
       initialDelayMs: 1000,
@@ -159,8 +159,8 @@ describe('AegisPay config', () => {
 });
 
 describe('paymentSettings', () => {
-  it("maps the seed's retry config onto the activity retry policy (maxRetries 3 -> maximumAttempts 4)", () => {
-    const settings = paymentSettings(aegisPayConfigSchema.parse(SEED_CONFIG));
+  it("maps the deployment guide's retry config onto the activity retry policy (maxRetries 3 -> maximumAttempts 4)", () => {
+    const settings = paymentSettings(aegisPayConfigSchema.parse(GUIDE_CONFIG));
     expect(settings.retry).toEqual({
       maximumAttempts: 4,
       initialIntervalMs: 1000,
@@ -226,7 +226,7 @@ describe('paymentSettings', () => {
 });
 
 describe('routing config of the embedded worker', () => {
-  it("accepts the original's function rules next to declarative ones and hands each to the router", () => {
+  it("accepts the deployment guide's function rules next to declarative ones and hands each to the router", () => {
     const condition = (p: { amount: { amount: number } }) => p.amount.amount > 100_000;
     const config = aegisPayConfigSchema.parse({
       routing: {
