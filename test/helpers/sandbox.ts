@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGateway } from '../../src/activities/gateways';
@@ -31,13 +31,15 @@ export interface SandboxPsp {
  */
 export function useSandbox({ adapterTimeoutMs }: { adapterTimeoutMs: number }): SandboxPsp {
   let sandbox: Sandbox | undefined;
+  let dir: string | undefined;
   beforeAll(async () => {
-    const ledgerFile = join(mkdtempSync(join(tmpdir(), 'aegispay-sandbox-')), 'ledger.json');
-    sandbox = await startSandbox({ port: 0, ledgerFile });
+    dir = mkdtempSync(join(tmpdir(), 'aegispay-sandbox-'));
+    sandbox = await startSandbox({ port: 0, ledgerFile: join(dir, 'ledger.json') });
   });
   afterEach(() => sandbox?.reset());
   afterAll(async () => {
     await sandbox?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
   const started = (): Sandbox => {
     if (!sandbox) throw new Error('the sandbox starts in beforeAll');
