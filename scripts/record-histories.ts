@@ -457,6 +457,85 @@ async function formatHistory(json: string, file: string): Promise<string> {
   return format(json, { ...(await resolveConfig(file)), filepath: file });
 }
 
+/** A started worker, to stop once every path is recorded. */
+interface StartedWorker {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one payment worker for each kind, on its `replay-<kind>` task queue. Each is added to `workers`
+ * as soon as it runs, so that a failure later still stops the ones started.
+ */
+async function startWorkers(
+  server: DevServer,
+  sandboxUrl: string,
+  kinds: Set<WorkerKind>,
+  workers: StartedWorker[],
+): Promise<void> {
+  const stripe = (): Gateway =>
+    createGateway('STRIPE', {
+      apiKey: 'sk_test_aegispay',
+      baseUrl: sandboxUrl,
+      timeout: ADAPTER_TIMEOUT_MS,
+      lookupLagMs: 0,
+    });
+  const refusingPaypal = createGateway('PAYPAL', {
+    clientId: 'aegispay',
+    clientSecret: 'secret',
+    baseUrl: `http://127.0.0.1:${await freePort()}`,
+    timeout: ADAPTER_TIMEOUT_MS,
+  });
+  const workerSetups: Record<WorkerKind, Pick<PaymentWorkerOptions, 'gateways' | 'routing'>> = {
+    mock: { gateways: [new MockGateway()] },
+    stripe: { gateways: [stripe()] },
+    failover: {
+      gateways: [refusingPaypal, stripe()],
+      routing: {
+        routing: {
+          strategy: 'cost-optimized',
+          costs: { PAYPAL: { fixed: 0, percentage: 1 }, STRIPE: { fixed: 30, percentage: 2.9 } },
+        },
+      },
+    },
+  };
+  for (const kind of kinds) {
+    const workerConnection = await connectWorker({ address: server.address, namespace: server.namespace });
+    const worker = await createPaymentWorker({
+      connection: workerConnection,
+      namespace: server.namespace,
+      taskQueue: `replay-${kind}`,
+      logger: createLogger('SILENT'),
+      shutdownGraceTime: '1s',
+      eventBus: new InMemoryEventBus(),
+      ...workerSetups[kind],
+    });
+    const running = worker.run();
+    workers.push({
+      async stop() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+        await workerConnection.close();
+      },
+    });
+  }
+}
+
+/** Drives one path and writes its history to `outDir`, unless the history holds card-number-like digits. */
+async function record(path: PaymentPath, recorder: Recorder, outDir: string, version: string): Promise<void> {
+  const started = Date.now();
+  const id = await path.drive(recorder, `replay_${version}_${path.name.replace(/-/g, '_')}`);
+  const handle = recorder.temporal.workflow.getHandle(id);
+  const status = path.closes ? await waitUntilClosed(handle) : (await handle.describe()).status.name;
+  const file = join(outDir, `${path.name}.json`);
+  const json = await formatHistory(historyToJSON(await handle.fetchHistory()), file);
+  const cardNumbers = cardNumbersIn(JSON.parse(json) as { events: unknown[] });
+  if (cardNumbers.length > 0) throw new Error(`card-number-like digits in history: ${cardNumbers.join()}`);
+  writeFileSync(file, json);
+  console.log(
+    `${path.name}: ${status}, ${Math.round(json.length / 1024)} KB, ${Date.now() - started} ms -> ${file}`,
+  );
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -478,57 +557,10 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox({ port: 0 });
   const connection = await Connection.connect({ address: server.address });
   const temporal = new Client({ connection, namespace: server.namespace });
-  const workers: Array<{ stop(): Promise<void> }> = [];
+  const workers: StartedWorker[] = [];
   const failures: string[] = [];
   try {
-    const stripe = (): Gateway =>
-      createGateway('STRIPE', {
-        apiKey: 'sk_test_aegispay',
-        baseUrl: sandbox.url,
-        timeout: ADAPTER_TIMEOUT_MS,
-        lookupLagMs: 0,
-      });
-    const refusingPaypal = createGateway('PAYPAL', {
-      clientId: 'aegispay',
-      clientSecret: 'secret',
-      baseUrl: `http://127.0.0.1:${await freePort()}`,
-      timeout: ADAPTER_TIMEOUT_MS,
-    });
-    const workerSetups: Record<WorkerKind, Pick<PaymentWorkerOptions, 'gateways' | 'routing'>> = {
-      mock: { gateways: [new MockGateway()] },
-      stripe: { gateways: [stripe()] },
-      failover: {
-        gateways: [refusingPaypal, stripe()],
-        routing: {
-          routing: {
-            strategy: 'cost-optimized',
-            costs: { PAYPAL: { fixed: 0, percentage: 1 }, STRIPE: { fixed: 30, percentage: 2.9 } },
-          },
-        },
-      },
-    };
-    const needed = new Set(paths.map((p) => p.worker));
-    for (const kind of needed) {
-      const workerConnection = await connectWorker({ address: server.address, namespace: server.namespace });
-      const worker = await createPaymentWorker({
-        connection: workerConnection,
-        namespace: server.namespace,
-        taskQueue: `replay-${kind}`,
-        logger: createLogger('SILENT'),
-        shutdownGraceTime: '1s',
-        eventBus: new InMemoryEventBus(),
-        ...workerSetups[kind],
-      });
-      const running = worker.run();
-      workers.push({
-        async stop() {
-          if (worker.getState() === 'RUNNING') worker.shutdown();
-          await running;
-          await workerConnection.close();
-        },
-      });
-    }
-
+    await startWorkers(server, sandbox.url, new Set(paths.map((p) => p.worker)), workers);
     const recorder: Recorder = {
       sandbox,
       temporal,
@@ -543,23 +575,10 @@ async function main(): Promise<void> {
           ...config,
         }),
     };
-
     mkdirSync(outDir, { recursive: true });
     for (const path of paths) {
-      const started = Date.now();
       try {
-        const id = await path.drive(recorder, `replay_${version}_${path.name.replace(/-/g, '_')}`);
-        const handle = temporal.workflow.getHandle(id);
-        const status = path.closes ? await waitUntilClosed(handle) : (await handle.describe()).status.name;
-        const file = join(outDir, `${path.name}.json`);
-        const json = await formatHistory(historyToJSON(await handle.fetchHistory()), file);
-        const cardNumbers = cardNumbersIn(JSON.parse(json) as { events: unknown[] });
-        if (cardNumbers.length > 0)
-          throw new Error(`card-number-like digits in history: ${cardNumbers.join()}`);
-        writeFileSync(file, json);
-        console.log(
-          `${path.name}: ${status}, ${Math.round(json.length / 1024)} KB, ${Date.now() - started} ms -> ${file}`,
-        );
+        await record(path, recorder, outDir, version);
       } catch (err) {
         failures.push(path.name);
         console.error(`${path.name}: FAILED: ${err instanceof Error ? err.message : String(err)}`);

@@ -131,7 +131,12 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   // With credentials or a profile in the environment (Temporal Cloud, mTLS), connect through
   // Temporal's environment configuration; the address and namespace options still win.
   const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
-  if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
+  const temporal: Pick<AegisPayConfig, 'temporal' | 'temporalEnv'> = secured
+    ? {
+        temporal: 'env',
+        temporalEnv: { ...process.env, TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace },
+      }
+    : { temporal: { address: g.address, namespace: g.namespace } };
   // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS or a key file): a keyless CLI cannot read
   // encrypted payments, and on an encrypted fleet it is refused.
   const encryption = encryptionConfigFromEnv(keyEnv(g));
@@ -139,7 +144,7 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   const store =
     process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv(keyEnv(g)) : undefined;
   return {
-    temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
+    ...temporal,
     taskQueue: g.taskQueue,
     logging: { level: g.logLevel },
     logDestination: process.stderr,

@@ -58,6 +58,10 @@ export const aegisPayConfigSchema = z.strictObject({
       doc: "Where Temporal is: `'env'` (Temporal's environment configuration: profile file and `TEMPORAL_*` variables, else `localhost:7233`, namespace `default`), an explicit `{ address, namespace, apiKey?, tls? }`, or `'embedded'`: reuse a dev server answering on 127.0.0.1:7233, else start one from `temporal-dev.yml` (data in `.temporal/aegispay-dev.db`). See [Connecting to Temporal](operations.md#connecting-to-temporal).",
       shownDefault: "`'env'`",
     }),
+  temporalEnv: z.record(z.string(), z.string().optional()).optional().meta({
+    doc: "The variables `temporal: 'env'` reads, instead of the process's (the CLI adds its `--address` and `--namespace` this way).",
+    shownDefault: '`process.env`',
+  }),
   taskQueue: z
     .string()
     .min(1)
@@ -91,7 +95,11 @@ export const aegisPayConfigSchema = z.strictObject({
   retry: z
     .strictObject({
       maxRetries: z.number().int().min(0).max(50).default(3).meta({
-        doc: '0–50. Per gateway: a gateway activity gets `maxRetries + 1` tries of an unknown outcome under one key, and a payment gets up to `maxRetries + 1` charge attempts after `retry-same-gateway` errors. See [Retries, reconciliation and failover](lifecycle.md#retries-reconciliation-and-failover).',
+        doc: '0–50. A gateway activity (charge, capture, refund, lookup…) whose outcome is unknown (timeout, 5xx, reset) is tried again under the same idempotency key up to `maxRetries` times before the outcome is reconciled. See [Retries, reconciliation and failover](lifecycle.md#retries-reconciliation-and-failover).',
+      }),
+      chargeAttemptsPerGateway: z.number().int().min(1).max(51).optional().meta({
+        doc: '1–51. How many charge attempts, each under its own idempotency key, a payment makes at one gateway while it answers `retry-same-gateway` (429, Stripe `processing_error`) before it fails over.',
+        shownDefault: '`maxRetries + 1`',
       }),
       initialDelayMs: ms(DAY_MS).default(1000).meta({
         doc: 'First retry interval; also the first pause between charge attempts and between reconciliation lookups.',
@@ -221,6 +229,7 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
       maximumIntervalMs: Math.max(config.retry.maxDelayMs, config.retry.initialDelayMs),
       backoffCoefficient: config.retry.backoffMultiplier,
     },
+    chargeAttemptsPerGateway: config.retry.chargeAttemptsPerGateway ?? config.retry.maxRetries + 1,
     gatewayCallTimeoutMs: config.gatewayTimeoutMs,
     refundWindowMs: config.refundWindowMs,
     pendingTimeoutMs: config.pendingTimeoutMs,

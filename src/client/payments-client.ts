@@ -702,7 +702,7 @@ export class PaymentsClient {
   }
 
   private async resolveTarget(): Promise<ResolvedConnection> {
-    if (this.temporal !== 'embedded') return resolveConnection(this.temporal);
+    if (this.temporal !== 'embedded') return resolveConnection(this.temporal, this.config.temporalEnv);
     if (!this.runtime) {
       throw new ConfigurationError(
         "temporal: 'embedded' needs AegisPay, which runs the server in this process",

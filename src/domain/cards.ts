@@ -23,7 +23,12 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** Detects the card brand from the number's IIN prefix (spaces and dashes are ignored). */
+/**
+ * Detects the card brand from the number's IIN prefix (spaces and dashes are ignored). Kept by hand
+ * rather than card-validator: this module is in the workflow bundle (via `luhnValid`), and the
+ * library's table names brands otherwise and moves numbers (622126–622925 from Discover to UnionPay,
+ * Elo BINs out of Visa), so it would not be smaller and would change the brand some cards get.
+ */
 export function cardBrand(cardNumber: string): CardBrand {
   const n = normalizeCardNumber(cardNumber);
   if (!/^\d{6,}$/.test(n)) return 'unknown';

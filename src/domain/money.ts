@@ -5,7 +5,7 @@
 import { currencyExponent, isCurrencyCode, type CurrencyCode } from './currencies';
 import type { Money } from './types';
 
-/** Max payment amount in major units, from the original design: amount > 0 and <= 999,999,999. */
+/** Max payment amount in major units, as the deployment guide set it (docs/migrating.md): amount > 0 and <= 999,999,999. */
 export const MAX_MAJOR_AMOUNT = 999_999_999;
 
 const PLAIN_DECIMAL = /^(\d+)(?:\.(\d+))?$/;

@@ -3,13 +3,18 @@ import type { DomainEvent, NewPayment, Payment, PaymentState } from './types';
 
 /** Workflow-level settings the client passes with each payment (the deployment guide's `retry` config, mapped). */
 export interface PaymentSettings {
-  /** Activity retry policy for gateway calls. */
+  /** Activity retry policy for gateway calls: how often an unknown outcome is tried again under the same key. */
   retry: {
     maximumAttempts: number;
     initialIntervalMs: number;
     maximumIntervalMs: number;
     backoffCoefficient: number;
   };
+  /**
+   * How many charge attempts, each under a new key, a payment makes at one gateway that answers
+   * `retry-same-gateway`. Optional: payments started before it existed use `retry.maximumAttempts`.
+   */
+  chargeAttemptsPerGateway?: number;
   /** How long one gateway call may take before it is treated as an unknown outcome and retried. */
   gatewayCallTimeoutMs: number;
   /** How long a successful payment stays open for refunds before the workflow completes. */

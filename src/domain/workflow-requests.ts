@@ -80,6 +80,9 @@ export function paymentInputIssues(input: unknown, workflowId: string): Validati
   const s = input.settings;
   const retry = isRecord(s.retry) ? s.retry : {};
   if (!isPositiveInt(retry.maximumAttempts, 51)) issue('settings.retry.maximumAttempts', 'must be 1-51');
+  if (s.chargeAttemptsPerGateway !== undefined && !isPositiveInt(s.chargeAttemptsPerGateway, 51)) {
+    issue('settings.chargeAttemptsPerGateway', 'must be 1-51');
+  }
   for (const name of ['initialIntervalMs', 'maximumIntervalMs'] as const) {
     if (!isPositiveInt(retry[name])) issue(`settings.retry.${name}`, 'must be a positive number of ms');
   }

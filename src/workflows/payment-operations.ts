@@ -35,12 +35,15 @@ export class PaymentOperations {
    * commands of running payments.
    */
   private gatewayBusy = false;
+  // Payments started before the setting existed made as many charge attempts as their activities had tries.
+  private readonly chargeAttemptsPerGateway: number;
 
   constructor(
     private readonly record: PaymentRecord,
-    private readonly settings: PaymentSettings,
+    settings: PaymentSettings,
   ) {
     this.calls = new GatewayCalls(record, settings);
+    this.chargeAttemptsPerGateway = settings.chargeAttemptsPerGateway ?? settings.retry.maximumAttempts;
   }
 
   private get payment(): Payment {
@@ -116,7 +119,7 @@ export class PaymentOperations {
         const outcome = await this.chargeAttempt(chosen);
         if (outcome === 'settled') return;
         last = { code: outcome.code, message: outcome.message, gateway: chosen };
-        if (outcome.category !== 'retry-same-gateway' || retry >= this.settings.retry.maximumAttempts) break;
+        if (outcome.category !== 'retry-same-gateway' || retry >= this.chargeAttemptsPerGateway) break;
         record.record('PAYMENT_RETRY_ATTEMPTED', {
           gateway: chosen,
           code: outcome.code,

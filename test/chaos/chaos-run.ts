@@ -1116,13 +1116,16 @@ class WorkerPool {
   }
 }
 
+/** One line of the summary table: label and value. */
+type Row = [string, string];
+
 /** The run's summary table. */
 export function formatReport(r: ChaosReport): string {
-  const counts = (title: string, c: Record<string, number>): [string, string][] => [
+  const counts = (title: string, c: Record<string, number>): Row[] => [
     [title, String(Object.values(c).reduce((a, b) => a + b, 0))],
     ...Object.entries(c)
       .sort()
-      .map(([k, n]): [string, string] => [`  ${k}`, String(n)]),
+      .map(([k, n]): Row => [`  ${k}`, String(n)]),
   ];
   const faultKinds = Object.fromEntries(
     Object.entries(r.faultsByKind).filter(([k]) => !k.startsWith('latency')),
@@ -1130,11 +1133,11 @@ export function formatReport(r: ChaosReport): string {
   const latencyMs = Object.entries(r.faults)
     .filter(([k]) => k.startsWith('latency'))
     .reduce((s, [, n]) => s + n, 0);
-  const rows: [string, string][] = [
+  const rows: Row[] = [
     ['payments (distinct keys)', String(r.payments)],
     ...Object.entries(r.states)
       .sort()
-      .map(([state, n]): [string, string] => [`  ${state}`, String(n)]),
+      .map(([state, n]): Row => [`  ${state}`, String(n)]),
     ['duplicate pay() calls', String(r.duplicateCalls)],
     [
       'ledger charges + authorizations',
@@ -1148,7 +1151,7 @@ export function formatReport(r: ChaosReport): string {
     ['worker exits on their own', String(r.workerUnexpectedExits)],
     ['server restarts', String(r.serverRestarts)],
     ['reconnect client / workers (ms)', `${r.reconnectMs.client ?? '-'} / ${r.reconnectMs.workers ?? '-'}`],
-    ...Object.entries(r.serviceRecoveryMs).map(([service, ms]): [string, string] => [
+    ...Object.entries(r.serviceRecoveryMs).map(([service, ms]): Row => [
       `  after SIGKILL of ${service} (ms)`,
       `${ms.client ?? '-'} / ${ms.workers ?? '-'}`,
     ]),
@@ -1172,21 +1175,17 @@ export function formatReport(r: ChaosReport): string {
     ['payment store', r.store.backend],
     ['  database restarts / time down', `${r.store.restarts} / ${secs(r.store.downMs)}`],
     ...(r.store.servicesRestarted
-      ? [
-          ['  services restarted after it', r.store.servicesRestarted.join(', ') || 'none'] as [
-            string,
-            string,
-          ],
-        ]
+      ? [['  services restarted after it', r.store.servicesRestarted.join(', ') || 'none'] as Row]
       : []),
     [
       '  projections / retried / extra attempts',
       `${r.store.projections} / ${r.store.retriedProjections} / ${r.store.extraAttempts}`,
     ],
     // One level deeper than `counts` puts them: these belong to the store.
-    ...counts('retried projections, by last failure', r.store.lastFailures).map(
-      ([k, v]): [string, string] => [`  ${k}`, v],
-    ),
+    ...counts('retried projections, by last failure', r.store.lastFailures).map(([k, v]): Row => [
+      `  ${k}`,
+      v,
+    ]),
     ['  payments compared / store behind', `${r.store.compared} / ${r.store.behind}`],
     ['  store caught up after', secs(r.store.catchUpMs)],
     ['duration', secs(r.durationMs)],

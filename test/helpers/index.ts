@@ -100,6 +100,35 @@ export async function startTestWorker(
   };
 }
 
+/** What `startTestPayments` starts on a task queue of the test's own. */
+export interface TestPayments {
+  aegis: AegisPay;
+  worker: RunningWorker;
+  taskQueue: string;
+  /** Closes the client and stops the worker. */
+  close(): Promise<void>;
+}
+
+/** A worker with these gateways and a client for it, on a task queue of the test's own. */
+export async function startTestPayments(
+  server: DevServer,
+  gateways: Gateway[],
+  options: { worker?: Parameters<typeof startTestWorker>[3]; client?: AegisPayConfig } = {},
+): Promise<TestPayments> {
+  const taskQueue = testTaskQueue();
+  const worker = await startTestWorker(server, taskQueue, gateways, options.worker);
+  const aegis = testClient(server, taskQueue, options.client);
+  return {
+    aegis,
+    worker,
+    taskQueue,
+    async close() {
+      await aegis.close();
+      await worker.stop();
+    },
+  };
+}
+
 /** A raw Temporal client, for what tests check behind AegisPay's back (history, describe). */
 export async function rawClient(server: DevServer): Promise<Client> {
   const connection = await connectClient(connectionOf(server));
@@ -197,15 +226,15 @@ export function useMockHarness(): MockHarness {
   beforeAll(() => {
     h.server = t.server;
   });
+  let payments: TestPayments | undefined;
   beforeEach(async () => {
-    const taskQueue = testTaskQueue();
     h.gateway = new MockGateway();
-    h.worker = await startTestWorker(h.server, taskQueue, [h.gateway]);
-    h.aegis = testClient(h.server, taskQueue);
+    payments = await startTestPayments(h.server, [h.gateway]);
+    h.worker = payments.worker;
+    h.aegis = payments.aegis;
   });
   afterEach(async () => {
-    await h.aegis.close();
-    await h.worker.stop();
+    await payments?.close();
   });
   return h;
 }

@@ -1,93 +1,48 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createGateway } from '../../src/activities/gateways';
 import type { Gateway } from '../../src/activities/gateways/gateway';
-import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { Payment } from '../../src/domain/types';
 import { paymentWorkflowId } from '../../src/domain/ids';
-import { startSandbox, type Sandbox } from '../../src/sandbox/server';
-import { freePort, type DevServer } from '../../src/toolchain/dev-server';
+import { freePort } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
   rawClient,
-  startTestServer,
+  startTestPayments,
   startTestWorker,
   testClient,
   testTaskQueue,
-  type RunningWorker,
   spawnWorkerProcess,
 } from '../helpers';
+import { preferFirst, useSandboxHarness } from '../helpers/sandbox';
 
 const ADAPTER_TIMEOUT_MS = 1500;
 const RESET_TIMEOUT_MS = 3000;
 
-let server: DevServer;
-let sandbox: Sandbox;
-beforeAll(async () => {
-  server = await startTestServer();
-  sandbox = await startSandbox({
-    port: 0,
-    ledgerFile: join(mkdtempSync(join(tmpdir(), 'aegispay-sb-')), 'ledger.json'),
-  });
-});
-afterAll(async () => {
-  await sandbox?.stop();
-  await server?.stop();
-});
-afterEach(() => sandbox.reset());
-
-/** The sandbox's search has no lag unless a test adds one, so the adapter need not wait for it. */
-const stripe = (baseUrl = sandbox.url, lookupLagMs = 0) =>
-  createGateway('STRIPE', { apiKey: 'sk_test_aegispay', baseUrl, timeout: ADAPTER_TIMEOUT_MS, lookupLagMs });
-const paypal = (baseUrl = sandbox.url) =>
-  createGateway('PAYPAL', {
-    clientId: 'aegispay',
-    clientSecret: 'secret',
-    baseUrl,
-    timeout: ADAPTER_TIMEOUT_MS,
-  });
+const h = useSandboxHarness({ adapterTimeoutMs: ADAPTER_TIMEOUT_MS });
 
 /** Charges the sandbox booked for a payment, on either gateway. */
 const chargesOf = (p: Payment) =>
-  sandbox
+  h.sandbox
     .ledger({ status: 'succeeded' })
     .filter((e) => e.paymentId === p.id && (e.kind === 'charge' || e.kind === 'authorization'));
 
 /** A worker whose routing prefers the first gateway (it is cheaper), with a breaker quick to open and reset. */
-async function setup(
-  gateways: Gateway[],
-): Promise<{ worker: RunningWorker; aegis: AegisPay; observer: AegisPay }> {
-  const taskQueue = testTaskQueue();
-  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 5000 });
-  const observer = testClient(server, taskQueue); // a process that runs no worker
-  const reporterClient = await rawClient(server);
-  const worker = await startTestWorker(server, taskQueue, gateways, {
-    routing: {
+const setup = async (gateways: Gateway[]) =>
+  startTestPayments(h.server, gateways, {
+    worker: {
       routing: {
-        strategy: 'cost-optimized',
-        costs: {
-          [gateways[0]!.type]: { fixed: 0, percentage: 1 },
-          [gateways[1]!.type]: { fixed: 30, percentage: 2.9 },
-        },
+        routing: preferFirst(gateways),
+        circuitBreaker: { failureThreshold: 3, resetTimeoutMs: RESET_TIMEOUT_MS, monitorWindowMs: 60_000 },
       },
-      circuitBreaker: { failureThreshold: 3, resetTimeoutMs: RESET_TIMEOUT_MS, monitorWindowMs: 60_000 },
+      healthReporting: { client: await rawClient(h.server), intervalMs: 300 },
     },
-    healthReporting: { client: reporterClient, intervalMs: 300 },
+    client: { gatewayTimeoutMs: 5000 },
   });
-  return {
-    worker,
-    aegis,
-    observer,
-    // close() is wrapped by the caller's finally
-  } as const;
-}
 
 test('an outage of the primary opens its breaker; payments fail over to the secondary; a probe closes it once the outage ends', async () => {
-  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  const { aegis, taskQueue, close } = await setup([h.stripe(), h.paypal()]);
+  const observer = testClient(h.server, taskQueue); // a process that runs no worker
   try {
-    sandbox.setFaults({ outage: true }, 'stripe');
+    h.sandbox.setFaults({ outage: true }, 'stripe');
     // The first payments meet the outage: 503s are unknown outcomes, so they wait to reconcile.
     const early = [aegis.pay(cardPayment({ amount: 10 })), aegis.pay(cardPayment({ amount: 11 }))];
     const open = await eventually(async () => {
@@ -115,7 +70,7 @@ test('an outage of the primary opens its breaker; payments fail over to the seco
 
     // The outage ends. The payments caught in it either got through on a same-key retry, or learned by
     // reconciliation that the primary never charged them and failed over: one charge each, either way.
-    sandbox.setFaults({}, 'stripe');
+    h.sandbox.setFaults({}, 'stripe');
     const all = [...(await Promise.all(early)), ...routedAway];
     for (const p of all) {
       expect(p.state).toBe('SUCCESS');
@@ -139,45 +94,42 @@ test('an outage of the primary opens its breaker; payments fail over to the seco
       async () => (await observer.getGatewayMetrics('PAYPAL'))[0]?.successes === paypalPayments,
     );
   } finally {
-    await aegis.close();
     await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 120_000);
 
 test('commit, then timeout: the payment ends SUCCESS on the first gateway with exactly one charge there and none elsewhere', async () => {
-  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  const { aegis, close } = await setup([h.stripe(), h.paypal()]);
   try {
-    sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+    h.sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
     const payment = await aegis.pay(cardPayment({ amount: 42 }));
     expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
     const charges = chargesOf(payment);
     expect(charges).toHaveLength(1);
     expect(charges[0]).toMatchObject({ gateway: 'stripe', amount: 4200 });
-    expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
+    expect(h.sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
     expect(payment.attempts).toHaveLength(1);
   } finally {
-    await aegis.close();
-    await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 60_000);
 
 test("a lost answer that Stripe's lagging search cannot show yet is waited out, not failed over", async () => {
   const SEARCH_LAG_MS = 15_000;
-  const { worker, aegis, observer } = await setup([stripe(sandbox.url, SEARCH_LAG_MS + 2000), paypal()]);
-  const client = await rawClient(server);
+  const { aegis, close } = await setup([h.stripe({ lookupLagMs: SEARCH_LAG_MS + 2000 }), h.paypal()]);
+  const client = await rawClient(h.server);
   try {
     // The charge is booked and its answer held back; its same-key retries then meet 5xx until they
     // are spent, so only a lookup can tell what happened, and the search does not show the charge
     // until SEARCH_LAG_MS after it was booked.
-    sandbox.setFaults({ commitThenTimeout: { next: 1 }, searchLagMs: SEARCH_LAG_MS }, 'stripe');
+    h.sandbox.setFaults({ commitThenTimeout: { next: 1 }, searchLagMs: SEARCH_LAG_MS }, 'stripe');
     const request = cardPayment({ amount: 43 });
     const paying = aegis.pay(request);
-    const booked = () => sandbox.ledger({ gateway: 'stripe', kind: 'charge', status: 'succeeded' });
+    const booked = () => h.sandbox.ledger({ gateway: 'stripe', kind: 'charge', status: 'succeeded' });
     const before = booked().length;
     await eventually(async () => booked().length === before + 1);
-    sandbox.setFaults({ errorRate: 1, searchLagMs: SEARCH_LAG_MS }, 'stripe');
+    h.sandbox.setFaults({ errorRate: 1, searchLagMs: SEARCH_LAG_MS }, 'stripe');
     const history = client.workflow.getHandle(paymentWorkflowId(request.idempotencyKey));
     await eventually(async () =>
       (await history.fetchHistory()).events?.some(
@@ -185,7 +137,7 @@ test("a lost answer that Stripe's lagging search cannot show yet is waited out, 
       ),
     );
     // Lookups now answer, but "not found" for a while.
-    sandbox.setFaults({ searchLagMs: SEARCH_LAG_MS }, 'stripe');
+    h.sandbox.setFaults({ searchLagMs: SEARCH_LAG_MS }, 'stripe');
 
     const payment = await paying;
     // Trusting the first "not found" answers would have failed over and charged PAYPAL as well.
@@ -197,15 +149,13 @@ test("a lost answer that Stripe's lagging search cannot show yet is waited out, 
     expect(payment.attempts[0]!.reconciliationChecks).toBeGreaterThan(1);
   } finally {
     await client.connection.close();
-    await aegis.close();
-    await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 90_000);
 
 test('a gateway that refuses connections is failed over at once, with no reconciliation', async () => {
   const closedPort = await freePort();
-  const { worker, aegis, observer } = await setup([paypal(`http://127.0.0.1:${closedPort}`), stripe()]);
+  const { aegis, close } = await setup([h.paypal({ baseUrl: `http://127.0.0.1:${closedPort}` }), h.stripe()]);
   try {
     const payment = await aegis.pay(cardPayment({ amount: 15 }));
     expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
@@ -216,14 +166,12 @@ test('a gateway that refuses connections is failed over at once, with no reconci
     expect(payment.attempts[0]!.reconciliationChecks).toBeUndefined();
     expect(chargesOf(payment)).toHaveLength(1);
   } finally {
-    await aegis.close();
-    await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 60_000);
 
 test('a decline never fails over', async () => {
-  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  const { aegis, close } = await setup([h.stripe(), h.paypal()]);
   try {
     const payment = await aegis.pay(cardPayment({ cardNumber: '4000000000000002' }));
     expect(payment).toMatchObject({
@@ -231,22 +179,20 @@ test('a decline never fails over', async () => {
       failure: { code: 'card_declined', gateway: 'STRIPE' },
     });
     expect(payment.attempts.map((a) => a.gateway)).toEqual(['STRIPE']);
-    expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
+    expect(h.sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === payment.id)).toHaveLength(0);
   } finally {
-    await aegis.close();
-    await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 60_000);
 
 test('a worker killed with SIGKILL during a charge at the sandbox is replaced and the payment ends with exactly one charge', async () => {
   const taskQueue = testTaskQueue();
   const { child, ready } = spawnWorkerProcess({
-    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_ADDRESS: h.server.address,
     AEGISPAY_TASK_QUEUE: taskQueue,
     AEGISPAY_GATEWAYS: 'STRIPE',
     STRIPE_API_KEY: 'sk_test_aegispay',
-    STRIPE_BASE_URL: sandbox.url,
+    STRIPE_BASE_URL: h.sandbox.url,
     AEGISPAY_GATEWAY_TIMEOUT_MS: String(ADAPTER_TIMEOUT_MS),
     // The same policy as the replacement below: a fleet admits only workers that decide alike.
     STRIPE_LOOKUP_LAG_MS: '0',
@@ -254,17 +200,17 @@ test('a worker killed with SIGKILL during a charge at the sandbox is replaced an
   });
   await ready;
   // The sandbox books the charge and then holds the answer: the worker dies waiting for it.
-  sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
-  const aegis = testClient(server, taskQueue, { gatewayTimeoutMs: 3000 });
+  h.sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+  const aegis = testClient(h.server, taskQueue, { gatewayTimeoutMs: 3000 });
   const paying = aegis.pay(cardPayment({ amount: 77 }));
   await eventually(
-    async () => sandbox.ledger({ gateway: 'stripe', status: 'succeeded' }).some((e) => e.amount === 7700),
+    async () => h.sandbox.ledger({ gateway: 'stripe', status: 'succeeded' }).some((e) => e.amount === 7700),
     30_000,
   );
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
 
-  const replacement = await startTestWorker(server, taskQueue, [stripe()]);
+  const replacement = await startTestWorker(h.server, taskQueue, [h.stripe()]);
   try {
     const payment = await paying;
     expect(payment).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
@@ -276,30 +222,28 @@ test('a worker killed with SIGKILL during a charge at the sandbox is replaced an
 }, 90_000);
 
 test('a refund whose answer is lost after the gateway booked it is recorded once, as succeeded', async () => {
-  const { worker, aegis, observer } = await setup([stripe(), paypal()]);
+  const { aegis, close } = await setup([h.stripe(), h.paypal()]);
   try {
     const paid = await aegis.pay(cardPayment({ amount: 40 }));
     expect(paid.gateway).toBe('STRIPE');
     // The refund is booked and its answer held back; then every retry meets a 5xx for a while, more
     // than the activity's own retries can wait out. Only a same-key replay can tell what happened.
-    sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
+    h.sandbox.setFaults({ commitThenTimeout: { next: 1 } }, 'stripe');
     const refunding = aegis.refundPayment(paid.id, { amount: 5, refundId: 'lost_answer' });
     const bookedRefunds = () =>
-      sandbox.ledger({ kind: 'refund', status: 'succeeded' }).filter((e) => e.paymentId === paid.id);
+      h.sandbox.ledger({ kind: 'refund', status: 'succeeded' }).filter((e) => e.paymentId === paid.id);
     await eventually(async () => bookedRefunds().length === 1);
-    sandbox.setFaults({ errorRate: 1 }, 'stripe');
+    h.sandbox.setFaults({ errorRate: 1 }, 'stripe');
     await new Promise((r) => setTimeout(r, ADAPTER_TIMEOUT_MS + 2000));
-    sandbox.setFaults({}, 'stripe');
+    h.sandbox.setFaults({}, 'stripe');
     const refunded = await refunding;
     expect(refunded).toMatchObject({ state: 'PARTIALLY_REFUNDED', amounts: { refunded: 500 } });
     expect(refunded.refunds).toEqual([expect.objectContaining({ id: 'lost_answer', status: 'succeeded' })]);
-    const booked = sandbox
+    const booked = h.sandbox
       .ledger({ kind: 'refund', status: 'succeeded' })
       .filter((e) => e.paymentId === paid.id);
     expect(booked.map((e) => e.amount)).toEqual([500]);
   } finally {
-    await aegis.close();
-    await observer.close();
-    await worker.stop();
+    await close();
   }
 }, 60_000);

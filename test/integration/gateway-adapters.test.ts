@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { CurrencyCode } from '../../src/domain/currencies';
 import type { CaptureMethod, GatewayType, Money } from '../../src/domain/types';
 import { createGateway } from '../../src/activities/gateways';
 import type { Gateway, GatewayError, GatewayErrorCategory } from '../../src/activities/gateways/gateway';
-import { startSandbox, type Sandbox, type SandboxGateway } from '../../src/sandbox/server';
+import type { SandboxGateway } from '../../src/sandbox/server';
+import { useSandbox } from '../helpers/sandbox';
 
 /** Short, so the timeout tests finish quickly. */
 const TIMEOUT_MS = 1500;
@@ -91,28 +89,18 @@ async function closedPort(): Promise<number> {
 }
 
 describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
-  let dir: string;
-  let sandbox: Sandbox;
+  const psp = useSandbox({ adapterTimeoutMs: TIMEOUT_MS });
   let gateway: Gateway;
 
   const charges = (paymentKey: string) =>
-    sandbox.ledger({ gateway: c.gateway, paymentKey, kind: 'charge', status: 'succeeded' });
+    psp.sandbox.ledger({ gateway: c.gateway, paymentKey, kind: 'charge', status: 'succeeded' });
   const entries = (paymentKey: string, kind: string) =>
-    sandbox
+    psp.sandbox
       .ledger({ gateway: c.gateway, paymentKey })
       .filter((e) => e.kind === kind && e.status === 'succeeded');
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'aegispay-adapters-'));
-    sandbox = await startSandbox({ port: 0, ledgerFile: join(dir, 'ledger.json') });
-    gateway = c.make(sandbox.url);
-  });
-
-  afterEach(() => sandbox.reset());
-
-  afterAll(async () => {
-    await sandbox.stop();
-    rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    gateway = c.make(psp.sandbox.url);
   });
 
   test('a successful charge books exactly one charge of the right amount', async () => {
@@ -207,7 +195,7 @@ describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
   });
 
   test('after a commit-then-timeout the charge is unknown, and getStatus finds it succeeded', async () => {
-    sandbox.setFaults({ commitThenTimeout: { next: 1 } }, c.gateway);
+    psp.sandbox.setFaults({ commitThenTimeout: { next: 1 } }, c.gateway);
     const request = chargeRequest('tok_visa');
     const started = Date.now();
     const err = await failure(gateway.charge(request));
@@ -226,7 +214,7 @@ describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
   test('getStatus of an unknown key is not_found, creates nothing, and leaves the key usable', async () => {
     const request = chargeRequest('tok_visa');
     expect(await gateway.getStatus(request.idempotencyKey)).toEqual({ status: 'not_found' });
-    expect(sandbox.ledger({ paymentKey: request.idempotencyKey })).toHaveLength(0);
+    expect(psp.sandbox.ledger({ paymentKey: request.idempotencyKey })).toHaveLength(0);
     const result = await gateway.charge(request);
     expect(await gateway.getStatus(request.idempotencyKey)).toEqual({
       status: 'succeeded',
@@ -253,12 +241,12 @@ describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
   });
 
   test('bad credentials are failover', async () => {
-    const misconfigured = c.make(sandbox.url, 'bad');
+    const misconfigured = c.make(psp.sandbox.url, 'bad');
     expect((await failure(misconfigured.charge(chargeRequest('tok_visa')))).category).toBe('failover');
   });
 
   test('an outage is unknown, never a decline', async () => {
-    sandbox.setFaults({ outage: true }, c.gateway);
+    psp.sandbox.setFaults({ outage: true }, c.gateway);
     expect((await failure(gateway.charge(chargeRequest('tok_visa')))).category).toBe('unknown');
   });
 
@@ -280,7 +268,7 @@ describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
   test('a failed 3-D Secure challenge makes confirm a decline', async () => {
     const request = chargeRequest('tok_threeDSecure2Required');
     const pending = await gateway.charge(request);
-    expect(sandbox.failThreeDSecure(pending.reference)).toBe(true);
+    expect(psp.sandbox.failThreeDSecure(pending.reference)).toBe(true);
     const confirm = gateway.confirm({
       paymentId: request.paymentId,
       idempotencyKey: `${request.idempotencyKey}:confirm`,
@@ -299,7 +287,7 @@ describe.each(CASES)('$type adapter against the sandbox PSP', (c) => {
     const inexact = chargeRequest('tok_visa', 'automatic', c.unrepresentable);
     const err = await failure(gateway.charge(inexact));
     expect(err).toMatchObject({ category: 'failover', code: 'amount_not_supported' });
-    expect(sandbox.ledger({ paymentKey: inexact.idempotencyKey })).toHaveLength(0);
+    expect(psp.sandbox.ledger({ paymentKey: inexact.idempotencyKey })).toHaveLength(0);
   });
 
   test('declares card capability and only currencies it converts', () => {

@@ -8,7 +8,8 @@ import type { CaptureMethod } from '../../src/domain/types';
 import { createGateway } from '../../src/activities/gateways';
 import type { Gateway, GatewayError, OperationStatus } from '../../src/activities/gateways/gateway';
 import { fitKey, KEY_LIMITS } from '../../src/activities/gateways/gateway-keys';
-import { startSandbox, type Faults, type Sandbox, type SandboxGateway } from '../../src/sandbox/server';
+import type { Faults, SandboxGateway } from '../../src/sandbox/server';
+import { useSandbox } from '../helpers/sandbox';
 
 const TIMEOUT_MS = 800;
 const usd = (amount: number) => ({ amount, currency: 'USD' as const });
@@ -79,9 +80,9 @@ async function failure(promise: Promise<unknown>): Promise<GatewayError> {
 }
 
 describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
-  let sandbox: Sandbox;
+  const psp = useSandbox({ adapterTimeoutMs: TIMEOUT_MS });
   let gateway: Gateway;
-  const faults = (f: Faults) => sandbox.setFaults(f, c.gateway);
+  const faults = (f: Faults) => psp.sandbox.setFaults(f, c.gateway);
   /** Both adapters also take the charge's reference, which spares the lookup a search. */
   const lookup = (key: string, reference: string) =>
     (gateway as Gateway & { getStatus(k: string, r?: string): Promise<OperationStatus> }).getStatus(
@@ -89,14 +90,11 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
       reference,
     );
   const held = (paymentId: string) =>
-    sandbox.holdings({ gateway: c.gateway, paymentId: fitKey(paymentId, c.paymentIdLimit) })[0];
+    psp.sandbox.holdings({ gateway: c.gateway, paymentId: fitKey(paymentId, c.paymentIdLimit) })[0];
 
-  beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0 });
-    gateway = c.make(sandbox.url);
+  beforeAll(() => {
+    gateway = c.make(psp.sandbox.url);
   });
-  afterEach(() => sandbox.reset());
-  afterAll(() => sandbox.stop());
 
   /** Charges (manual: authorizes) successfully and returns the reference. */
   async function charged(p: ReturnType<typeof payment>) {
@@ -109,9 +107,9 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
     expect(await failure(gateway.charge(p.charge))).toMatchObject({ category: 'in-progress' });
     expect(await gateway.getStatus(p.key('charge'))).toMatchObject({ status: 'in_progress' });
     expect(held(p.paymentId)).toMatchObject({ held: 0, pending: 5000 });
-    const [entry] = sandbox.ledger({ gateway: c.gateway, paymentId: p.paymentId, status: 'pending' });
+    const [entry] = psp.sandbox.ledger({ gateway: c.gateway, paymentId: p.paymentId, status: 'pending' });
     const reference = c.type === 'STRIPE' ? entry!.payment : entry!.reference;
-    expect(sandbox.settle(reference, 'succeeded')).toBe(true);
+    expect(psp.sandbox.settle(reference, 'succeeded')).toBe(true);
     expect(await gateway.getStatus(p.key('charge'))).toMatchObject({
       status: 'succeeded',
       amount: usd(5000),
@@ -128,8 +126,8 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
     const q = payment();
     faults({ pending: { next: 1 } });
     await failure(gateway.charge(q.charge));
-    const [entry] = sandbox.ledger({ gateway: c.gateway, paymentId: q.paymentId, status: 'pending' });
-    sandbox.settle(c.type === 'STRIPE' ? entry!.payment : entry!.reference, 'failed');
+    const [entry] = psp.sandbox.ledger({ gateway: c.gateway, paymentId: q.paymentId, status: 'pending' });
+    psp.sandbox.settle(c.type === 'STRIPE' ? entry!.payment : entry!.reference, 'failed');
     expect(await gateway.getStatus(q.key('charge'))).toMatchObject({ status: 'failed', category: 'decline' });
     expect(held(q.paymentId)).toBeUndefined();
   });
@@ -171,8 +169,8 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
     expect(await failure(gateway.refund(refund))).toMatchObject({ category: 'in-progress' });
     expect(await gateway.getStatus(refund.idempotencyKey)).toMatchObject({ status: 'in_progress' });
     expect(held(p.paymentId)).toMatchObject({ held: 5000, pending: -2000 });
-    const [entry] = sandbox.ledger({ gateway: c.gateway, paymentId: p.paymentId, kind: 'refund' });
-    sandbox.settle(entry!.reference, 'succeeded');
+    const [entry] = psp.sandbox.ledger({ gateway: c.gateway, paymentId: p.paymentId, kind: 'refund' });
+    psp.sandbox.settle(entry!.reference, 'succeeded');
     expect(await gateway.getStatus(refund.idempotencyKey)).toMatchObject({
       status: 'succeeded',
       amount: usd(2000),
@@ -198,7 +196,7 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
       };
       expect(await failure(gateway.capture(capture))).toMatchObject({ category });
       expect(await lookup(p.key('capture'), reference)).toEqual({ status: 'not_found' });
-      expect(sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(1);
+      expect(psp.sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(1);
     },
   );
 
@@ -222,7 +220,7 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
       });
       await gateway.capture(capture);
       expect(held(p.paymentId)).toMatchObject({ held: 3000 });
-      expect(sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(0);
+      expect(psp.sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(0);
     },
   );
 
@@ -262,7 +260,7 @@ describe.each(CASES)('$type outcomes against the sandbox PSP', (c) => {
       status: 'failed',
       category: 'failover',
     });
-    expect(sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(0);
+    expect(psp.sandbox.openAuthorizations({ gateway: c.gateway, paymentId: p.paymentId })).toHaveLength(0);
     const capture = {
       paymentId: p.paymentId,
       idempotencyKey: p.key('capture'),

@@ -2,61 +2,16 @@
  * Regressions for the ways money was lost or moved twice when main was attacked from outside: every one
  * runs against a real dev server and the sandbox PSP over HTTP, and checks the sandbox's books.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { createGateway } from '../../src/activities/gateways';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { AegisPayConfig } from '../../src/config';
 import type { DomainEvent, Payment } from '../../src/domain/types';
-import { startSandbox, type Sandbox } from '../../src/sandbox/server';
-import type { DevServer } from '../../src/toolchain/dev-server';
-import {
-  cardPayment,
-  eventually,
-  expectAegisError,
-  rawClient,
-  startTestServer,
-  startTestWorker,
-  testClient,
-  testTaskQueue,
-  type RunningWorker,
-} from '../helpers';
+import { cardPayment, eventually, expectAegisError, rawClient, startTestPayments } from '../helpers';
 import { openWork } from '../helpers/open-work';
+import { preferFirst, useSandboxHarness } from '../helpers/sandbox';
 
-const ADAPTER_TIMEOUT_MS = 1000;
-
-let server: DevServer;
-let sandbox: Sandbox;
-beforeAll(async () => {
-  server = await startTestServer();
-  sandbox = await startSandbox({
-    port: 0,
-    ledgerFile: join(mkdtempSync(join(tmpdir(), 'aegispay-ms-')), 'ledger.json'),
-  });
-});
-afterAll(async () => {
-  await sandbox?.stop();
-  await server?.stop();
-});
-afterEach(() => sandbox.reset());
-
-const stripe = () =>
-  createGateway('STRIPE', {
-    apiKey: 'sk_test_aegispay',
-    baseUrl: sandbox.url,
-    timeout: ADAPTER_TIMEOUT_MS,
-    lookupLagMs: 0,
-  });
-const paypal = () =>
-  createGateway('PAYPAL', {
-    clientId: 'aegispay',
-    clientSecret: 'secret',
-    baseUrl: sandbox.url,
-    timeout: ADAPTER_TIMEOUT_MS,
-  });
+const h = useSandboxHarness({ adapterTimeoutMs: 1000 });
 
 /** No same-key retries: a lost answer goes straight to the lookups (a retry would get Stripe's replay). */
 const NO_RETRY: AegisPayConfig = {
@@ -71,34 +26,17 @@ const SHORT: AegisPayConfig = {
 };
 
 /** A worker whose routing prefers the first gateway, and a client with short review windows. */
-async function setup(gateways: Gateway[], config: AegisPayConfig = {}) {
-  const taskQueue = testTaskQueue();
-  const aegis = testClient(server, taskQueue, { ...SHORT, ...config });
-  const worker: RunningWorker = await startTestWorker(server, taskQueue, gateways, {
-    routing: {
-      routing: {
-        strategy: 'cost-optimized',
-        costs: {
-          [gateways[0]!.type]: { fixed: 0, percentage: 1 },
-          ...(gateways[1] ? { [gateways[1].type]: { fixed: 30, percentage: 2.9 } } : {}),
-        },
-      },
-    },
+const setup = (gateways: Gateway[], config: AegisPayConfig = {}) =>
+  startTestPayments(h.server, gateways, {
+    worker: { routing: { routing: preferFirst(gateways) } },
+    client: { ...SHORT, ...config },
   });
-  return {
-    aegis,
-    async close() {
-      await aegis.close();
-      await worker.stop();
-    },
-  };
-}
 
 /** Gateways holding money for a payment (collected minus refunded, or pending), by the sandbox's books. */
 function holders(p: Payment): { gateway: string; held: number; pending: number }[] {
-  return sandbox
+  return h.sandbox
     .holdings({ paymentId: p.id })
-    .filter((h) => h.held !== 0 || h.pending !== 0)
+    .filter((holding) => holding.held !== 0 || holding.pending !== 0)
     .map(({ gateway, held, pending }) => ({ gateway, held, pending }));
 }
 
@@ -107,17 +45,17 @@ function holders(p: Payment): { gateway: string; held: number; pending: number }
  * its reads): the outcome stays open whatever the workflow does.
  */
 async function payWithAnswerAndLookupsLost(aegis: AegisPay, amount: number): Promise<Payment> {
-  sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
+  h.sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
   const paying = aegis.pay(cardPayment({ amount }));
   await eventually(async () =>
-    sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === amount * 100),
+    h.sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === amount * 100),
   );
-  sandbox.setFaults({ outage: true, operations: ['lookup'] }, 'stripe');
+  h.sandbox.setFaults({ outage: true, operations: ['lookup'] }, 'stripe');
   return paying;
 }
 
 async function handleOf(p: Payment): Promise<WorkflowHandle> {
-  return (await rawClient(server)).workflow.getHandle(p.id);
+  return (await rawClient(h.server)).workflow.getHandle(p.id);
 }
 
 function eventTypes(events: DomainEvent[]): string[] {
@@ -126,9 +64,9 @@ function eventTypes(events: DomainEvent[]): string[] {
 
 describe('1. an in-progress answer never fails over', () => {
   test('PayPal answers a capture with PENDING: review, no second gateway; the settled capture ends it SUCCESS', async () => {
-    const { aegis, close } = await setup([paypal(), stripe()]);
+    const { aegis, close } = await setup([h.paypal(), h.stripe()]);
     try {
-      sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
+      h.sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
       const p = await aegis.pay(cardPayment({ amount: 25 }));
       expect(p).toMatchObject({ state: 'REQUIRES_REVIEW', gateway: 'PAYPAL' });
       expect(p.review).toMatchObject({ operation: 'charge', gateway: 'PAYPAL' });
@@ -137,8 +75,8 @@ describe('1. an in-progress answer never fails over', () => {
       // In review, the payment has a recheck timer pending: never a silent wait.
       expect(await openWork(await handleOf(p))).toMatchObject({ timers: expect.any(Number) });
 
-      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
-      expect(sandbox.settle(pending.reference, 'succeeded')).toBe(true);
+      const pending = h.sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      expect(h.sandbox.settle(pending.reference, 'succeeded')).toBe(true);
       const settled = await eventually(async () => {
         const now = await aegis.getPayment(p.id);
         return now.state === 'SUCCESS' ? now : undefined;
@@ -154,13 +92,13 @@ describe('1. an in-progress answer never fails over', () => {
   }, 60_000);
 
   test('a PENDING capture that PayPal later declines ends FAILURE with its code, still without a second gateway', async () => {
-    const { aegis, close } = await setup([paypal(), stripe()]);
+    const { aegis, close } = await setup([h.paypal(), h.stripe()]);
     try {
-      sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
+      h.sandbox.setFaults({ pending: { next: 1 }, operations: ['charge'] }, 'paypal');
       const p = await aegis.pay(cardPayment({ amount: 26 }));
       expect(p.state).toBe('REQUIRES_REVIEW');
-      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
-      sandbox.settle(pending.reference, 'failed');
+      const pending = h.sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      h.sandbox.settle(pending.reference, 'failed');
       const failed = await eventually(async () => {
         const now = await aegis.getPayment(p.id);
         return now.state === 'FAILURE' ? now : undefined;
@@ -176,14 +114,14 @@ describe('1. an in-progress answer never fails over', () => {
 
 describe('a refusal of a retry says nothing of the first try', () => {
   test('a charge whose answer is lost and whose retries are rate limited is found by the lookup: one charge, never a second attempt', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
-      sandbox.setFaults({ commitThenTimeout: { next: 1 }, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ commitThenTimeout: { next: 1 }, operations: ['charge'] }, 'stripe');
       const paying = aegis.pay(cardPayment({ amount: 36 }));
       await eventually(async () =>
-        sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === 3600),
+        h.sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).some((e) => e.amount === 3600),
       );
-      sandbox.setFaults({ rateLimitRate: 1, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ rateLimitRate: 1, operations: ['charge'] }, 'stripe');
       const p = await paying;
       expect(p).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
       expect(p.attempts.map((a) => a.gatewayIdempotencyKey.split(':').pop())).toEqual(['1']);
@@ -194,21 +132,21 @@ describe('a refusal of a retry says nothing of the first try', () => {
   }, 60_000);
 
   test('a PayPal refund answered PENDING, then rate limited, is not recorded failed; the lookup settles it once PayPal completes it', async () => {
-    const { aegis, close } = await setup([paypal(), stripe()]);
+    const { aegis, close } = await setup([h.paypal(), h.stripe()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 37 }));
       expect(p.gateway).toBe('PAYPAL');
-      sandbox.setFaults({ pending: { next: 1 }, rateLimitRate: 0, operations: ['refund'] }, 'paypal');
+      h.sandbox.setFaults({ pending: { next: 1 }, rateLimitRate: 0, operations: ['refund'] }, 'paypal');
       const inReview = await aegis.refundPayment(p.id, { amount: 10, refundId: 'pending_refund' });
       expect(inReview).toMatchObject({ state: 'REQUIRES_REVIEW', review: { operation: 'refund' } });
       // While every refund request is rate limited, rechecks learn nothing, and record nothing as failed.
-      sandbox.setFaults({ rateLimitRate: 1, operations: ['refund'] }, 'paypal');
-      const pending = sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
-      sandbox.settle(pending.reference, 'succeeded');
+      h.sandbox.setFaults({ rateLimitRate: 1, operations: ['refund'] }, 'paypal');
+      const pending = h.sandbox.ledger({ status: 'pending' }).find((e) => e.paymentId === p.id)!;
+      h.sandbox.settle(pending.reference, 'succeeded');
       await new Promise((r) => setTimeout(r, 4000));
       const still = await aegis.getPayment(p.id);
       expect(still).toMatchObject({ state: 'REQUIRES_REVIEW', refunds: [] });
-      sandbox.setFaults({}, 'paypal');
+      h.sandbox.setFaults({}, 'paypal');
       const settled = await eventually(async () => {
         const now = await aegis.getPayment(p.id);
         return now.state === 'PARTIALLY_REFUNDED' ? now : undefined;
@@ -218,7 +156,7 @@ describe('a refusal of a retry says nothing of the first try', () => {
       ]);
       expect(holders(p)).toEqual([{ gateway: 'paypal', held: 2700, pending: 0 }]);
     } finally {
-      sandbox.setFaults({}, 'paypal');
+      h.sandbox.setFaults({}, 'paypal');
       await close();
     }
   }, 60_000);
@@ -226,18 +164,18 @@ describe('a refusal of a retry says nothing of the first try', () => {
 
 describe('2. a decline learned by a lookup stays a decline', () => {
   test('STRIPE books a decline and the answer is lost: FAILURE card_declined at STRIPE, never tried at PAYPAL', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()], NO_RETRY);
     try {
       // The decline is booked and its answer held back past the adapter's timeout (a reset is answered
       // by stripe-node's own resend, which gets Stripe's replay of the decline: no lookup needed then).
-      sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ commitThenTimeout: 1, operations: ['charge'] }, 'stripe');
       const p = await aegis.pay(cardPayment({ cardNumber: '4000000000000002', amount: 31 }));
       expect(p).toMatchObject({ state: 'FAILURE', failure: { code: 'card_declined', gateway: 'STRIPE' } });
       expect(p.attempts.map((a) => [a.gateway, a.outcome, a.errorCode])).toEqual([
         ['STRIPE', 'declined', 'card_declined'],
       ]);
       expect(p.attempts[0]!.reconciliationChecks).toBeGreaterThanOrEqual(1);
-      expect(sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === p.id)).toEqual([]);
+      expect(h.sandbox.ledger({ gateway: 'paypal' }).filter((e) => e.paymentId === p.id)).toEqual([]);
     } finally {
       await close();
     }
@@ -246,7 +184,7 @@ describe('2. a decline learned by a lookup stays a decline', () => {
 
 describe('3. a full refund happens only when asked for explicitly', () => {
   test('refund signals and updates with null, nothing, {}, "" or junk refund nothing; each is refused and recorded', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 35 }));
       const handle = await handleOf(p);
@@ -298,8 +236,8 @@ describe('3. a full refund happens only when asked for explicitly', () => {
 
 describe('doors that skip the client', () => {
   test('a payment workflow started by hand with a card number, a negative amount or junk ends before any gateway call', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
-    const client = await rawClient(server);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
+    const client = await rawClient(h.server);
     try {
       const good = await aegis.createPayment(cardPayment({ amount: 90 }));
       const input = await client.workflow.getHandle(good.id).fetchHistory();
@@ -329,14 +267,14 @@ describe('doors that skip the client', () => {
         });
         await expect(handle.result()).rejects.toMatchObject({ cause: { type: 'VALIDATION_ERROR' } });
       }
-      expect(sandbox.ledger().filter((e) => String(e.paymentId).includes('-hand-'))).toEqual([]);
+      expect(h.sandbox.ledger().filter((e) => String(e.paymentId).includes('-hand-'))).toEqual([]);
     } finally {
       await close();
     }
   }, 60_000);
 
   test('completeAction and process updates with junk are refused; a 3-D Secure payment is not failed by them', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 91, cardNumber: '4000002760003184' }));
       expect(p.state).toBe('REQUIRES_ACTION');
@@ -352,7 +290,7 @@ describe('doors that skip the client', () => {
         cause: { type: 'VALIDATION_ERROR' },
       });
       expect((await aegis.getPayment(p.id)).state).toBe('REQUIRES_ACTION');
-      expect(sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === p.id)).toEqual([]);
+      expect(h.sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === p.id)).toEqual([]);
     } finally {
       await close();
     }
@@ -361,7 +299,7 @@ describe('doors that skip the client', () => {
 
 describe('4. no payment is stuck when a call and its lookups both fail', () => {
   test('answers and lookups time out: REQUIRES_REVIEW with a recheck timer; once the gateway answers, SUCCESS with one charge', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()], NO_RETRY);
     try {
       const p = await payWithAnswerAndLookupsLost(aegis, 41);
       expect(p).toMatchObject({ state: 'REQUIRES_REVIEW', gateway: 'STRIPE' });
@@ -369,7 +307,7 @@ describe('4. no payment is stuck when a call and its lookups both fail', () => {
       expect(await openWork(await handleOf(p))).toMatchObject({ timers: 1 });
       expect(holders(p)).toEqual([{ gateway: 'stripe', held: 4100, pending: 0 }]);
 
-      sandbox.setFaults({}, 'stripe');
+      h.sandbox.setFaults({}, 'stripe');
       const settled = await eventually(async () => {
         const now = await aegis.getPayment(p.id);
         return now.state === 'SUCCESS' ? now : undefined;
@@ -382,14 +320,14 @@ describe('4. no payment is stuck when a call and its lookups both fail', () => {
   }, 60_000);
 
   test('an operator settles a review with a recorded decision; the CLI-style signal with a bad payload is refused and recorded', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()], NO_RETRY);
     try {
       const p = await payWithAnswerAndLookupsLost(aegis, 42);
       expect(p.state).toBe('REQUIRES_REVIEW');
       const handle = await handleOf(p);
       await handle.signal('resolveReview', { outcome: 'done' }); // no operator: refused
       await handle.signal('resolveReview', null);
-      const reference = sandbox.ledger({ gateway: 'stripe' }).find((e) => e.paymentId === p.id)!.payment;
+      const reference = h.sandbox.ledger({ gateway: 'stripe' }).find((e) => e.paymentId === p.id)!.payment;
       const resolved = await aegis.resolveReview(p.id, {
         outcome: 'done',
         operator: 'alice@example.com',
@@ -406,7 +344,7 @@ describe('4. no payment is stuck when a call and its lookups both fail', () => {
         outcome: 'done',
       });
     } finally {
-      sandbox.setFaults({}, 'stripe');
+      h.sandbox.setFaults({}, 'stripe');
       await close();
     }
   }, 60_000);
@@ -414,7 +352,7 @@ describe('4. no payment is stuck when a call and its lookups both fail', () => {
 
 describe("5. Temporal's own cancellation is handled by the payment", () => {
   test('"Request Cancellation" on an AUTHORIZED payment voids the authorization; the payment stays readable', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 51, captureMethod: 'manual' }));
       expect(p.state).toBe('AUTHORIZED');
@@ -424,7 +362,7 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
         return now.state === 'CANCELLED' ? now : undefined;
       });
       expect(cancelled.cancellationReason).toBe('cancellation_requested');
-      expect(sandbox.openAuthorizations({ paymentId: p.id })).toEqual([]);
+      expect(h.sandbox.openAuthorizations({ paymentId: p.id })).toEqual([]);
       expect(eventTypes(await aegis.getPaymentEvents(p.id))).toEqual(
         expect.arrayContaining(['CANCELLATION_REQUESTED', 'PAYMENT_CANCELLED']),
       );
@@ -437,7 +375,7 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
   }, 60_000);
 
   test('on a captured payment it is refused and recorded; refunds still work', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 52 }));
       await (await handleOf(p)).cancel();
@@ -455,15 +393,15 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
   }, 60_000);
 
   test('during a charge it is refused; the charge finishes and is kept', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
-      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
       const paying = aegis.pay(cardPayment({ amount: 53 }));
       const id = await eventually(async () => {
         const entry = (await aegis.listPayments({ state: 'PROCESSING' })).payments[0];
         return entry?.id;
       });
-      await (await rawClient(server)).workflow.getHandle(id).cancel();
+      await (await rawClient(h.server)).workflow.getHandle(id).cancel();
       const p = await paying;
       expect(p).toMatchObject({ state: 'SUCCESS', gateway: 'STRIPE' });
       expect(holders(p)).toEqual([{ gateway: 'stripe', held: 5300, pending: 0 }]);
@@ -475,18 +413,18 @@ describe("5. Temporal's own cancellation is handled by the payment", () => {
 
 describe('terminate, then recover', () => {
   test('a payment terminated while its charge was in flight is recovered into review and settled by the lookup: one charge', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
-      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
       const created = await aegis.createPayment(cardPayment({ amount: 81 }));
       void aegis.processPayment({ paymentId: created.id }).catch(() => undefined);
       const handle = await handleOf(created);
       await eventually(async () => (await openWork(handle)).activities > 0);
       await handle.terminate('operator mistake');
       await eventually(async () =>
-        sandbox.ledger({ gateway: 'stripe' }).some((e) => e.paymentId === created.id),
+        h.sandbox.ledger({ gateway: 'stripe' }).some((e) => e.paymentId === created.id),
       );
-      sandbox.setFaults({}, 'stripe');
+      h.sandbox.setFaults({}, 'stripe');
 
       const recovered = await aegis.recoverPayment(created.id);
       expect(recovered).toMatchObject({ state: 'REQUIRES_REVIEW', review: { operation: 'charge' } });
@@ -507,7 +445,7 @@ describe('terminate, then recover', () => {
   }, 60_000);
 
   test('a terminated AUTHORIZED payment is recovered as it was and can still be captured, once', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 82, captureMethod: 'manual' }));
       await (await handleOf(p)).terminate('operator mistake');
@@ -525,18 +463,18 @@ describe('terminate, then recover', () => {
 
 describe('concurrent duplicates of one follow-up resolve to the one operation', () => {
   test('10 concurrent captures and then 10 concurrent cancels: one capture, every caller answered', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()]);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()]);
     try {
       const p = await aegis.pay(cardPayment({ amount: 60, captureMethod: 'manual' }));
       const captures = await Promise.all(Array.from({ length: 10 }, () => aegis.capturePayment(p.id)));
       for (const c of captures) expect(c).toMatchObject({ state: 'SUCCESS', amounts: { captured: 6000 } });
-      const booked = sandbox.ledger({ kind: 'capture' }).filter((e) => e.paymentId === p.id);
+      const booked = h.sandbox.ledger({ kind: 'capture' }).filter((e) => e.paymentId === p.id);
       expect(booked).toHaveLength(1);
 
       const q = await aegis.pay(cardPayment({ amount: 61, captureMethod: 'manual' }));
       const cancels = await Promise.all(Array.from({ length: 10 }, () => aegis.cancelPayment(q.id)));
       for (const c of cancels) expect(c.state).toBe('CANCELLED');
-      expect(sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === q.id)).toHaveLength(1);
+      expect(h.sandbox.ledger({ kind: 'void' }).filter((e) => e.paymentId === q.id)).toHaveLength(1);
     } finally {
       await close();
     }
@@ -545,8 +483,8 @@ describe('concurrent duplicates of one follow-up resolve to the one operation', 
 
 describe('every state that is not final has work in flight or a timer', () => {
   test('INITIATED, PROCESSING, REQUIRES_ACTION, AUTHORIZED, SUCCESS, PARTIALLY_REFUNDED, REQUIRES_REVIEW; final states close', async () => {
-    const { aegis, close } = await setup([stripe(), paypal()], NO_RETRY);
-    const client = await rawClient(server);
+    const { aegis, close } = await setup([h.stripe(), h.paypal()], NO_RETRY);
+    const client = await rawClient(h.server);
     const seen = new Map<string, { activities: number; timers: number }>();
     const check = async (p: Payment) => {
       const now = await aegis.getPayment(p.id);
@@ -562,7 +500,7 @@ describe('every state that is not final has work in flight or a timer', () => {
       await check(paid);
       await check(await aegis.refundPayment(paid.id, { amount: 1 }));
 
-      sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
+      h.sandbox.setFaults({ latencyMs: 800, operations: ['charge'] }, 'stripe');
       const slow = await aegis.createPayment(cardPayment({ amount: 74 }));
       const processing = aegis.processPayment({ paymentId: slow.id });
       await eventually(async () => (await aegis.getPayment(slow.id)).state === 'PROCESSING');
@@ -570,7 +508,7 @@ describe('every state that is not final has work in flight or a timer', () => {
       await processing;
 
       await check(await payWithAnswerAndLookupsLost(aegis, 75));
-      sandbox.setFaults({}, 'stripe');
+      h.sandbox.setFaults({}, 'stripe');
 
       expect([...seen.keys()].sort()).toEqual(
         [
@@ -595,7 +533,7 @@ describe('every state that is not final has work in flight or a timer', () => {
         return status.name === 'COMPLETED';
       });
     } finally {
-      sandbox.setFaults({}, 'stripe');
+      h.sandbox.setFaults({}, 'stripe');
       await close();
     }
   }, 90_000);

@@ -9,21 +9,18 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { createGateway } from '../../src/activities/gateways';
-import type { AegisPay } from '../../src/embedded/aegis-pay';
 import { TEMPORAL_LONG_POLL_MS } from '../../src/temporal/calls';
 import type { CreatePaymentRequest, Payment } from '../../src/domain/types';
-import { startSandbox, type Sandbox } from '../../src/sandbox/server';
 import { freePort, startDevServer, type DevServer } from '../../src/toolchain/dev-server';
 import {
   cardPayment,
   eventually,
   expectAegisError,
-  startTestWorker,
+  startTestPayments,
   testClient,
   testTaskQueue,
-  type RunningWorker,
 } from '../helpers';
+import { useSandbox } from '../helpers/sandbox';
 
 /** The client's `temporalTimeoutMs` here: short, so that each outage fits a test. */
 const TIMEOUT_MS = 3000;
@@ -33,7 +30,6 @@ const SLACK_MS = 10_000;
 let port: number;
 let dbFile: string;
 let server: DevServer;
-let sandbox: Sandbox;
 /** How long each call took to fail, per kind of outage: the figures docs/production.md quotes. */
 const measured: Record<string, Record<string, number>> = {};
 
@@ -56,46 +52,26 @@ beforeAll(async () => {
   port = await freePort();
   dbFile = join(mkdtempSync(join(tmpdir(), 'aegispay-outage-')), 'temporal.db');
   await startServer();
-  sandbox = await startSandbox({ port: 0 });
 });
 afterAll(async () => {
   resumeServer();
   await server?.stop();
-  await sandbox?.stop();
   const dir = join(__dirname, '../artifacts');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'outage-times.json'), JSON.stringify(measured, null, 2));
 });
 
-interface Setup {
-  aegis: AegisPay;
-  worker: RunningWorker;
-  close(): Promise<void>;
-}
+const psp = useSandbox({ adapterTimeoutMs: 1000 });
 
-async function setup(): Promise<Setup> {
-  const taskQueue = testTaskQueue();
-  const stripe = createGateway('STRIPE', {
-    apiKey: 'sk_test_aegispay',
-    baseUrl: sandbox.url,
-    timeout: 1000,
-    lookupLagMs: 0,
+/** A worker charging through the sandbox's STRIPE, and a client whose calls to Temporal are bounded by TIMEOUT_MS. */
+const setup = () =>
+  startTestPayments(server, [psp.stripe()], {
+    client: { temporalTimeoutMs: TIMEOUT_MS, gatewayTimeoutMs: 3000 },
   });
-  const worker = await startTestWorker(server, taskQueue, [stripe]);
-  const aegis = testClient(server, taskQueue, { temporalTimeoutMs: TIMEOUT_MS, gatewayTimeoutMs: 3000 });
-  return {
-    aegis,
-    worker,
-    async close() {
-      await aegis.close();
-      await worker.stop();
-    },
-  };
-}
 
 /** Charges the sandbox made for a payment (a second charge of one payment would be a double charge). */
 const charges = (p: Pick<Payment, 'id'>) =>
-  sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).filter((e) => e.paymentId === p.id);
+  psp.sandbox.ledger({ gateway: 'stripe', kind: 'charge' }).filter((e) => e.paymentId === p.id);
 
 /** Runs each call at once and records how long it took to fail, and with which code. */
 async function failures(calls: Record<string, () => Promise<unknown>>) {
@@ -208,7 +184,7 @@ describe('the client while Temporal does not answer', () => {
     const raw = await Connection.connect({ address: server.address });
     try {
       // The charge takes long enough at the gateway for the server to die while the client waits.
-      sandbox.setFaults({ latencyMs: 1500, operations: ['charge'] }, 'stripe');
+      psp.sandbox.setFaults({ latencyMs: 1500, operations: ['charge'] }, 'stripe');
       const request: CreatePaymentRequest = cardPayment();
       const first = s.aegis.pay(request).then(
         () => undefined,
@@ -227,13 +203,13 @@ describe('the client while Temporal does not answer', () => {
       expect((lost as { code?: string }).code).toBe('TEMPORAL_UNAVAILABLE');
 
       await startServer();
-      sandbox.setFaults({}, 'stripe');
+      psp.sandbox.setFaults({}, 'stripe');
       const again = await eventually(() => s.aegis.pay(request).catch(() => undefined), 90_000);
       expect(again.id).toBe(id);
       expect(again.state).toBe('SUCCESS');
       expect(charges(again)).toHaveLength(1);
     } finally {
-      sandbox.setFaults({}, 'stripe');
+      psp.sandbox.setFaults({}, 'stripe');
       await raw.close();
       await s.close();
     }

@@ -8,60 +8,40 @@ import { mkdtempSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGateway } from '../../src/activities/gateways';
 import type { AegisPay } from '../../src/embedded/aegis-pay';
 import type { StoreConfig } from '../../src/store';
 import { openPaymentStore, type PaymentStore } from '../../src/store';
 import type { DomainEvent, Payment } from '../../src/domain/types';
-import { startSandbox, type Sandbox } from '../../src/sandbox/server';
-import type { DevServer } from '../../src/toolchain/dev-server';
-import {
-  cardPayment,
-  eventually,
-  rawClient,
-  startTestServer,
-  startTestWorker,
-  testClient,
-  testTaskQueue,
-  type RunningWorker,
-} from '../helpers';
+import { cardPayment, eventually, rawClient, startTestPayments, type TestPayments } from '../helpers';
+import { useSandboxHarness } from '../helpers/sandbox';
 
-let server: DevServer;
-let sandbox: Sandbox;
+const h = useSandboxHarness({ adapterTimeoutMs: 2000 });
 let storeConfig: StoreConfig;
 let workerStore: PaymentStore;
-let worker: RunningWorker;
+let payments: TestPayments;
 let aegis: AegisPay;
 
-beforeAll(async () => {
-  server = await startTestServer();
-  sandbox = await startSandbox({ port: 0 });
+// Per test (the file has one), so that the worker stops before the harness stops the server.
+beforeEach(async () => {
   storeConfig = { kind: 'embedded', dataDir: join(mkdtempSync(join(tmpdir(), 'aegispay-sor-')), 'store') };
   workerStore = await openPaymentStore(storeConfig);
-  const taskQueue = testTaskQueue();
-  const stripe = createGateway('STRIPE', {
-    apiKey: 'sk_test_aegispay',
-    baseUrl: sandbox.url,
-    timeout: 2000,
-    lookupLagMs: 0,
+  payments = await startTestPayments(h.server, [h.stripe()], {
+    worker: { store: workerStore },
+    client: {
+      store: storeConfig,
+      // Short windows, so that every workflow closes within the test.
+      refundWindowMs: 1500,
+      authorizationExpiryMs: 1500,
+      actionTimeoutMs: 1500,
+      pendingTimeoutMs: 1500,
+    },
   });
-  worker = await startTestWorker(server, taskQueue, [stripe], { store: workerStore });
-  aegis = testClient(server, taskQueue, {
-    store: storeConfig,
-    // Short windows, so that every workflow closes within the test.
-    refundWindowMs: 1500,
-    authorizationExpiryMs: 1500,
-    actionTimeoutMs: 1500,
-    pendingTimeoutMs: 1500,
-  });
+  aegis = payments.aegis;
 }, 60_000);
 
-afterAll(async () => {
-  await aegis?.close();
-  await worker?.stop();
+afterEach(async () => {
+  await payments?.close();
   await workerStore?.close();
-  await sandbox?.stop();
-  await server?.stop();
 });
 
 test('every path survives the deletion of its workflow; a late refund under 20 concurrent calls happens once', async () => {
@@ -86,7 +66,7 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
     (p) => p.id,
   );
 
-  const client = await rawClient(server);
+  const client = await rawClient(h.server);
   // Every workflow closes (its windows are short), and its final view is what the store holds.
   const finals = new Map<string, { payment: Payment; events: DomainEvent[] }>();
   for (const id of ids) {
@@ -104,7 +84,7 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
   // Retention deletes them: Temporal no longer knows these payments.
   for (const id of ids) {
     await client.workflowService.deleteWorkflowExecution({
-      namespace: server.namespace,
+      namespace: h.server.namespace,
       workflowExecution: { workflowId: id },
     });
   }
@@ -161,7 +141,7 @@ test('every path survives the deletion of its workflow; a late refund under 20 c
     Array.from({ length: 20 }, () => aegis.refundPayment(succeeded.id, { amount: 5, refundId: 'late_1' })),
   );
   for (const p of late) expect(p).toMatchObject({ state: 'PARTIALLY_REFUNDED', amounts: { refunded: 500 } });
-  const booked = sandbox.ledger({ kind: 'refund' }).filter((e) => e.paymentId === succeeded.id);
+  const booked = h.sandbox.ledger({ kind: 'refund' }).filter((e) => e.paymentId === succeeded.id);
   expect(booked.map((e) => e.amount)).toEqual([500]);
   // And never more than was captured: 40.00 captured, 5.00 refunded, so 35.01 is refused.
   await expect(

@@ -35,7 +35,7 @@ function setup(overrides: Partial<CircuitBreakerConfig> = {}) {
 }
 
 describe('CircuitBreaker', () => {
-  it("has the seed's defaults", () => {
+  it("has the deployment guide's defaults", () => {
     expect(DEFAULT_CIRCUIT_BREAKER).toEqual({
       failureThreshold: 5,
       resetTimeoutMs: 60_000,
@@ -322,7 +322,7 @@ describe('CircuitBreaker', () => {
 });
 
 describe('circuitBreakerConfigSchema', () => {
-  it("accepts the seed's config and fills the rest with the defaults", () => {
+  it("accepts the deployment guide's config and fills the rest with the defaults", () => {
     expect(
       circuitBreakerConfigSchema.parse({
         failureThreshold: 5,

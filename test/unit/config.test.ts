@@ -1,8 +1,8 @@
 import { AegisPay } from '../../src/embedded/aegis-pay';
 import { aegisPayConfigSchema, paymentSettings, routerOptions, type AegisPayConfig } from '../../src/config';
 
-/** The original (seed) project's config shape. */
-const SEED_CONFIG = {
+/** The config of the deployment guide's example (see docs/migrating.md). */
+const GUIDE_CONFIG = {
   logging: { level: 'INFO' },
   retry: { maxRetries: 3, initialDelayMs: 1000, maxDelayMs: 10000, backoffMultiplier: 2 },
   routing: { strategy: 'intelligent' },
@@ -27,12 +27,12 @@ function issuePaths(err: unknown): string[] {
 }
 
 describe('AegisPay config', () => {
-  it("accepts the seed's config", () => {
-    expect(() => new AegisPay(SEED_CONFIG)).not.toThrow();
+  it("accepts the deployment guide's config", () => {
+    expect(() => new AegisPay(GUIDE_CONFIG)).not.toThrow();
   });
 
-  it("resolves the seed's config with its retry values and the defaults for the rest", () => {
-    const resolved = aegisPayConfigSchema.parse(SEED_CONFIG);
+  it("resolves the deployment guide's config with its retry values and the defaults for the rest", () => {
+    const resolved = aegisPayConfigSchema.parse(GUIDE_CONFIG);
     expect(resolved.retry).toEqual({
       maxRetries: 3,
       initialDelayMs: 1000,
@@ -114,6 +114,7 @@ describe('AegisPay config', () => {
   it.each<[string, unknown]>([
     ['retry.maxRetries', { retry: { maxRetries: 1.5 } }],
     ['retry.maxRetries', { retry: { maxRetries: 51 } }],
+    ['retry.chargeAttemptsPerGateway', { retry: { chargeAttemptsPerGateway: 0 } }],
     ['retry.initialDelayMs', { retry: { initialDelayMs: 0 } }],
     ['retry.maxDelayMs', { retry: { maxDelayMs: '10s' } }],
     ['retry.backoffMultiplier', { retry: { backoffMultiplier: 11 } }],
@@ -158,8 +159,8 @@ describe('AegisPay config', () => {
 });
 
 describe('paymentSettings', () => {
-  it("maps the seed's retry config onto the activity retry policy (maxRetries 3 -> maximumAttempts 4)", () => {
-    const settings = paymentSettings(aegisPayConfigSchema.parse(SEED_CONFIG));
+  it("maps the deployment guide's retry config onto the activity retry policy (maxRetries 3 -> maximumAttempts 4)", () => {
+    const settings = paymentSettings(aegisPayConfigSchema.parse(GUIDE_CONFIG));
     expect(settings.retry).toEqual({
       maximumAttempts: 4,
       initialIntervalMs: 1000,
@@ -171,6 +172,15 @@ describe('paymentSettings', () => {
   it('maps maxRetries 0 to a single attempt', () => {
     const settings = paymentSettings(aegisPayConfigSchema.parse({ retry: { maxRetries: 0 } }));
     expect(settings.retry.maximumAttempts).toBe(1);
+  });
+
+  it('caps charge attempts per gateway at maxRetries + 1 unless chargeAttemptsPerGateway says otherwise', () => {
+    const byDefault = paymentSettings(aegisPayConfigSchema.parse({ retry: { maxRetries: 2 } }));
+    expect(byDefault).toMatchObject({ retry: { maximumAttempts: 3 }, chargeAttemptsPerGateway: 3 });
+    const own = paymentSettings(
+      aegisPayConfigSchema.parse({ retry: { maxRetries: 2, chargeAttemptsPerGateway: 1 } }),
+    );
+    expect(own).toMatchObject({ retry: { maximumAttempts: 3 }, chargeAttemptsPerGateway: 1 });
   });
 
   it('never makes the maximum interval smaller than the initial one', () => {
@@ -190,6 +200,7 @@ describe('paymentSettings', () => {
         maximumIntervalMs: 10_000,
         backoffCoefficient: 2,
       },
+      chargeAttemptsPerGateway: 4,
       gatewayCallTimeoutMs: 30_000,
       refundWindowMs: 30 * DAY,
       pendingTimeoutMs: DAY,
@@ -215,7 +226,7 @@ describe('paymentSettings', () => {
 });
 
 describe('routing config of the embedded worker', () => {
-  it("accepts the original's function rules next to declarative ones and hands each to the router", () => {
+  it("accepts the deployment guide's function rules next to declarative ones and hands each to the router", () => {
     const condition = (p: { amount: { amount: number } }) => p.amount.amount > 100_000;
     const config = aegisPayConfigSchema.parse({
       routing: {

@@ -214,6 +214,23 @@ describe('explicit connection settings', () => {
     });
   });
 
+  test("AegisPay with temporal: 'env' reads temporalEnv, not the process's variables", async () => {
+    const aegis = new AegisPay({
+      temporal: 'env',
+      temporalEnv: env({ TEMPORAL_ADDRESS: '127.0.0.1:1', TEMPORAL_NAMESPACE: 'elsewhere' }),
+      temporalTimeoutMs: 200,
+      logging: { level: 'SILENT' },
+    });
+    try {
+      await expect(aegis.getPayment('payment:order_1')).rejects.toMatchObject({
+        code: 'TEMPORAL_UNAVAILABLE',
+        message: expect.stringContaining('127.0.0.1:1'),
+      });
+    } finally {
+      await aegis.close();
+    }
+  });
+
   test("AegisPay accepts temporal: 'env'", () => {
     expect(() => new AegisPay({ temporal: 'env', logging: { level: 'SILENT' } })).not.toThrow();
   });

@@ -609,7 +609,7 @@ describe('declarative rules', () => {
 
 describe('function rules', () => {
   const candidates = [gw('MOCK', { stats: warm(1, 10) }), gw('STRIPE'), gw(ADYEN)];
-  // The seed's example: high-value payments to a premium gateway.
+  // The deployment guide's example: high-value payments to a premium gateway.
   const highValue: FunctionRule = {
     name: 'high-value',
     priority: 100,
@@ -678,7 +678,7 @@ describe('routingConfigSchema', () => {
     });
   });
 
-  it("accepts the seed's routing config and a full one", () => {
+  it("accepts the deployment guide's routing config and a full one", () => {
     expect(routingConfigSchema.parse({ strategy: 'intelligent' }).strategy).toBe('intelligent');
     const full = routingConfigSchema.parse({
       strategy: 'cost-optimized',

@@ -68,6 +68,11 @@ describe('payment workflow input', () => {
       'settings.retry.maximumAttempts',
     ],
     [
+      'no charge attempt at all',
+      (i: ReturnType<typeof valid>) => Object.assign(i.settings, { chargeAttemptsPerGateway: 0 }),
+      'settings.chargeAttemptsPerGateway',
+    ],
+    [
       'huge metadata',
       (i: ReturnType<typeof valid>) => (i.payment.metadata = { orderId: 'x'.repeat(9000) }),
       'payment.metadata',
