@@ -1,24 +1,24 @@
 import type { DestinationStream } from 'pino';
-import type { EventBus } from './activities/events';
+import type { EventBus } from '../activities/events';
 import { z } from 'zod';
-import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
-import { riskCheckSchema } from './activities/risk';
-import type { ValidationIssue } from './domain/errors';
-import type { GatewayRouterOptions } from './activities/gateway-router';
-import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from './activities/routing';
-import { GatewayType, type CreatePaymentRequest } from './domain/types';
+import { circuitBreakerConfigSchema } from '../activities/circuit-breaker';
+import { riskCheckSchema } from '../activities/risk';
+import type { ValidationIssue } from '../domain/errors';
+import type { GatewayRouterOptions } from '../activities/gateway-router';
+import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
+import { GatewayType, type CreatePaymentRequest } from '../domain/types';
 import {
   DEFAULT_RECONCILIATION_WINDOW_MS,
   DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
   type PaymentSettings,
-} from './domain/payment';
-import { DEFAULT_TASK_QUEUE } from './domain/ids';
-import type { CardTokenizer } from './client/prepare-payment';
-import { encryptionConfigSchema } from './codec/encryption-codec';
-import { temporalConnectionSchema } from './temporal/connection';
-import { DEFAULT_TEMPORAL_TIMEOUT_MS } from './temporal/calls';
-import { tracingConfigSchema } from './tracing';
-import { storeConfigSchema, type StoreConfig } from './store/config';
+} from '../domain/payment';
+import { DEFAULT_TASK_QUEUE } from '../domain/ids';
+import type { CardTokenizer } from '../client/prepare-payment';
+import { encryptionConfigSchema } from '../codec/encryption-codec';
+import { temporalConnectionSchema } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS } from '../temporal/calls';
+import { tracingConfigSchema } from '../tracing';
+import { storeConfigSchema, type StoreConfig } from '../store/config';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
