@@ -500,13 +500,11 @@ async function dev(g: GlobalOptions): Promise<number> {
 /** `worker`: the standalone worker (src/worker.ts) with the global options as its environment. */
 async function worker(g: GlobalOptions, logLevelGiven: boolean): Promise<number> {
   const { runWorkerFromEnv } = await import('./worker');
-  await runWorkerFromEnv({
-    ...process.env,
-    TEMPORAL_ADDRESS: g.address,
-    TEMPORAL_NAMESPACE: g.namespace,
-    AEGISPAY_TASK_QUEUE: g.taskQueue,
+  await runWorkerFromEnv(process.env, {
+    temporal: { address: g.address, namespace: g.namespace },
+    taskQueue: g.taskQueue,
     // The worker's logs are its output, so the CLI's SILENT default does not apply.
-    ...(logLevelGiven ? { AEGISPAY_LOG_LEVEL: g.logLevel } : {}),
+    ...(logLevelGiven ? { logging: { level: g.logLevel } } : {}),
   });
   return EXIT.OK;
 }
@@ -545,12 +543,11 @@ interface CodecServerCliOptions {
 /** `codec-server`: decodes encrypted payloads for the Web UI and the `temporal` CLI until Ctrl-C. */
 async function codecServer(g: GlobalOptions & CodecServerCliOptions): Promise<number> {
   const { codecServerOptionsFromEnv, startCodecServer } = await import('./codec/codec-server');
-  const options = {
-    ...codecServerOptionsFromEnv(keyEnv(g)),
+  const options = codecServerOptionsFromEnv(keyEnv(g), {
     ...(g.host ? { host: g.host } : {}),
     ...(g.port !== undefined ? { port: g.port } : {}),
     ...(g.insecureNoAuth ? { insecureNoAuth: true } : {}),
-  };
+  });
   if (!options.token && !options.insecureNoAuth) {
     throw new CliError(
       'codec-server: set AEGISPAY_CODEC_TOKEN (16+ URL-safe characters, e.g. `openssl rand -hex 24`), ' +

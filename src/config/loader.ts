@@ -163,7 +163,7 @@ function merge(
   for (const key of keys) {
     const present = layers.filter((l) => l.values[key] !== undefined);
     const nested = shape[key] && nestedShape(shape[key]);
-    if (nested && present.length > 1 && present.every((l) => isPlainObject(l.values[key]))) {
+    if (nested && present.length > 0 && present.every((l) => isPlainObject(l.values[key]))) {
       const inner = present.map((l) => ({
         source: l.source,
         values: l.values[key] as Record<string, unknown>,
@@ -200,8 +200,9 @@ function blame(
   for (let n = dotted.length; n > 0; n--) {
     const source = sources.get(dotted.slice(0, n).join('.'));
     // Inside a variable's JSON value: the variable, then the path within it.
-    if (source === 'env') return [envOf(shape, path.slice(0, n)), ...dotted.slice(n)].join('.');
-    if (source === 'code') return dotted.join('.');
+    const name = source === 'env' ? envOf(shape, path.slice(0, n)) : undefined;
+    if (name) return [name, ...dotted.slice(n)].join('.');
+    if (source === 'env' || source === 'code') return dotted.join('.');
     if (source) return `${dotted.join('.')} in ${source}`;
   }
   return (envRead && envOf(shape, path)) || dotted.join('.');

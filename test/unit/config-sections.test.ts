@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { codecServerOptionsFromEnv } from '../../src/codec/codec-server';
+import { encryptionConfigOf } from '../../src/codec/encryption-codec';
+import { loadSettings } from '../../src/config/loader';
+import { temporalEnvOf } from '../../src/config/temporal';
+import { workerSettings } from '../../src/config/worker';
+import { ValidationError } from '../../src/domain/errors';
+import { storeConfigOf } from '../../src/store/config';
+
+const key = randomBytes(32).toString('base64');
+const dir = mkdtempSync(join(tmpdir(), 'aegispay-sections-'));
+
+function issuesOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ValidationError);
+    return (err as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a ValidationError');
+}
+
+describe('the standalone worker settings', () => {
+  test('come from the variables of the worker, its connectors, keys, store and Temporal', () => {
+    const settings = loadSettings(workerSettings, {
+      env: {
+        AEGISPAY_GATEWAYS: 'stripe, paypal',
+        STRIPE_API_KEY: 'sk_test_1',
+        STRIPE_LOOKUP_LAG_MS: '0',
+        PAYPAL_CLIENT_ID: 'id',
+        PAYPAL_CLIENT_SECRET: 'secret',
+        AEGISPAY_ROUTING: '{"strategy":"round-robin"}',
+        AEGISPAY_ENCRYPTION_KEYS: `k1:${key}`,
+        AEGISPAY_STORE_URL: 'postgres://u@127.0.0.1:5432/db',
+        AEGISPAY_STORE_POOL_MAX: '4',
+        TEMPORAL_ADDRESS: '127.0.0.1:7999',
+        TEMPORAL_TLS: 'false',
+        AEGISPAY_METRICS_PORT: '9464',
+      },
+    });
+    expect(settings.gateways).toEqual(['STRIPE', 'PAYPAL']);
+    expect(settings.connectors.STRIPE).toEqual({ apiKey: 'sk_test_1', lookupLagMs: 0 });
+    expect(settings.connectors.PAYPAL).toEqual({ clientId: 'id', clientSecret: 'secret' });
+    expect(settings.connectors.MOCK).toEqual({ latencyMs: 0, delayAfterCommitMs: 0 });
+    expect(settings.routing?.strategy).toBe('round-robin');
+    expect(settings.metrics).toEqual({ port: 9464 });
+    expect(settings.taskQueue).toBe('aegispay');
+    expect(encryptionConfigOf(settings.encryption)).toEqual({ keys: { k1: key }, activeKeyId: 'k1' });
+    expect(storeConfigOf(settings.store)).toMatchObject({
+      kind: 'postgres',
+      connectionString: 'postgres://u@127.0.0.1:5432/db',
+      max: 4,
+    });
+    expect(temporalEnvOf(settings.temporal, {})).toEqual({
+      TEMPORAL_ADDRESS: '127.0.0.1:7999',
+      TEMPORAL_TLS: 'false',
+    });
+  });
+
+  test('a settings file, the environment and code combine, code first', () => {
+    const file = join(dir, 'aegispay.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        worker: { gateways: ['MOCK'], taskQueue: 'from-file', connectors: { MOCK: { latencyMs: 5 } } },
+        codecServer: { port: 9000 },
+      }),
+    );
+    const settings = loadSettings(workerSettings, {
+      file,
+      env: { AEGISPAY_TASK_QUEUE: 'from-env', AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: '7' },
+      code: { logging: { level: 'DEBUG' } },
+    });
+    expect(settings).toMatchObject({
+      gateways: ['MOCK'],
+      taskQueue: 'from-env',
+      connectors: { MOCK: { latencyMs: 5, delayAfterCommitMs: 7 } },
+      logging: { level: 'DEBUG' },
+    });
+    expect(loadSettings(workerSettings, { file, code: { taskQueue: 'from-code' } }).taskQueue).toBe(
+      'from-code',
+    );
+  });
+
+  test('every bad variable is named at once', () => {
+    const issues = issuesOf(() =>
+      loadSettings(workerSettings, {
+        env: {
+          AEGISPAY_GATEWAYS: 'MOCK,VISA',
+          STRIPE_BASE_URL: 'not a url',
+          AEGISPAY_CIRCUIT_BREAKER: '{"failureThreshold":0}',
+          AEGISPAY_WEBHOOK_SECRET: 'short',
+          AEGISPAY_LOG_LEVEL: 'LOUD',
+          AEGISPAY_STORE: 'mysql',
+          TEMPORAL_TLS: 'maybe',
+          AEGISPAY_SHUTDOWN_GRACE_MS: 'soon',
+        },
+      }),
+    );
+    expect(issues.map((i) => i.split(':')[0])).toEqual(
+      expect.arrayContaining([
+        'TEMPORAL_TLS',
+        'AEGISPAY_SHUTDOWN_GRACE_MS',
+        'AEGISPAY_GATEWAYS.1',
+        'STRIPE_BASE_URL',
+        'AEGISPAY_CIRCUIT_BREAKER.failureThreshold',
+        'AEGISPAY_WEBHOOK_SECRET',
+        'AEGISPAY_LOG_LEVEL',
+        'AEGISPAY_STORE',
+      ]),
+    );
+    expect(issues).toHaveLength(8);
+  });
+});
+
+describe('the codec server settings', () => {
+  test('come from its variables and the workers’ keys; code wins', () => {
+    const env = {
+      AEGISPAY_ENCRYPTION_KEYS: `k1:${key}`,
+      AEGISPAY_CODEC_TOKEN: 'a-token-of-16-chars',
+      AEGISPAY_CODEC_PORT: '0',
+      AEGISPAY_CODEC_ALLOWED_ORIGINS: 'http://127.0.0.1:9233, http://localhost:9233',
+    };
+    expect(codecServerOptionsFromEnv(env)).toMatchObject({
+      host: '127.0.0.1',
+      port: 0,
+      token: 'a-token-of-16-chars',
+      allowedOrigins: ['http://127.0.0.1:9233', 'http://localhost:9233'],
+      encryption: { keys: { k1: key }, activeKeyId: 'k1' },
+    });
+    expect(codecServerOptionsFromEnv(env, { port: 8999 }).port).toBe(8999);
+  });
+
+  test('bad variables are named by variable, and the keys are required', () => {
+    expect(
+      issuesOf(() =>
+        codecServerOptionsFromEnv({
+          AEGISPAY_ENCRYPTION_KEYS: `k1:${key}`,
+          AEGISPAY_CODEC_TOKEN: 'short',
+          AEGISPAY_CODEC_PORT: '70000',
+          AEGISPAY_CODEC_ALLOWED_ORIGINS: 'nowhere',
+        }),
+      ).map((i) => i.split(':')[0]),
+    ).toEqual(['AEGISPAY_CODEC_PORT', 'AEGISPAY_CODEC_TOKEN', 'AEGISPAY_CODEC_ALLOWED_ORIGINS.0']);
+    expect(
+      issuesOf(() => codecServerOptionsFromEnv({ AEGISPAY_CODEC_TOKEN: 'a-token-of-16-chars' })),
+    ).toEqual(['AEGISPAY_ENCRYPTION_KEYS: is required (keyId:base64Key,...)']);
+  });
+});
