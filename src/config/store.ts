@@ -5,8 +5,8 @@ import type { SettingsSection } from './loader';
 export const storeSettingsSchema = z.strictObject({
   kind: z.enum(['postgres', 'embedded']).optional().meta({
     env: 'AEGISPAY_STORE',
-    doc: 'Open the [payment store](system-of-record.md#configuration): `postgres` or `embedded`.',
-    shownDefault: '`postgres` with a URL, else none (the worker), `embedded` (`aegispay export`)',
+    doc: 'Open the [payment store](system-of-record.md#configuration): `postgres` or `embedded`. Unset, a URL means `postgres`; without either the worker has no store and `aegispay export` reads the embedded one.',
+    shownDefault: 'by the URL',
   }),
   url: z.string().min(1).optional().meta({
     env: 'AEGISPAY_STORE_URL',
