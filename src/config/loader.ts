@@ -17,6 +17,8 @@ export interface SettingMeta {
   shownDefault?: string;
   /** The environment variable that sets it. */
   env?: string;
+  /** An empty variable is a value (e.g. an empty file name for "none"), not unset. */
+  keepEmpty?: boolean;
 }
 
 /** One section of the settings: its key in a settings file, its schema, and its name in errors. */
@@ -114,9 +116,10 @@ function envLayer(shape: Shape, env: NodeJS.ProcessEnv, issues: ValidationIssue[
       if (Object.keys(inner).length > 0) values[key] = inner;
       continue;
     }
-    const name = settingMeta(schema)?.env;
+    const meta = settingMeta(schema);
+    const name = meta?.env;
     const text = name ? env[name]?.trim() : undefined;
-    if (!name || !text) continue;
+    if (!name || text === undefined || (text === '' && !meta.keepEmpty)) continue;
     const read = fromText(text, schema);
     if ('problem' in read) issues.push({ path: name, message: read.problem });
     else values[key] = read.value;
