@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { loadSettings, type SettingsSection } from '../../src/config/loader';
-import { ValidationError } from '../../src/domain/errors';
+import { validationIssues } from '../helpers/validation-issues';
 
 const section = {
   key: 'demo',
@@ -33,17 +33,6 @@ function settingsFile(content: unknown): string {
   const file = join(dir, `settings-${files++}.json`);
   writeFileSync(file, JSON.stringify(content));
   return file;
-}
-
-/** The issues of the ValidationError `load` throws, as `path: message` lines. */
-function issuesOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('expected a ValidationError');
 }
 
 describe('loadSettings', () => {
@@ -87,7 +76,7 @@ describe('loadSettings', () => {
 
   test('every bad field is named at once, by the variable, the file or the code field that set it', () => {
     const file = settingsFile({ demo: { tags: ['x'], limits: { min: 'low' } } });
-    const issues = issuesOf(() =>
+    const issues = validationIssues(() =>
       loadSettings(section, {
         code: { verbose: 'yes' },
         env: { DEMO_PORT: '70000', DEMO_MAX: 'many', DEMO_RULE: '{"weight":-1}', DEMO_NAME: 'ok' },
@@ -109,7 +98,7 @@ describe('loadSettings', () => {
   });
 
   test('unreadable variables are named: a non-number, a non-boolean, JSON that does not parse', () => {
-    const issues = issuesOf(() =>
+    const issues = validationIssues(() =>
       loadSettings(section, {
         env: { DEMO_REQUIRED: 'r', DEMO_PORT: 'x', DEMO_VERBOSE: 'yes', DEMO_RULE: '{' },
       }),
@@ -122,18 +111,20 @@ describe('loadSettings', () => {
   });
 
   test('a missing required field is named by its field without the environment, by its variable with it', () => {
-    expect(issuesOf(() => loadSettings(section, {}))).toEqual(['required: is required']);
-    expect(issuesOf(() => loadSettings(section, { env: {} }))).toEqual(['DEMO_REQUIRED: is required']);
+    expect(validationIssues(() => loadSettings(section, {}))).toEqual(['required: is required']);
+    expect(validationIssues(() => loadSettings(section, { env: {} }))).toEqual([
+      'DEMO_REQUIRED: is required',
+    ]);
   });
 
   test('a settings file that is missing or not JSON is an error naming the file', () => {
     const missing = join(dir, 'nope.json');
-    expect(issuesOf(() => loadSettings(section, { file: missing }))).toEqual([
+    expect(validationIssues(() => loadSettings(section, { file: missing }))).toEqual([
       expect.stringMatching(new RegExp(`^${missing}: cannot be read`)),
     ]);
     const broken = join(dir, 'broken.json');
     writeFileSync(broken, '{ demo: ');
-    expect(issuesOf(() => loadSettings(section, { file: broken }))).toEqual([
+    expect(validationIssues(() => loadSettings(section, { file: broken }))).toEqual([
       expect.stringMatching(new RegExp(`^${broken}: is not valid JSON`)),
     ]);
   });

@@ -7,21 +7,11 @@ import { encryptionConfigOf } from '../../src/codec/encryption-codec';
 import { loadSettings } from '../../src/config/loader';
 import { temporalEnvOf } from '../../src/config/temporal';
 import { workerSettings } from '../../src/config/worker';
-import { ValidationError } from '../../src/domain/errors';
+import { validationIssues } from '../helpers/validation-issues';
 import { storeConfigOf } from '../../src/store/config';
 
 const key = randomBytes(32).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'aegispay-sections-'));
-
-function issuesOf(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ValidationError);
-    return (err as ValidationError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('expected a ValidationError');
-}
 
 describe('the standalone worker settings', () => {
   test('come from the variables of the worker, its connectors, keys, store and Temporal', () => {
@@ -86,7 +76,7 @@ describe('the standalone worker settings', () => {
   });
 
   test('every bad variable is named at once', () => {
-    const issues = issuesOf(() =>
+    const issues = validationIssues(() =>
       loadSettings(workerSettings, {
         env: {
           AEGISPAY_GATEWAYS: 'MOCK,VISA',
@@ -136,7 +126,7 @@ describe('the codec server settings', () => {
 
   test('bad variables are named by variable, and the keys are required', () => {
     expect(
-      issuesOf(() =>
+      validationIssues(() =>
         codecServerOptionsFromEnv({
           AEGISPAY_ENCRYPTION_KEYS: `k1:${key}`,
           AEGISPAY_CODEC_TOKEN: 'short',
@@ -146,7 +136,7 @@ describe('the codec server settings', () => {
       ).map((i) => i.split(':')[0]),
     ).toEqual(['AEGISPAY_CODEC_PORT', 'AEGISPAY_CODEC_TOKEN', 'AEGISPAY_CODEC_ALLOWED_ORIGINS.0']);
     expect(
-      issuesOf(() => codecServerOptionsFromEnv({ AEGISPAY_CODEC_TOKEN: 'a-token-of-16-chars' })),
+      validationIssues(() => codecServerOptionsFromEnv({ AEGISPAY_CODEC_TOKEN: 'a-token-of-16-chars' })),
     ).toEqual(['AEGISPAY_ENCRYPTION_KEYS: is required (keyId:base64Key,...)']);
   });
 });
