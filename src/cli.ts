@@ -18,7 +18,7 @@ import { GatewayType, type CreatePaymentRequest, type Payment } from './domain/t
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
-import { storeConfigFromEnv } from './store/config';
+import { namedStoreConfigFromEnv } from './store/config';
 import { findProjectRoot, isInstalledPackage } from './toolchain/temporal-binaries';
 
 /** The gateways with a connector, as the help texts name them. */
@@ -136,8 +136,7 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   // encrypted payments, and on an encrypted fleet it is refused.
   const encryption = encryptionConfigFromEnv(keyEnv(g));
   // The payment store, when the environment names one: reads and refunds of payments whose workflows are gone.
-  const store =
-    process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv(keyEnv(g)) : undefined;
+  const store = namedStoreConfigFromEnv(keyEnv(g));
   return {
     temporal: secured ? 'env' : { address: g.address, namespace: g.namespace },
     taskQueue: g.taskQueue,

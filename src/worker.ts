@@ -26,7 +26,7 @@ import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './dom
 import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
 import { openPaymentStore, type PaymentStore } from './store';
-import { storeConfigOf, type ParsedStoreConfig } from './store/config';
+import { namedStoreConfig, type ParsedStoreConfig } from './store/config';
 import { freePort } from './free-port';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
@@ -337,8 +337,7 @@ export async function runWorkerFromEnv(
   });
   const encryption = encryptionConfigOf(settings.encryption);
   // The system of record, when one is configured (a PostgreSQL URL, or a kind).
-  const storeConfig =
-    settings.store.url || settings.store.kind ? storeConfigOf(settings.store, encryption) : undefined;
+  const storeConfig = namedStoreConfig(settings.store, encryption);
   const logLevel = settings.logging.level;
   const logger = createLogger(logLevel);
   const metricsPort = settings.metrics.port;

@@ -49,8 +49,8 @@ export function routerOptions(config: ResolvedAegisPayConfig): GatewayRouterOpti
 }
 const ms = (max: number) => z.number().int().min(1).max(max);
 
-/** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is). */
-export const aegisPayConfigSchema = z.strictObject({
+/** What the client reads (`PaymentsClient`): where Temporal is, what travels with each payment, what runs in the caller's process. */
+const clientConfigFields = {
   temporal: z
     .union([z.literal('embedded'), z.literal('env'), temporalConnectionSchema])
     .default(() => temporalConnectionSchema.parse({}))
@@ -161,28 +161,8 @@ export const aegisPayConfigSchema = z.strictObject({
     .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
     .optional()
     .meta({ doc: "`(card) => TokenizedCard` run in the caller's process.", shownDefault: 'MOCK tokenizer' }),
-  routing: routingConfigSchema
-    .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
-    .optional()
-    .meta({
-      shownDefault: '`intelligent`, no rules',
-      doc: '`{ strategy?, weights?, rules?, costs?, coldStartVolume? }` of the embedded worker; rules may be declarative or functions. See [Routing](#routing-circuit-breakers-and-failover).',
-    }),
-  metrics: z
-    .strictObject({ port: z.number().int().min(1).max(65_535) })
-    .optional()
-    .meta({
-      doc: '`{ port }`: the embedded worker serves Prometheus `/metrics` on 127.0.0.1:`port`. See [Prometheus metrics](operations.md#prometheus-metrics).',
-    }),
   tracing: tracingConfigSchema.optional().meta({
     doc: '`{ tracerProvider }` or `{ exporter, serviceName? }`: OpenTelemetry spans for this client and its embedded worker. See [Tracing](operations.md#tracing).',
-  }),
-  circuitBreaker: circuitBreakerConfigSchema.optional().meta({
-    doc: '`{ failureThreshold?, resetTimeoutMs?, monitorWindowMs?, failureRateThreshold?, minimumVolume?, halfOpenMaxProbes? }` of the embedded worker.',
-    shownDefault: 'see [Circuit breakers](#circuit-breakers)',
-  }),
-  riskCheck: riskCheckSchema.optional().meta({
-    doc: "`{ assess, onError?, timeoutMs? }`: the embedded worker's fraud/risk check before each payment's first charge. See [Hooks](api.md#hooks).",
   }),
   validate: z
     .custom<(request: CreatePaymentRequest) => ValidationIssue[] | undefined>(
@@ -208,12 +188,47 @@ export const aegisPayConfigSchema = z.strictObject({
     .meta({
       doc: "`{ publish: true, bus? }`: deliver every domain event through the worker's `EventBus`; `bus` is the embedded worker's. See [Events and webhooks](api.md#events-and-webhooks).",
     }),
-});
+};
+
+/** What only the embedded worker of an `AegisPay` reads (a standalone worker: src/config/worker.ts). */
+const embeddedWorkerConfigFields = {
+  routing: routingConfigSchema
+    .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
+    .optional()
+    .meta({
+      shownDefault: '`intelligent`, no rules',
+      doc: '`{ strategy?, weights?, rules?, costs?, coldStartVolume? }` of the embedded worker; rules may be declarative or functions. See [Routing](#routing-circuit-breakers-and-failover).',
+    }),
+  metrics: z
+    .strictObject({ port: z.number().int().min(1).max(65_535) })
+    .optional()
+    .meta({
+      doc: '`{ port }`: the embedded worker serves Prometheus `/metrics` on 127.0.0.1:`port`. See [Prometheus metrics](operations.md#prometheus-metrics).',
+    }),
+  circuitBreaker: circuitBreakerConfigSchema.optional().meta({
+    doc: '`{ failureThreshold?, resetTimeoutMs?, monitorWindowMs?, failureRateThreshold?, minimumVolume?, halfOpenMaxProbes? }` of the embedded worker.',
+    shownDefault: 'see [Circuit breakers](#circuit-breakers)',
+  }),
+  riskCheck: riskCheckSchema.optional().meta({
+    doc: "`{ assess, onError?, timeoutMs? }`: the embedded worker's fraud/risk check before each payment's first charge. See [Hooks](api.md#hooks).",
+  }),
+};
+
+/** The client's config: the `AegisPay` constructor's fields without the embedded worker's. */
+export const clientConfigSchema = z.strictObject(clientConfigFields);
+export type ClientConfig = z.input<typeof clientConfigSchema>;
+export type ResolvedClientConfig = z.output<typeof clientConfigSchema>;
+
+/** The embedded worker's own fields, for the docs table. */
+export const embeddedWorkerConfigSchema = z.strictObject(embeddedWorkerConfigFields);
+
+/** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is): the client's and the embedded worker's. */
+export const aegisPayConfigSchema = z.strictObject({ ...clientConfigFields, ...embeddedWorkerConfigFields });
 export type AegisPayConfig = z.input<typeof aegisPayConfigSchema>;
 export type ResolvedAegisPayConfig = z.output<typeof aegisPayConfigSchema>;
 
 /** The per-payment workflow settings derived from the config. */
-export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings {
+export function paymentSettings(config: ResolvedClientConfig): PaymentSettings {
   return {
     retry: {
       maximumAttempts: config.retry.maxRetries + 1,
@@ -234,7 +249,7 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
 }
 
 /** The payment store this config uses, if any: the embedded one by default with an embedded Temporal. */
-export function storeConfigOf(config: ResolvedAegisPayConfig): StoreConfig | undefined {
+export function storeConfigOf(config: ResolvedClientConfig): StoreConfig | undefined {
   if (config.store === false) return undefined;
   if (config.store) return config.store;
   return config.temporal === 'embedded' ? { kind: 'embedded' } : undefined;

@@ -87,11 +87,30 @@ export function defaultEmbeddedDataDir(): string {
  *   `AEGISPAY_STORE_SSL_REJECT_UNAUTHORIZED=false`; encryption from `AEGISPAY_ENCRYPTION_KEYS`.
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ParsedStoreConfig {
-  return storeConfigOf(loadSettings(storeSettings, { env }), encryptionConfigFromEnv(env));
+  return storeConfigFromSettings(loadSettings(storeSettings, { env }), encryptionConfigFromEnv(env));
+}
+
+/**
+ * The store the settings name (a URL or a kind), if any: the standalone worker and the CLI open none
+ * otherwise, and `aegispay export` falls back to the embedded one.
+ */
+export function namedStoreConfig(
+  settings: StoreSettings,
+  encryption?: EncryptionConfig,
+): ParsedStoreConfig | undefined {
+  return settings.url || settings.kind ? storeConfigFromSettings(settings, encryption) : undefined;
+}
+
+/** `namedStoreConfig` from the environment, with its encryption keys. */
+export function namedStoreConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ParsedStoreConfig | undefined {
+  return namedStoreConfig(loadSettings(storeSettings, { env }), encryptionConfigFromEnv(env));
 }
 
 /** The store config from its settings (see src/config/store.ts) and the encryption keys, if any. */
-export function storeConfigOf(settings: StoreSettings, encryption?: EncryptionConfig): ParsedStoreConfig {
+export function storeConfigFromSettings(
+  settings: StoreSettings,
+  encryption?: EncryptionConfig,
+): ParsedStoreConfig {
   const url = settings.url?.trim();
   const kind = settings.kind ?? (url ? 'postgres' : 'embedded');
   if (kind === 'embedded') {

@@ -22,12 +22,14 @@ describe('the settings tables in docs/configuration.md', () => {
   });
 
   it('have a row for every field of the constructor schema, nested ones under their parent', () => {
-    const table = configTable();
+    const table = `${configTable()}\n${configTable(true)}`;
     for (const key of Object.keys(aegisPayConfigSchema.shape)) {
       expect(table).toMatch(new RegExp(`^\\| \`${key}(\\.\\w+)?\` `, 'm'));
     }
     expect(table).toContain('| `retry.maxRetries` ');
     expect(table).toContain('| `logging.level` ');
+    expect(configTable()).not.toContain('| `routing` ');
+    expect(configTable(true)).toContain('| `routing` ');
   });
 
   it('have a row naming each environment variable of every process section', () => {

@@ -2,13 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PaymentsClient } from '../../src/client/payments-client';
 import { codecServerOptionsFromEnv } from '../../src/codec/codec-server';
+import type { AegisPayConfig, ClientConfig } from '../../src/config';
+import { AegisPay } from '../../src/embedded/aegis-pay';
 import { encryptionConfigOf } from '../../src/codec/encryption-codec';
 import { loadSettings } from '../../src/config/loader';
 import { temporalEnvOf } from '../../src/config/temporal';
 import { workerSettings } from '../../src/config/worker';
 import { validationIssues } from '../helpers/validation-issues';
-import { storeConfigOf } from '../../src/store/config';
+import { namedStoreConfig } from '../../src/store/config';
 
 const key = randomBytes(32).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'aegispay-sections-'));
@@ -39,7 +42,9 @@ describe('the standalone worker settings', () => {
     expect(settings.metrics).toEqual({ port: 9464 });
     expect(settings.taskQueue).toBe('aegispay');
     expect(encryptionConfigOf(settings.encryption)).toEqual({ keys: { k1: key }, activeKeyId: 'k1' });
-    expect(storeConfigOf(settings.store)).toMatchObject({
+    expect(loadSettings(workerSettings, { env: { AEGISPAY_GATEWAYS: 'MOCK' } }).store).toEqual({});
+    expect(namedStoreConfig({})).toBeUndefined();
+    expect(namedStoreConfig(settings.store)).toMatchObject({
       kind: 'postgres',
       connectionString: 'postgres://u@127.0.0.1:5432/db',
       max: 4,
@@ -138,5 +143,35 @@ describe('the codec server settings', () => {
     expect(
       validationIssues(() => codecServerOptionsFromEnv({ AEGISPAY_CODEC_TOKEN: 'a-token-of-16-chars' })),
     ).toEqual(['AEGISPAY_ENCRYPTION_KEYS: is required (keyId:base64Key,...)']);
+  });
+});
+
+describe('the constructors', () => {
+  test('PaymentsClient takes the client settings only; AegisPay the embedded worker’s too', () => {
+    expect(
+      validationIssues(() => new PaymentsClient({ routing: { strategy: 'cost-optimized' } } as ClientConfig)),
+    ).toEqual([expect.stringMatching(/"routing"/)]);
+    const aegis = new AegisPay({
+      taskQueue: 'q',
+      routing: { strategy: 'cost-optimized' },
+      metrics: { port: 9464 },
+    });
+    expect(aegis).toBeInstanceOf(PaymentsClient);
+  });
+
+  test('AegisPay names every bad field, the client’s and the embedded worker’s, in one error', () => {
+    const issues = validationIssues(
+      () =>
+        new AegisPay({
+          taskQueue: '',
+          routing: { strategy: 'nope' },
+          metrics: { port: 0 },
+        } as unknown as AegisPayConfig),
+    );
+    expect(issues.map((i) => i.split(':')[0]).sort()).toEqual([
+      'metrics.port',
+      'routing.strategy',
+      'taskQueue',
+    ]);
   });
 });
