@@ -134,8 +134,12 @@ function fileLayer(section: SettingsSection, file: NonNullable<SettingsSources['
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    const reason = err instanceof SyntaxError ? 'is not valid JSON' : 'cannot be read';
-    throw new ValidationError([{ path, message: `${reason}: ${(err as Error).message}` }], section.what);
+    // JSON.parse's message quotes the text around the error, which may be a secret: only say what failed.
+    const message =
+      err instanceof SyntaxError
+        ? 'is not valid JSON'
+        : `cannot be read: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+    throw new ValidationError([{ path, message }], section.what);
   }
   const values = (doc as Record<string, unknown> | null)?.[section.key] ?? {};
   if (!isPlainObject(values)) {
