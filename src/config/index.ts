@@ -49,6 +49,18 @@ export function routerOptions(config: ResolvedAegisPayConfig): GatewayRouterOpti
 }
 const ms = (max: number) => z.number().int().min(1).max(max);
 
+/** The task queue: the client's, and (as `AEGISPAY_TASK_QUEUE`) the standalone worker's. */
+export const taskQueueSetting = z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE).meta({
+  env: 'AEGISPAY_TASK_QUEUE',
+  doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.',
+});
+
+/** The log level of every process (`AEGISPAY_LOG_LEVEL` for those that read the environment). */
+export const logLevelSetting = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
+  env: 'AEGISPAY_LOG_LEVEL',
+  doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT` (pino, with [redaction](security.md#log-redaction)).',
+});
+
 /** What the client reads (`PaymentsClient`): where Temporal is, what travels with each payment, what runs in the caller's process. */
 const clientConfigFields = {
   temporal: z
@@ -58,12 +70,7 @@ const clientConfigFields = {
       doc: "Where Temporal is: `'env'` (Temporal's environment configuration: profile file and `TEMPORAL_*` variables, else `localhost:7233`, namespace `default`), an explicit `{ address, namespace, apiKey?, tls? }`, or `'embedded'`: reuse a dev server answering on 127.0.0.1:7233, else start one from `temporal-dev.yml` (data in `.temporal/aegispay-dev.db`). See [Connecting to Temporal](operations.md#connecting-to-temporal).",
       shownDefault: "`'env'`",
     }),
-  taskQueue: z
-    .string()
-    .min(1)
-    .max(200)
-    .default(DEFAULT_TASK_QUEUE)
-    .meta({ doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.' }),
+  taskQueue: taskQueueSetting,
   merchantScope: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _')
@@ -73,9 +80,7 @@ const clientConfigFields = {
     }),
   logging: z
     .strictObject({
-      level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
-        doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT` (pino, with [redaction](security.md#log-redaction)).',
-      }),
+      level: logLevelSetting,
     })
     .default({ level: 'INFO' }),
   logDestination: z

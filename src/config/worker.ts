@@ -4,8 +4,8 @@ import { circuitBreakerConfigSchema } from '../activities/circuit-breaker';
 import { CONNECTOR_SETTINGS, CONNECTOR_TYPES } from '../activities/gateways';
 import { DEFAULT_HEALTH_REPORT_INTERVAL_MS } from '../activities/health-reporter';
 import { routingConfigSchema } from '../activities/routing';
-import { DEFAULT_TASK_QUEUE } from '../domain/ids';
 import { encryptionSettingsSchema } from './encryption';
+import { logLevelSetting, taskQueueSetting } from './index';
 import type { SettingsSection } from './loader';
 import { storeSettingsSchema } from './store';
 import { temporalSettingsSchema } from './temporal';
@@ -15,10 +15,7 @@ const ms = z.number().int().nonnegative();
 
 export const workerSettingsSchema = z.strictObject({
   temporal: temporalSettingsSchema.prefault({}),
-  taskQueue: z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE).meta({
-    env: 'AEGISPAY_TASK_QUEUE',
-    doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.',
-  }),
+  taskQueue: taskQueueSetting,
   // No default: MOCK charges nothing, so a worker runs it only when told to.
   gateways: z
     .array(
@@ -100,10 +97,7 @@ export const workerSettingsSchema = z.strictObject({
     .prefault({}),
   logging: z
     .strictObject({
-      level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
-        env: 'AEGISPAY_LOG_LEVEL',
-        doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT`.',
-      }),
+      level: logLevelSetting,
     })
     .prefault({}),
   shutdownGraceMs: ms.default(30_000).meta({
