@@ -19,6 +19,7 @@ import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema }
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
 import { namedStoreConfigFromEnv } from './store/config';
+import { isSecuredConnectionFromEnv } from './config/temporal';
 import { findProjectRoot, isInstalledPackage } from './toolchain/temporal-binaries';
 
 /** The gateways with a connector, as the help texts name them. */
@@ -111,16 +112,6 @@ class CliError extends Error {
   }
 }
 
-/** Environment variables that mean the connection needs TLS or an API key. */
-const SECURED_CONNECTION_VARIABLES = [
-  'TEMPORAL_API_KEY',
-  'TEMPORAL_PROFILE',
-  'TEMPORAL_CONFIG_FILE',
-  'TEMPORAL_TLS',
-  'TEMPORAL_TLS_CLIENT_CERT_PATH',
-  'TEMPORAL_TLS_CLIENT_CERT_DATA',
-];
-
 /** The environment with `--keys-file` applied, for `encryptionConfigFromEnv` and the store. */
 function keyEnv(g: GlobalOptions): NodeJS.ProcessEnv {
   return g.keysFile ? { ...process.env, AEGISPAY_ENCRYPTION_KEYS_FILE: g.keysFile } : process.env;
@@ -130,7 +121,7 @@ function keyEnv(g: GlobalOptions): NodeJS.ProcessEnv {
 function clientConfig(g: GlobalOptions): AegisPayConfig {
   // With credentials or a profile in the environment (Temporal Cloud, mTLS), connect through
   // Temporal's environment configuration; the address and namespace options still win.
-  const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
+  const secured = isSecuredConnectionFromEnv();
   if (secured) Object.assign(process.env, { TEMPORAL_ADDRESS: g.address, TEMPORAL_NAMESPACE: g.namespace });
   // The same keys as the workers (AEGISPAY_ENCRYPTION_KEYS or a key file): a keyless CLI cannot read
   // encrypted payments, and on an encrypted fleet it is refused.

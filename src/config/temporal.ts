@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { settingMeta } from './loader';
+import { loadSettings, settingMeta, type SettingsSection } from './loader';
 
 const text = z.string().min(1).optional();
 
@@ -59,4 +59,23 @@ export function temporalEnvOf(settings: TemporalSettings, env: NodeJS.ProcessEnv
     value === undefined ? [] : [[settingMeta(shape[field]!)!.env!, String(value)]],
   );
   return { ...env, ...Object.fromEntries(vars) };
+}
+
+export const temporalSettings = {
+  key: 'temporal',
+  what: 'Temporal environment configuration',
+  schema: temporalSettingsSchema,
+} satisfies SettingsSection;
+
+/** Whether the settings ask for TLS, an API key or a profile: a connection only Temporal's environment configuration builds. */
+export function isSecuredConnection(settings: TemporalSettings): boolean {
+  const { apiKey, profile, configFile, tls, tlsClientCertPath, tlsClientCertData } = settings;
+  return [apiKey, profile, configFile, tls, tlsClientCertPath, tlsClientCertData].some(
+    (v) => v !== undefined,
+  );
+}
+
+/** `isSecuredConnection` of the environment's `TEMPORAL_*` variables. */
+export function isSecuredConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  return isSecuredConnection(loadSettings(temporalSettings, { env }));
 }

@@ -8,7 +8,7 @@ import type { AegisPayConfig, ClientConfig } from '../../src/config';
 import { AegisPay } from '../../src/embedded/aegis-pay';
 import { encryptionConfigOf } from '../../src/codec/encryption-codec';
 import { loadSettings } from '../../src/config/loader';
-import { temporalEnvOf } from '../../src/config/temporal';
+import { isSecuredConnectionFromEnv, temporalEnvOf } from '../../src/config/temporal';
 import { workerSettings } from '../../src/config/worker';
 import { validationIssues } from '../helpers/validation-issues';
 import { namedStoreConfig } from '../../src/store/config';
@@ -108,6 +108,24 @@ describe('the standalone worker settings', () => {
       ]),
     );
     expect(issues).toHaveLength(8);
+  });
+});
+
+describe('the Temporal variables', () => {
+  test('a key, a profile, a profile file, TLS or a client certificate ask for a secured connection', () => {
+    expect(isSecuredConnectionFromEnv({ TEMPORAL_ADDRESS: '127.0.0.1:7233', TEMPORAL_NAMESPACE: 'n' })).toBe(
+      false,
+    );
+    for (const [name, value] of [
+      ['TEMPORAL_API_KEY', 'key'],
+      ['TEMPORAL_PROFILE', 'prod'],
+      ['TEMPORAL_CONFIG_FILE', '/etc/temporal.toml'],
+      ['TEMPORAL_TLS', 'false'],
+      ['TEMPORAL_TLS_CLIENT_CERT_PATH', '/c.pem'],
+      ['TEMPORAL_TLS_CLIENT_CERT_DATA', 'PEM'],
+    ]) {
+      expect(isSecuredConnectionFromEnv({ [name!]: value })).toBe(true);
+    }
   });
 });
 
