@@ -92,10 +92,11 @@ module.exports = {
     },
     {
       name: 'toolchain-stands-alone',
-      comment: 'The toolchain launches Temporal; it reads no product layer but the domain.',
+      comment:
+        'The toolchain launches Temporal; it reads no product layer but the domain and its own settings (through the settings loader).',
       severity: 'error',
       from: { path: '^src/toolchain/' },
-      to: { path: '^src/', pathNot: SHARED_OR('toolchain') },
+      to: { path: '^src/', pathNot: `${SHARED_OR('toolchain')}|^src/config/(loader|dev-server|toolchain)\\.ts$` },
     },
   ],
   options: {

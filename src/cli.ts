@@ -18,7 +18,8 @@ import { GatewayType, type CreatePaymentRequest, type Payment } from './domain/t
 import { capturePaymentRequestSchema, parseOrThrow, refundPaymentRequestSchema } from './domain/validation';
 import * as fmt from './cli-format';
 import { encryptionConfigFromEnv } from './codec/encryption-codec';
-import { storeConfigFromEnv } from './store/config';
+import { namedStoreConfigFromEnv } from './store/config';
+import { isSecuredConnectionFromEnv } from './config/temporal';
 import { findProjectRoot, isInstalledPackage } from './toolchain/temporal-binaries';
 
 /** The gateways with a connector, as the help texts name them. */
@@ -111,16 +112,6 @@ class CliError extends Error {
   }
 }
 
-/** Environment variables that mean the connection needs TLS or an API key. */
-const SECURED_CONNECTION_VARIABLES = [
-  'TEMPORAL_API_KEY',
-  'TEMPORAL_PROFILE',
-  'TEMPORAL_CONFIG_FILE',
-  'TEMPORAL_TLS',
-  'TEMPORAL_TLS_CLIENT_CERT_PATH',
-  'TEMPORAL_TLS_CLIENT_CERT_DATA',
-];
-
 /** The environment with `--keys-file` applied, for `encryptionConfigFromEnv` and the store. */
 function keyEnv(g: GlobalOptions): NodeJS.ProcessEnv {
   return g.keysFile ? { ...process.env, AEGISPAY_ENCRYPTION_KEYS_FILE: g.keysFile } : process.env;
@@ -130,7 +121,7 @@ function keyEnv(g: GlobalOptions): NodeJS.ProcessEnv {
 function clientConfig(g: GlobalOptions): AegisPayConfig {
   // With credentials or a profile in the environment (Temporal Cloud, mTLS), connect through
   // Temporal's environment configuration; the address and namespace options still win.
-  const secured = SECURED_CONNECTION_VARIABLES.some((name) => process.env[name]);
+  const secured = isSecuredConnectionFromEnv();
   const temporal: Pick<AegisPayConfig, 'temporal' | 'temporalEnv'> = secured
     ? {
         temporal: 'env',
@@ -141,8 +132,7 @@ function clientConfig(g: GlobalOptions): AegisPayConfig {
   // encrypted payments, and on an encrypted fleet it is refused.
   const encryption = encryptionConfigFromEnv(keyEnv(g));
   // The payment store, when the environment names one: reads and refunds of payments whose workflows are gone.
-  const store =
-    process.env.AEGISPAY_STORE_URL || process.env.AEGISPAY_STORE ? storeConfigFromEnv(keyEnv(g)) : undefined;
+  const store = namedStoreConfigFromEnv(keyEnv(g));
   return {
     ...temporal,
     taskQueue: g.taskQueue,
@@ -505,13 +495,11 @@ async function dev(g: GlobalOptions): Promise<number> {
 /** `worker`: the standalone worker (src/worker.ts) with the global options as its environment. */
 async function worker(g: GlobalOptions, logLevelGiven: boolean): Promise<number> {
   const { runWorkerFromEnv } = await import('./worker');
-  await runWorkerFromEnv({
-    ...process.env,
-    TEMPORAL_ADDRESS: g.address,
-    TEMPORAL_NAMESPACE: g.namespace,
-    AEGISPAY_TASK_QUEUE: g.taskQueue,
+  await runWorkerFromEnv(process.env, {
+    temporal: { address: g.address, namespace: g.namespace },
+    taskQueue: g.taskQueue,
     // The worker's logs are its output, so the CLI's SILENT default does not apply.
-    ...(logLevelGiven ? { AEGISPAY_LOG_LEVEL: g.logLevel } : {}),
+    ...(logLevelGiven ? { logging: { level: g.logLevel } } : {}),
   });
   return EXIT.OK;
 }
@@ -550,12 +538,11 @@ interface CodecServerCliOptions {
 /** `codec-server`: decodes encrypted payloads for the Web UI and the `temporal` CLI until Ctrl-C. */
 async function codecServer(g: GlobalOptions & CodecServerCliOptions): Promise<number> {
   const { codecServerOptionsFromEnv, startCodecServer } = await import('./codec/codec-server');
-  const options = {
-    ...codecServerOptionsFromEnv(keyEnv(g)),
+  const options = codecServerOptionsFromEnv(keyEnv(g), {
     ...(g.host ? { host: g.host } : {}),
     ...(g.port !== undefined ? { port: g.port } : {}),
     ...(g.insecureNoAuth ? { insecureNoAuth: true } : {}),
-  };
+  });
   if (!options.token && !options.insecureNoAuth) {
     throw new CliError(
       'codec-server: set AEGISPAY_CODEC_TOKEN (16+ URL-safe characters, e.g. `openssl rand -hex 24`), ' +

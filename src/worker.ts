@@ -5,7 +5,6 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import type { DataConverter, Duration } from '@temporalio/common';
-import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client } from '@temporalio/client';
@@ -14,22 +13,20 @@ import { DEFAULT_HEALTH_REPORT_INTERVAL_MS, HealthReporter } from './activities/
 import { WebhookEventBus, type EventBus } from './activities/events';
 import { GatewayRegistry } from './activities/gateway-registry';
 import { GatewayRouter, type GatewayRouterOptions } from './activities/gateway-router';
-import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
-import { routingConfigSchema } from './activities/routing';
 import { riskCheckSchema } from './activities/risk';
 import type { Gateway } from './activities/gateways/gateway';
-import { CONNECTOR_ENV, CONNECTOR_TYPES, CONNECTORS, createGateway } from './activities/gateways';
+import { createGateway } from './activities/gateways';
 import {
   connectClient,
   connectWorker,
   ensureSearchAttributes,
   resolveConnection,
 } from './temporal/connection';
-import { DEFAULT_TASK_QUEUE } from './domain/ids';
 import { describeFleetPolicy, FLEET_LIVE_WITHIN_MS, fleetTaskQueue } from './domain/fleet-policy';
 import { computeFleetPolicy, joinTaskQueueFleet, type NamedRiskCheck } from './fleet-membership';
 import { parseOrThrow } from './domain/validation';
-import { openPaymentStore, storeConfigFromEnv, type PaymentStore } from './store';
+import { openPaymentStore, type PaymentStore } from './store';
+import { namedStoreConfig, type ParsedStoreConfig } from './store/config';
 import { freePort } from './free-port';
 import { createLogger, type Logger } from './logging';
 import { installTemporalRuntime, temporalPrometheusAddress } from './temporal-runtime';
@@ -46,7 +43,10 @@ import {
   type TracingConfig,
 } from './tracing';
 import { createDataConverter, encryptionOf } from './codec/data-converter';
-import { encryptionConfigFromEnv } from './codec/encryption-codec';
+import { encryptionConfigOf } from './codec/encryption-codec';
+import { loadSettings, settingsFileOf } from './config/loader';
+import { temporalEnvOf } from './config/temporal';
+import { workerSettings, type WorkerSettings } from './config/worker';
 import { AegisPayError } from './domain/errors';
 
 export interface PaymentWorkerOptions {
@@ -289,75 +289,12 @@ async function startPaymentWorker(
   return worker;
 }
 
-const booleanFromEnv = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
-const intFromEnv = z.coerce.number().int().nonnegative();
-const jsonFromEnv = z.string().transform((text, ctx) => {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be valid JSON' });
-    return z.NEVER;
-  }
-});
-
-/** The standalone worker's environment, validated: every bad variable is reported at once. */
-export const workerEnvSchema = z.object({
-  /** Read with the TEMPORAL_* variables below by Temporal's environment configuration (see resolveConnection). */
-  TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
-  TEMPORAL_PROFILE: z.string().min(1).optional(),
-  TEMPORAL_ADDRESS: z.string().min(1).optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: booleanFromEnv.optional(),
-  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1).optional(),
-  /** PEM contents instead of files (e.g. injected from a secret store). */
-  TEMPORAL_TLS_CLIENT_CERT_DATA: z.string().min(1).optional(),
-  TEMPORAL_TLS_CLIENT_KEY_DATA: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_CA_CERT_DATA: z.string().min(1).optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
-  AEGISPAY_TASK_QUEUE: z.string().min(1).default(DEFAULT_TASK_QUEUE),
-  /** No default: MOCK charges nothing, so a worker runs it only when told to. */
-  AEGISPAY_GATEWAYS: z
-    .string({
-      error:
-        'is required: the gateways this worker charges through, e.g. STRIPE,PAYPAL (MOCK, which charges nothing, only on purpose)',
-    })
-    .transform((s) =>
-      s
-        .split(',')
-        .map((g) => g.trim().toUpperCase())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.enum(CONNECTOR_TYPES)).min(1)),
-  ...CONNECTOR_ENV,
-  AEGISPAY_GATEWAY_TIMEOUT_MS: intFromEnv.optional(),
-  AEGISPAY_HEALTH_REPORT_INTERVAL_MS: intFromEnv.optional(),
-  /** JSON: strategy, weights, rules, costs, coldStartVolume. */
-  AEGISPAY_ROUTING: jsonFromEnv.pipe(routingConfigSchema).optional(),
-  /** JSON: failureThreshold, resetTimeoutMs, monitorWindowMs, failureRateThreshold, minimumVolume. */
-  AEGISPAY_CIRCUIT_BREAKER: jsonFromEnv.pipe(circuitBreakerConfigSchema).optional(),
-  AEGISPAY_WEBHOOK_URL: z.url().optional(),
-  AEGISPAY_WEBHOOK_SECRET: z.string().min(16).optional(),
-  AEGISPAY_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),
-  AEGISPAY_SHUTDOWN_GRACE_MS: intFromEnv.default(30_000),
-  /** Serves Prometheus `/metrics` on 127.0.0.1 at this port. */
-  AEGISPAY_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
-  /** Where the Temporal core's own exporter listens (127.0.0.1); a free port when unset. */
-  AEGISPAY_TEMPORAL_METRICS_PORT: z.coerce.number().int().min(1).max(65_535).optional(),
-  /** `otlp`: export spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME). */
-  AEGISPAY_TRACING: z.enum(['otlp', 'off']).default('off'),
-});
-export type WorkerEnv = z.output<typeof workerEnvSchema>;
-
 /**
  * Opens the payment store, waiting for the database while it is down (a worker started during an
  * outage would otherwise exit, and no payment would be processed until someone restarts it).
  * Configuration mistakes (a bad URL, missing keys) are not waited out.
  */
-async function openStoreWhenReachable(env: NodeJS.ProcessEnv, logger: Logger): Promise<PaymentStore> {
-  const config = storeConfigFromEnv(env);
+async function openStoreWhenReachable(config: ParsedStoreConfig, logger: Logger): Promise<PaymentStore> {
   for (let pause = 500; ; pause = Math.min(pause * 2, 10_000)) {
     try {
       return await openPaymentStore(config);
@@ -370,80 +307,83 @@ async function openStoreWhenReachable(env: NodeJS.ProcessEnv, logger: Logger): P
   }
 }
 
-/** Runs the standalone worker from environment variables until SIGINT/SIGTERM, then drains and exits. */
-/** The gateways AEGISPAY_GATEWAYS names, each with its connector's options from the environment. */
-function gatewaysFromEnv(config: z.output<typeof workerEnvSchema>) {
-  const timeout = config.AEGISPAY_GATEWAY_TIMEOUT_MS;
-  return config.AEGISPAY_GATEWAYS.map((type) =>
-    createGateway(type, { ...(timeout ? { timeout } : {}), ...CONNECTORS[type].optionsFromEnv(config) }),
+/** The gateways the settings name, each with its connector's settings. */
+function gatewaysOf(settings: WorkerSettings) {
+  const timeout = settings.gatewayHttpTimeoutMs;
+  return settings.gateways.map((type) =>
+    createGateway(type, { ...(timeout ? { timeout } : {}), ...settings.connectors[type] }),
   );
 }
 
-/** OTLP tracing when AEGISPAY_TRACING=otlp; the exporter is loaded only then. */
-async function tracingFromEnv(config: z.output<typeof workerEnvSchema>, env: NodeJS.ProcessEnv) {
-  if (config.AEGISPAY_TRACING !== 'otlp') return undefined;
+/** OTLP tracing when `tracing.exporter` is `otlp`; the exporter is loaded only then. */
+async function tracingOf(settings: WorkerSettings) {
+  if (settings.tracing.exporter !== 'otlp') return undefined;
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http');
-  return { exporter: new OTLPTraceExporter(), serviceName: env.OTEL_SERVICE_NAME ?? 'aegispay-worker' };
+  return { exporter: new OTLPTraceExporter(), serviceName: settings.tracing.serviceName };
 }
 
-export async function runWorkerFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  const config = parseOrThrow(workerEnvSchema, env, 'worker environment');
-  const encryption = encryptionConfigFromEnv(env);
-  const logger = createLogger(config.AEGISPAY_LOG_LEVEL);
-  const metricsPort = config.AEGISPAY_METRICS_PORT;
-  const temporalMetricsPort = metricsPort
-    ? (config.AEGISPAY_TEMPORAL_METRICS_PORT ?? (await freePort()))
-    : undefined;
-  installTemporalRuntime(logger, config.AEGISPAY_LOG_LEVEL === 'DEBUG' ? 'DEBUG' : 'INFO', {
+/**
+ * Runs the standalone worker until SIGINT/SIGTERM, then drains and exits. Its settings (src/config/worker.ts)
+ * come from `code`, then the environment, then the JSON settings file `AEGISPAY_CONFIG_FILE` names.
+ */
+export async function runWorkerFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  code?: Record<string, unknown>,
+): Promise<void> {
+  const settings = loadSettings(workerSettings, {
+    env,
+    ...(code ? { code } : {}),
+    file: settingsFileOf(env),
+  });
+  const encryption = encryptionConfigOf(settings.encryption);
+  // The system of record, when one is configured (a PostgreSQL URL, or a kind).
+  const storeConfig = namedStoreConfig(settings.store, encryption);
+  const logLevel = settings.logging.level;
+  const logger = createLogger(logLevel);
+  const metricsPort = settings.metrics.port;
+  const temporalMetricsPort = metricsPort ? (settings.metrics.temporalPort ?? (await freePort())) : undefined;
+  installTemporalRuntime(logger, logLevel === 'DEBUG' ? 'DEBUG' : 'INFO', {
     ...(temporalMetricsPort ? { prometheusBindAddress: `127.0.0.1:${temporalMetricsPort}` } : {}),
   });
-  const temporal = resolveConnection('env', env);
+  const temporal = resolveConnection('env', temporalEnvOf(settings.temporal, env));
   const dataConverter = createDataConverter(encryption);
   const clientConnection = await connectClient(temporal);
   await ensureSearchAttributes(clientConnection, temporal.namespace);
-  const gateways = gatewaysFromEnv(config);
+  const gateways = gatewaysOf(settings);
   const connection = await connectWorker(temporal);
-  // The system of record, when one is configured (AEGISPAY_STORE_URL for PostgreSQL, AEGISPAY_STORE=embedded).
-  const store =
-    env.AEGISPAY_STORE_URL || env.AEGISPAY_STORE ? await openStoreWhenReachable(env, logger) : undefined;
-  const tracing = await tracingFromEnv(config, env);
+  const store = storeConfig ? await openStoreWhenReachable(storeConfig, logger) : undefined;
+  const tracing = await tracingOf(settings);
+  const { url: webhookUrl, secret: webhookSecret } = settings.webhook;
   const worker = await createPaymentWorker({
     connection,
     namespace: temporal.namespace,
-    taskQueue: config.AEGISPAY_TASK_QUEUE,
+    taskQueue: settings.taskQueue,
     gateways,
     logger,
-    shutdownGraceTime: config.AEGISPAY_SHUTDOWN_GRACE_MS,
+    shutdownGraceTime: settings.shutdownGraceMs,
     healthReporting: {
       client: new Client({ connection: clientConnection, namespace: temporal.namespace, dataConverter }),
-      ...(config.AEGISPAY_HEALTH_REPORT_INTERVAL_MS
-        ? { intervalMs: config.AEGISPAY_HEALTH_REPORT_INTERVAL_MS }
-        : {}),
+      intervalMs: settings.healthReportIntervalMs,
     },
     routing: {
-      ...(config.AEGISPAY_ROUTING ? { routing: config.AEGISPAY_ROUTING } : {}),
-      ...(config.AEGISPAY_CIRCUIT_BREAKER ? { circuitBreaker: config.AEGISPAY_CIRCUIT_BREAKER } : {}),
+      ...(settings.routing ? { routing: settings.routing } : {}),
+      ...(settings.circuitBreaker ? { circuitBreaker: settings.circuitBreaker } : {}),
     },
     dataConverter,
     ...(store ? { store } : {}),
     ...(metricsPort ? { metrics: { port: metricsPort } } : {}),
     ...(tracing ? { tracing } : {}),
-    ...(config.AEGISPAY_WEBHOOK_URL && config.AEGISPAY_WEBHOOK_SECRET
-      ? {
-          eventBus: new WebhookEventBus({
-            url: config.AEGISPAY_WEBHOOK_URL,
-            secret: config.AEGISPAY_WEBHOOK_SECRET,
-          }),
-        }
+    ...(webhookUrl && webhookSecret
+      ? { eventBus: new WebhookEventBus({ url: webhookUrl, secret: webhookSecret }) }
       : {}),
   });
   logger.info(
     {
-      taskQueue: config.AEGISPAY_TASK_QUEUE,
+      taskQueue: settings.taskQueue,
       address: temporal.options.address,
       namespace: temporal.namespace,
       ...(metricsPort ? { metrics: `http://127.0.0.1:${metricsPort}/metrics` } : {}),
-      gateways: config.AEGISPAY_GATEWAYS,
+      gateways: settings.gateways,
       encryptionKeyId: encryption?.activeKeyId ?? 'off',
     },
     'worker started',

@@ -76,11 +76,11 @@ import { paymentWorkflow } from '../workflows/payment-workflow';
 import { lateRefundWorkflow, type LateRefundWorkflowInput } from '../workflows/late-refund-workflow';
 import type { PaymentStore } from '../store';
 import {
-  aegisPayConfigSchema,
+  clientConfigSchema,
   paymentSettings,
   storeConfigOf,
-  type AegisPayConfig,
-  type ResolvedAegisPayConfig,
+  type ClientConfig,
+  type ResolvedClientConfig,
 } from '../config';
 import { createDataConverter } from '../codec/data-converter';
 import { connectClient, resolveConnection, type ResolvedConnection } from '../temporal/connection';
@@ -161,9 +161,9 @@ export interface ClientRuntime {
  * It runs nothing itself; `AegisPay` (src/embedded/) adds the in-process server and worker.
  */
 export class PaymentsClient {
-  protected readonly config: ResolvedAegisPayConfig;
+  protected readonly config: ResolvedClientConfig;
   /** Left out, it is Temporal's environment configuration, which falls back to the schema's localhost default. */
-  private readonly temporal: ResolvedAegisPayConfig['temporal'];
+  private readonly temporal: ResolvedClientConfig['temporal'];
   protected readonly logger: Logger;
   /** One converter (codecs included) for this client, its health-report client and its embedded worker. */
   protected readonly dataConverter: DataConverter;
@@ -171,8 +171,8 @@ export class PaymentsClient {
   private storeOpening?: Promise<PaymentStore | undefined>;
   private runtime?: ClientRuntime;
 
-  constructor(config: AegisPayConfig = {}) {
-    this.config = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
+  constructor(config: ClientConfig = {}, what = 'client config') {
+    this.config = parseOrThrow(clientConfigSchema, config, what);
     this.temporal = config.temporal === undefined ? 'env' : this.config.temporal;
     this.logger = createLogger(this.config.logging.level, this.config.logDestination);
     this.dataConverter = createDataConverter(this.config.encryption);

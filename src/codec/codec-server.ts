@@ -18,33 +18,21 @@ import getRawBody from 'raw-body';
 import { z } from 'zod';
 import { ValidationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
-import { EncryptionCodec, encryptionConfigFromEnv, encryptionConfigSchema } from './encryption-codec';
+import {
+  codecServerFields,
+  codecServerSettings,
+  DEFAULT_ALLOWED_ORIGINS,
+  DEFAULT_MAX_BODY_BYTES,
+} from '../config/codec-server';
+import { loadSettings, settingsFileOf } from '../config/loader';
+import { EncryptionCodec, encryptionConfigOf, encryptionConfigSchema } from './encryption-codec';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
-/** The Web UI origins of the local dev server. */
-export const DEFAULT_ALLOWED_ORIGINS = ['http://127.0.0.1:8233', 'http://localhost:8233'];
-/** Largest request body accepted, in bytes: room for a 2 MB payload (Temporal's limit) once in base64. */
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;
-/** Options of `startCodecServer`. */
+export { DEFAULT_ALLOWED_ORIGINS, DEFAULT_MAX_BODY_BYTES };
+/** Options of `startCodecServer`: its settings (src/config/codec-server.ts) with the encryption config. */
 export const codecServerOptionsSchema = z
-  .strictObject({
-    /** Interface to listen on (default loopback). */
-    host: z.string().min(1).default('127.0.0.1'),
-    /** TCP port; 0 picks a free one. */
-    port: z.number().int().min(0).max(65535).default(8888),
-    encryption: encryptionConfigSchema,
-    /** Token every request must carry (header or first path segment): required unless `insecureNoAuth`. */
-    token: z
-      .string()
-      .regex(/^[A-Za-z0-9._~-]{16,}$/, 'token must be at least 16 URL-safe characters (A-Z a-z 0-9 . _ ~ -)')
-      .optional(),
-    /** Serve without a token: allowed on a loopback host only, where the origin list still refuses other sites. */
-    insecureNoAuth: z.boolean().default(false),
-    /** Browser origins allowed to call the server (CORS); other origins are refused. */
-    allowedOrigins: z.array(z.url({ error: 'allowedOrigins must be URLs' })).default(DEFAULT_ALLOWED_ORIGINS),
-    maxBodyBytes: z.number().int().min(1024).default(DEFAULT_MAX_BODY_BYTES),
-  })
+  .strictObject({ ...codecServerFields, encryption: encryptionConfigSchema })
   .superRefine((o, ctx) => {
     if (o.token === undefined && !o.insecureNoAuth) {
       ctx.addIssue({
@@ -221,32 +209,26 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   };
 }
 
-const codecServerEnvSchema = z.object({
-  AEGISPAY_CODEC_HOST: z.string().min(1).default('127.0.0.1'),
-  AEGISPAY_CODEC_PORT: z.coerce.number().int().min(0).max(65535).default(8888),
-  AEGISPAY_CODEC_TOKEN: z.string().optional(),
-  AEGISPAY_CODEC_ALLOWED_ORIGINS: z
-    .string()
-    .optional()
-    .transform((s) => (s ? s.split(',').map((o) => o.trim()) : DEFAULT_ALLOWED_ORIGINS))
-    .pipe(z.array(z.url({ error: 'must be a comma-separated list of URLs' }))),
-});
-
-/** The codec server's options from the environment (the encryption keys are the worker's variables). */
-export function codecServerOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CodecServerOptions {
-  const parsed = parseOrThrow(codecServerEnvSchema, env, 'codec server environment');
-  const encryption = encryptionConfigFromEnv(env);
+/**
+ * The codec server's options from `code`, the environment and the settings file `AEGISPAY_CONFIG_FILE`
+ * names, in that order; the encryption keys are the workers' variables.
+ */
+export function codecServerOptionsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  code?: Record<string, unknown>,
+): CodecServerOptions {
+  const file = settingsFileOf(env);
+  const { encryption: keys, ...settings } = loadSettings(codecServerSettings, {
+    env,
+    ...(code ? { code } : {}),
+    ...(file ? { file } : {}),
+  });
+  const encryption = encryptionConfigOf(keys);
   if (!encryption) {
     throw new ValidationError(
       [{ path: 'AEGISPAY_ENCRYPTION_KEYS', message: 'is required (keyId:base64Key,...)' }],
-      'codec server environment',
+      codecServerSettings.what,
     );
   }
-  return {
-    host: parsed.AEGISPAY_CODEC_HOST,
-    port: parsed.AEGISPAY_CODEC_PORT,
-    encryption,
-    allowedOrigins: parsed.AEGISPAY_CODEC_ALLOWED_ORIGINS,
-    ...(parsed.AEGISPAY_CODEC_TOKEN ? { token: parsed.AEGISPAY_CODEC_TOKEN } : {}),
-  };
+  return { ...settings, encryption };
 }

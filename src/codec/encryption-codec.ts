@@ -14,6 +14,8 @@ import { readFileSync } from 'node:fs';
 import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
+import { encryptionSettings, type EncryptionSettings } from '../config/encryption';
+import { loadSettings } from '../config/loader';
 import { AegisPayError, ConfigurationError, ErrorCode, ValidationError } from '../domain/errors';
 import type { EncryptionPolicy } from '../domain/fleet-policy';
 import { parseOrThrow } from '../domain/validation';
@@ -189,10 +191,10 @@ function decrypt(data: Uint8Array, key: KeyObject, keyId: string): Uint8Array {
  * The key list from `AEGISPAY_ENCRYPTION_KEYS`, or from the file `AEGISPAY_ENCRYPTION_KEYS_FILE` names
  * (the same list, commas or one entry per line): a file keeps keys out of the process environment.
  */
-function keyList(env: NodeJS.ProcessEnv, what: string): string | undefined {
-  const file = env.AEGISPAY_ENCRYPTION_KEYS_FILE?.trim();
-  if (!file) return env.AEGISPAY_ENCRYPTION_KEYS?.trim();
-  if (env.AEGISPAY_ENCRYPTION_KEYS?.trim()) {
+function keyList(settings: EncryptionSettings, what: string): string | undefined {
+  const file = settings.keysFile?.trim();
+  if (!file) return settings.keys?.trim();
+  if (settings.keys?.trim()) {
     throw new ValidationError(
       [
         {
@@ -227,9 +229,14 @@ function keyList(env: NodeJS.ProcessEnv, what: string): string | undefined {
  * `AEGISPAY_ENCRYPTION_ACTIVE_KEY` (optional with a single key); returns undefined when no keys are set.
  */
 export function encryptionConfigFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionConfig | undefined {
-  const what = 'encryption environment';
-  const list = keyList(env, what);
-  const active = env.AEGISPAY_ENCRYPTION_ACTIVE_KEY?.trim();
+  return encryptionConfigOf(loadSettings(encryptionSettings, { env }));
+}
+
+/** The codec's config from the encryption settings (see src/config/encryption.ts); undefined without keys. */
+export function encryptionConfigOf(settings: EncryptionSettings): EncryptionConfig | undefined {
+  const what = encryptionSettings.what;
+  const list = keyList(settings, what);
+  const active = settings.activeKeyId?.trim();
   if (!list) {
     if (!active) return undefined;
     throw new ValidationError(

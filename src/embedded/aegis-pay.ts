@@ -4,8 +4,15 @@ import { GatewayRegistry } from '../activities/gateway-registry';
 import type { Gateway } from '../activities/gateways/gateway';
 import { createGateway, type GatewayFactoryConfig } from '../activities/gateways';
 import { PaymentsClient, type Connected } from '../client/payments-client';
-import { routerOptions, type AegisPayConfig } from '../config';
+import {
+  aegisPayConfigSchema,
+  embeddedWorkerConfigSchema,
+  routerOptions,
+  type AegisPayConfig,
+  type ResolvedAegisPayConfig,
+} from '../config';
 import { ConfigurationError } from '../domain/errors';
+import { parseOrThrow } from '../domain/validation';
 import type { GatewayType } from '../domain/types';
 import { freePort } from '../free-port';
 import {
@@ -15,6 +22,12 @@ import {
   type ResolvedConnection,
 } from '../temporal/connection';
 import type { DevServer } from '../toolchain/dev-server';
+
+/** The fields of a (valid) `AegisPay` config that the client reads, as given (so defaults stay the client's). */
+function clientPart(config: AegisPayConfig): AegisPayConfig {
+  const workerOnly = new Set(Object.keys(embeddedWorkerConfigSchema.shape));
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !workerOnly.has(key)));
+}
 
 interface EmbeddedWorker {
   worker: Worker;
@@ -32,9 +45,14 @@ export class AegisPay extends PaymentsClient {
   private readonly gateways = new GatewayRegistry();
   private devServer?: DevServer;
   private embeddedWorker?: Promise<EmbeddedWorker>;
+  /** The whole config, the embedded worker's fields included. */
+  private readonly workerConfig: ResolvedAegisPayConfig;
 
   constructor(config: AegisPayConfig = {}) {
-    super(config);
+    // Every bad field, the client's and the embedded worker's, in one error; the client gets its own.
+    const resolved = parseOrThrow(aegisPayConfigSchema, config, 'AegisPay config');
+    super(clientPart(config), 'AegisPay config');
+    this.workerConfig = resolved;
     this.attachRuntime({
       coreOptions: () => this.coreOptions(),
       embeddedTarget: () => this.startDevServer(),
@@ -83,7 +101,7 @@ export class AegisPay extends PaymentsClient {
    * /metrics appends them (only if this call installs the runtime: it can be installed once).
    */
   private async coreOptions(): Promise<{ prometheusBindAddress?: string }> {
-    if (!this.config.metrics || this.gateways.all().length === 0) return {};
+    if (!this.workerConfig.metrics || this.gateways.all().length === 0) return {};
     return { prometheusBindAddress: `127.0.0.1:${await freePort()}` };
   }
 
@@ -112,8 +130,8 @@ export class AegisPay extends PaymentsClient {
       gateways: this.gateways.all(),
       logger: this.logger,
       ...(store ? { store } : {}),
-      ...(this.config.events?.bus ? { eventBus: this.config.events.bus } : {}),
-      routing: routerOptions(this.config),
+      ...(this.workerConfig.events?.bus ? { eventBus: this.workerConfig.events.bus } : {}),
+      routing: routerOptions(this.workerConfig),
       // Health reports go through an untraced client: a span every few seconds would drown the payments'.
       healthReporting: {
         client: connected.tracing
@@ -125,8 +143,8 @@ export class AegisPay extends PaymentsClient {
           : connected.client,
       },
       dataConverter: this.dataConverter,
-      ...(this.config.metrics ? { metrics: this.config.metrics } : {}),
-      ...(this.config.riskCheck ? { riskCheck: this.config.riskCheck } : {}),
+      ...(this.workerConfig.metrics ? { metrics: this.workerConfig.metrics } : {}),
+      ...(this.workerConfig.riskCheck ? { riskCheck: this.workerConfig.riskCheck } : {}),
       // The worker shares the client's provider, which this instance flushes and stops on close().
       ...(connected.tracing ? { tracing: { tracerProvider: connected.tracing.provider } } : {}),
     });

@@ -5,7 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { encryptionConfigFromEnv, encryptionConfigSchema } from '../codec/encryption-codec';
+import {
+  encryptionConfigFromEnv,
+  encryptionConfigSchema,
+  type EncryptionConfig,
+} from '../codec/encryption-codec';
+import { loadSettings } from '../config/loader';
+import { storeSettings, type StoreSettings } from '../config/store';
 import { ConfigurationError } from '../domain/errors';
 import { parseOrThrow } from '../domain/validation';
 import { findProjectRoot, isInstalledPackage } from '../project-root';
@@ -81,19 +87,41 @@ export function defaultEmbeddedDataDir(): string {
  *   `AEGISPAY_STORE_SSL_REJECT_UNAUTHORIZED=false`; encryption from `AEGISPAY_ENCRYPTION_KEYS`.
  */
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ParsedStoreConfig {
-  const encryption = encryptionConfigFromEnv(env);
-  const url = env.AEGISPAY_STORE_URL?.trim();
-  const kind = env.AEGISPAY_STORE?.trim() || (url ? 'postgres' : 'embedded');
+  return storeConfigFromSettings(loadSettings(storeSettings, { env }), encryptionConfigFromEnv(env));
+}
+
+/**
+ * The store the settings name (a URL or a kind), if any: the standalone worker and the CLI open none
+ * otherwise, and `aegispay export` falls back to the embedded one.
+ */
+export function namedStoreConfig(
+  settings: StoreSettings,
+  encryption?: EncryptionConfig,
+): ParsedStoreConfig | undefined {
+  return settings.url || settings.kind ? storeConfigFromSettings(settings, encryption) : undefined;
+}
+
+/** `namedStoreConfig` from the environment, with its encryption keys. */
+export function namedStoreConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ParsedStoreConfig | undefined {
+  return namedStoreConfig(loadSettings(storeSettings, { env }), encryptionConfigFromEnv(env));
+}
+
+/** The store config from its settings (see src/config/store.ts) and the encryption keys, if any. */
+export function storeConfigFromSettings(
+  settings: StoreSettings,
+  encryption?: EncryptionConfig,
+): ParsedStoreConfig {
+  const url = settings.url?.trim();
+  const kind = settings.kind ?? (url ? 'postgres' : 'embedded');
   if (kind === 'embedded') {
     if (url) throw new ConfigurationError('AEGISPAY_STORE_URL is set but AEGISPAY_STORE is embedded');
     return parseStoreConfig({
       kind,
-      ...(env.AEGISPAY_STORE_DIR ? { dataDir: env.AEGISPAY_STORE_DIR } : {}),
+      ...(settings.dataDir ? { dataDir: settings.dataDir } : {}),
       ...(encryption ? { encryption } : {}),
     });
   }
-  const file = (name: string) => {
-    const path = env[name]?.trim();
+  const file = (name: string, path: string | undefined) => {
     if (!path) return undefined;
     try {
       return readFileSync(path, 'utf8');
@@ -101,24 +129,23 @@ export function storeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Parsed
       throw new ConfigurationError(`${name} names a file that cannot be read: ${path}`);
     }
   };
-  const ca = file('AEGISPAY_STORE_SSL_CA');
-  const cert = file('AEGISPAY_STORE_SSL_CERT');
-  const key = file('AEGISPAY_STORE_SSL_KEY');
-  const reject = env.AEGISPAY_STORE_SSL_REJECT_UNAUTHORIZED?.trim();
+  const ca = file('AEGISPAY_STORE_SSL_CA', settings.sslCa);
+  const cert = file('AEGISPAY_STORE_SSL_CERT', settings.sslCert);
+  const key = file('AEGISPAY_STORE_SSL_KEY', settings.sslKey);
+  const reject = settings.sslRejectUnauthorized;
   const ssl =
-    ca || cert || key || reject
+    ca || cert || key || reject !== undefined
       ? {
           ...(ca ? { ca } : {}),
           ...(cert ? { cert } : {}),
           ...(key ? { key } : {}),
-          ...(reject ? { rejectUnauthorized: reject !== 'false' } : {}),
+          ...(reject !== undefined ? { rejectUnauthorized: reject } : {}),
         }
       : undefined;
-  const max = env.AEGISPAY_STORE_POOL_MAX?.trim();
   return parseStoreConfig({
     kind,
     ...(url ? { connectionString: url } : {}),
-    ...(max ? { max: Number(max) } : {}),
+    ...(settings.poolMax ? { max: settings.poolMax } : {}),
     ...(ssl ? { ssl } : {}),
     ...(encryption ? { encryption } : {}),
   });

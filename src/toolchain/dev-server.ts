@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse } from 'yaml';
+import { devServerSettings } from '../config/dev-server';
+import { loadSettings } from '../config/loader';
 import { ConfigurationError, TemporalUnavailableError } from '../domain/errors';
 import { freePort } from '../free-port';
 import { ensureTemporalCli } from './install-temporal';
@@ -62,24 +64,10 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_LINES_KEPT = 200;
 
-function fail(file: string, message: string): never {
-  throw new ConfigurationError(`${file}: x-aegispay.${message}`);
-}
-
-function str(file: string, raw: Record<string, unknown>, key: string): string {
-  const v = raw[key];
-  if (typeof v !== 'string') fail(file, `${key} must be a string`);
-  return v;
-}
-
-function portOf(file: string, raw: Record<string, unknown>, key: string): number {
-  // Ports are quoted in the YAML because Compose wants string command items.
-  const n = Number(raw[key]);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(file, `${key} must be a port number`);
-  return n;
-}
-
-/** Reads `x-aegispay` from temporal-dev.yml (default: the one in the project root). */
+/**
+ * Reads `x-aegispay` from temporal-dev.yml (default: the one in the project root) through the settings
+ * loader, with the environment's overrides (src/config/dev-server.ts).
+ */
 export function loadDevServerSettings(file?: string): DevServerSettings {
   const path = resolve(file ?? join(findProjectRoot(), 'temporal-dev.yml'));
   let doc: unknown;
@@ -88,56 +76,21 @@ export function loadDevServerSettings(file?: string): DevServerSettings {
   } catch (err) {
     throw new ConfigurationError(`Cannot read dev server settings from ${path}: ${(err as Error).message}`);
   }
-  const raw = (doc as Record<string, unknown> | null)?.['x-aegispay'];
-  if (!raw || typeof raw !== 'object') throw new ConfigurationError(`${path}: missing the x-aegispay block`);
-  const r = { ...(raw as Record<string, unknown>) };
-  const attrs = r.searchAttributes ?? [];
-  if (!Array.isArray(attrs)) fail(path, 'searchAttributes must be a list of Name=Type');
-  const searchAttributes = attrs.map((a) => {
-    const m = typeof a === 'string' ? /^(\w+)=(\w+)$/.exec(a) : null;
-    if (!m) fail(path, `searchAttributes: ${JSON.stringify(a)} is not Name=Type`);
-    return { name: m[1]!, type: m[2]! };
+  const values = (doc as Record<string, unknown> | null)?.['x-aegispay'];
+  if (!values || typeof values !== 'object')
+    throw new ConfigurationError(`${path}: missing the x-aegispay block`);
+  const { grpcPort, dbFile, ...settings } = loadSettings(devServerSettings, {
+    env: process.env,
+    file: { path, values: values as Record<string, unknown> },
   });
-  // Environment overrides, so that a run can move off the shared defaults without editing the file.
-  const env = process.env;
-  if (env.AEGISPAY_TEMPORAL_PORT) r.grpcPort = env.AEGISPAY_TEMPORAL_PORT;
-  if (env.AEGISPAY_TEMPORAL_UI_PORT) r.uiPort = env.AEGISPAY_TEMPORAL_UI_PORT;
-  if (env.AEGISPAY_TEMPORAL_DB_FILE !== undefined) r.dbFile = env.AEGISPAY_TEMPORAL_DB_FILE;
-  const dynamicConfig = keyValues(path, r, 'dynamicConfig');
-  const sqlitePragmas = keyValues(path, r, 'sqlitePragmas');
-  const dbFile = typeof r.dbFile === 'string' && r.dbFile ? r.dbFile : undefined;
   // Relative to the project root in the AegisPay checkout; in an app, to the app's folder (the working
   // directory), never inside node_modules where a reinstall would wipe it.
   const dbBase = isInstalledPackage(dirname(path)) ? process.cwd() : dirname(path);
-  // AEGISPAY_CODEC_ENDPOINT wins, so trying the codec server needs no edit to the shared settings file.
-  const codecEndpoint =
-    process.env.AEGISPAY_CODEC_ENDPOINT ||
-    (typeof r.codecEndpoint === 'string' && r.codecEndpoint ? r.codecEndpoint : undefined);
   return {
-    namespace: str(path, r, 'namespace'),
-    ip: str(path, r, 'ip'),
-    port: portOf(path, r, 'grpcPort'),
-    uiPort: portOf(path, r, 'uiPort'),
-    dbFile: dbFile && (isAbsolute(dbFile) ? dbFile : resolve(dbBase, dbFile)),
-    logLevel: str(path, r, 'logLevel'),
-    searchAttributes,
-    dynamicConfig,
-    sqlitePragmas,
-    codecEndpoint,
+    ...settings,
+    port: grpcPort,
+    dbFile: dbFile ? (isAbsolute(dbFile) ? dbFile : resolve(dbBase, dbFile)) : undefined,
   };
-}
-
-/** A settings list of `KEY=VALUE` strings as an object; any other shape is refused, naming it. */
-function keyValues(path: string, r: Record<string, unknown>, name: string): Record<string, string> {
-  const list = r[name] ?? [];
-  if (!Array.isArray(list)) fail(path, `${name} must be a list of KEY=VALUE`);
-  return Object.fromEntries(
-    list.map((kv) => {
-      const m = typeof kv === 'string' ? /^([\w.]+)=(.+)$/.exec(kv) : null;
-      if (!m) fail(path, `${name}: ${JSON.stringify(kv)} is not KEY=VALUE`);
-      return [m[1]!, m[2]!];
-    }),
-  );
 }
 
 export { freePort };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '../domain/errors';
 import { pipInstall, toolchainTarget } from '../../scripts/temporal-toolchain.cjs';
 import { findProjectRoot, findTemporalCli, setupCommand, TEMPORAL_CLI_VERSION } from './temporal-binaries';
+import { toolchainFromEnv } from '../config/toolchain';
 
 /** A line of progress on stderr: installing takes a while, and stdout belongs to the app. */
 function progress(line: string): void {
@@ -88,7 +89,7 @@ export async function ensureTemporalCli(): Promise<string> {
     return findTemporalCli();
   } catch (err) {
     // An explicit AEGISPAY_TEMPORAL_BIN that is wrong is the user's to fix, never silently replaced.
-    if (process.env.AEGISPAY_TEMPORAL_BIN) throw err;
+    if (toolchainFromEnv().temporalBin) throw err;
   }
   await installTemporalToolchain();
   return findTemporalCli();

@@ -7,9 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { toolchainFromEnv } from '../config/toolchain';
 
 /** Debian's PostgreSQL 15 binaries; AEGISPAY_PG_BIN points elsewhere. */
-export const PG_BIN = process.env.AEGISPAY_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+export const PG_BIN = toolchainFromEnv().pgBin;
 /** The superuser `initDataDirectory` creates (trust authentication, loopback only). */
 export const PG_SUPERUSER = 'aegispay';
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { toolchainFromEnv, toolchainVariable } from '../config/toolchain';
 import { ConfigurationError } from '../domain/errors';
 import { findProjectRoot } from '../project-root';
 // Two folders up from src/toolchain and dist/toolchain alike: the one home of the pinned versions.
@@ -21,8 +22,9 @@ function onPath(command: string): string | undefined {
   return undefined;
 }
 
-function find(what: string, envVar: string, command: string): string {
-  const fromEnv = process.env[envVar];
+function find(what: string, setting: 'temporalBin' | 'testServerBin', command: string): string {
+  const envVar = toolchainVariable(setting);
+  const fromEnv = toolchainFromEnv()[setting];
   if (fromEnv) {
     // An explicit setting that is wrong must fail loudly rather than silently fall back.
     if (isExecutable(fromEnv)) return fromEnv;
@@ -61,14 +63,14 @@ export function setupCommand(): string {
 
 /** Finds the Temporal CLI: AEGISPAY_TEMPORAL_BIN, then `temporal` on PATH, then the pinned copy (see `toolchainTarget`). */
 export function findTemporalCli(): string {
-  return find(`Temporal CLI (${TEMPORAL_CLI_VERSION})`, 'AEGISPAY_TEMPORAL_BIN', 'temporal');
+  return find(`Temporal CLI (${TEMPORAL_CLI_VERSION})`, 'temporalBin', 'temporal');
 }
 
 /** Finds the time-skipping test server: AEGISPAY_TEMPORAL_TEST_SERVER_BIN, then `temporal-test-server` on PATH, then the project-local copy. */
 export function findTemporalTestServer(): string {
   return find(
     `Temporal test server (${TEMPORAL_TEST_SERVER_VERSION})`,
-    'AEGISPAY_TEMPORAL_TEST_SERVER_BIN',
+    'testServerBin',
     'temporal-test-server',
   );
 }

@@ -11,7 +11,9 @@ import {
 } from '../../src/domain/fleet-policy';
 import { applyHealthReport, type HealthState } from '../../src/domain/health';
 import { computeFleetPolicy } from '../../src/fleet-membership';
-import { workerEnvSchema } from '../../src/worker';
+import { loadSettings } from '../../src/config/loader';
+import { workerSettings } from '../../src/config/worker';
+import { ValidationError } from '../../src/domain/errors';
 
 const STRIPE_KEY = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc';
 const limit = (max: number) => ({
@@ -166,10 +168,15 @@ test('a join is refused while a live worker differs, and admitted once it left o
 });
 
 test('the standalone worker has no default gateway: without AEGISPAY_GATEWAYS it does not start', () => {
-  const parsed = workerEnvSchema.safeParse({});
-  expect(parsed.success).toBe(false);
-  expect(parsed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-    ['AEGISPAY_GATEWAYS', expect.stringContaining('is required')],
+  let error: unknown;
+  try {
+    loadSettings(workerSettings, { env: {} });
+  } catch (err) {
+    error = err;
+  }
+  expect(error).toBeInstanceOf(ValidationError);
+  expect((error as ValidationError).issues).toEqual([
+    { path: 'AEGISPAY_GATEWAYS', message: expect.stringContaining('is required') },
   ]);
-  expect(workerEnvSchema.parse({ AEGISPAY_GATEWAYS: 'mock' }).AEGISPAY_GATEWAYS).toEqual(['MOCK']);
+  expect(loadSettings(workerSettings, { env: { AEGISPAY_GATEWAYS: 'mock' } }).gateways).toEqual(['MOCK']);
 });

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { ConfigurationError } from '../../domain/errors';
 import type { GatewayType } from '../../domain/types';
 import type { Gateway } from './gateway';
@@ -24,10 +25,12 @@ export const CONNECTOR_TYPES = Object.keys(CONNECTORS) as [ConnectorType, ...Con
 type Each = (typeof CONNECTORS)[ConnectorType];
 type AllOf<U> = (U extends unknown ? (u: U) => void : never) extends (all: infer I) => void ? I : never;
 
-/** The standalone worker's environment variables of every connector. */
-export const CONNECTOR_ENV = Object.assign({}, ...Object.values(CONNECTORS).map((c) => c.env)) as AllOf<
-  Each['env']
->;
+/** The standalone worker's settings of every connector, by gateway type (`STRIPE.apiKey`, …). */
+export const CONNECTOR_SETTINGS = z.strictObject(
+  Object.fromEntries(
+    CONNECTOR_TYPES.map((type) => [type, (CONNECTORS[type].settings as z.ZodObject).prefault({})]),
+  ),
+) as z.ZodObject<{ [T in ConnectorType]: z.ZodPrefault<(typeof CONNECTORS)[T]['settings']> }>;
 
 /** Everything any adapter accepts; each takes the fields it knows. */
 export type GatewayFactoryConfig = AllOf<Parameters<Each['create']>[0]>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineConnector, intFromEnv } from '../connector';
+import { defineConnector, msSetting } from '../connector';
 import { MockGateway, type MockGatewayOptions } from './adapter';
 
 export { MockGateway, type MockGatewayOptions } from './adapter';
@@ -7,15 +7,18 @@ export { MockGateway, type MockGatewayOptions } from './adapter';
 export const mockConnector = defineConnector({
   type: 'MOCK',
   create: (options: MockGatewayOptions) => new MockGateway(options),
-  env: {
-    AEGISPAY_MOCK_LATENCY_MS: intFromEnv.default(0),
-    AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS: intFromEnv.default(0),
-    AEGISPAY_MOCK_LEDGER_FILE: z.string().min(1).optional(),
-  },
-  optionsFromEnv: (vars) => ({
-    latencyMs: vars.AEGISPAY_MOCK_LATENCY_MS,
-    delayAfterCommitMs: vars.AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS,
-    ...(vars.AEGISPAY_MOCK_LEDGER_FILE ? { ledgerFile: vars.AEGISPAY_MOCK_LEDGER_FILE } : {}),
+  settings: z.strictObject({
+    latencyMs: msSetting
+      .default(0)
+      .meta({ env: 'AEGISPAY_MOCK_LATENCY_MS', doc: 'MOCK delay before a call.' }),
+    delayAfterCommitMs: msSetting.default(0).meta({
+      env: 'AEGISPAY_MOCK_DELAY_AFTER_COMMIT_MS',
+      doc: 'MOCK delay after recording a call, before answering (crash testing).',
+    }),
+    ledgerFile: z.string().min(1).optional().meta({
+      env: 'AEGISPAY_MOCK_LEDGER_FILE',
+      doc: 'Keep the MOCK ledger in a JSON file (shared across processes and restarts).',
+    }),
   }),
   // The MOCK gateway answers in-process: it needs no sandbox.
   sandboxOptions: () => ({}),

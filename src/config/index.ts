@@ -1,24 +1,24 @@
 import type { DestinationStream } from 'pino';
-import type { EventBus } from './activities/events';
+import type { EventBus } from '../activities/events';
 import { z } from 'zod';
-import { circuitBreakerConfigSchema } from './activities/circuit-breaker';
-import { riskCheckSchema } from './activities/risk';
-import type { ValidationIssue } from './domain/errors';
-import type { GatewayRouterOptions } from './activities/gateway-router';
-import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from './activities/routing';
-import { GatewayType, type CreatePaymentRequest } from './domain/types';
+import { circuitBreakerConfigSchema } from '../activities/circuit-breaker';
+import { riskCheckSchema } from '../activities/risk';
+import type { ValidationIssue } from '../domain/errors';
+import type { GatewayRouterOptions } from '../activities/gateway-router';
+import { declarativeRuleSchema, routingConfigSchema, type FunctionRule } from '../activities/routing';
+import { GatewayType, type CreatePaymentRequest } from '../domain/types';
 import {
   DEFAULT_RECONCILIATION_WINDOW_MS,
   DEFAULT_REVIEW_RECHECK_INTERVAL_MS,
   type PaymentSettings,
-} from './domain/payment';
-import { DEFAULT_TASK_QUEUE } from './domain/ids';
-import type { CardTokenizer } from './client/prepare-payment';
-import { encryptionConfigSchema } from './codec/encryption-codec';
-import { temporalConnectionSchema } from './temporal/connection';
-import { DEFAULT_TEMPORAL_TIMEOUT_MS } from './temporal/calls';
-import { tracingConfigSchema } from './tracing';
-import { storeConfigSchema, type StoreConfig } from './store/config';
+} from '../domain/payment';
+import { DEFAULT_TASK_QUEUE } from '../domain/ids';
+import type { CardTokenizer } from '../client/prepare-payment';
+import { encryptionConfigSchema } from '../codec/encryption-codec';
+import { temporalConnectionSchema } from '../temporal/connection';
+import { DEFAULT_TEMPORAL_TIMEOUT_MS } from '../temporal/calls';
+import { tracingConfigSchema } from '../tracing';
+import { storeConfigSchema, type StoreConfig } from '../store/config';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -49,8 +49,20 @@ export function routerOptions(config: ResolvedAegisPayConfig): GatewayRouterOpti
 }
 const ms = (max: number) => z.number().int().min(1).max(max);
 
-/** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is). */
-export const aegisPayConfigSchema = z.strictObject({
+/** The task queue: the client's, and (as `AEGISPAY_TASK_QUEUE`) the standalone worker's. */
+export const taskQueueSetting = z.string().min(1).max(200).default(DEFAULT_TASK_QUEUE).meta({
+  env: 'AEGISPAY_TASK_QUEUE',
+  doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.',
+});
+
+/** The log level of every process (`AEGISPAY_LOG_LEVEL` for those that read the environment). */
+export const logLevelSetting = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
+  env: 'AEGISPAY_LOG_LEVEL',
+  doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT` (pino, with [redaction](security.md#log-redaction)).',
+});
+
+/** What the client reads (`PaymentsClient`): where Temporal is, what travels with each payment, what runs in the caller's process. */
+const clientConfigFields = {
   temporal: z
     .union([z.literal('embedded'), z.literal('env'), temporalConnectionSchema])
     .default(() => temporalConnectionSchema.parse({}))
@@ -62,12 +74,7 @@ export const aegisPayConfigSchema = z.strictObject({
     doc: "The variables `temporal: 'env'` reads, instead of the process's (the CLI adds its `--address` and `--namespace` this way).",
     shownDefault: '`process.env`',
   }),
-  taskQueue: z
-    .string()
-    .min(1)
-    .max(200)
-    .default(DEFAULT_TASK_QUEUE)
-    .meta({ doc: 'Task queue of the payment workflow, its activities and the gateway-health workflow.' }),
+  taskQueue: taskQueueSetting,
   merchantScope: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,255}$/, 'merchantScope must be 1-255 letters, digits, - or _')
@@ -77,9 +84,7 @@ export const aegisPayConfigSchema = z.strictObject({
     }),
   logging: z
     .strictObject({
-      level: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO').meta({
-        doc: '`DEBUG`, `INFO`, `WARN`, `ERROR`, `SILENT` (pino, with [redaction](security.md#log-redaction)).',
-      }),
+      level: logLevelSetting,
     })
     .default({ level: 'INFO' }),
   logDestination: z
@@ -169,28 +174,8 @@ export const aegisPayConfigSchema = z.strictObject({
     .custom<CardTokenizer>((v) => typeof v === 'function', 'tokenizer must be a function')
     .optional()
     .meta({ doc: "`(card) => TokenizedCard` run in the caller's process.", shownDefault: 'MOCK tokenizer' }),
-  routing: routingConfigSchema
-    .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
-    .optional()
-    .meta({
-      shownDefault: '`intelligent`, no rules',
-      doc: '`{ strategy?, weights?, rules?, costs?, coldStartVolume? }` of the embedded worker; rules may be declarative or functions. See [Routing](#routing-circuit-breakers-and-failover).',
-    }),
-  metrics: z
-    .strictObject({ port: z.number().int().min(1).max(65_535) })
-    .optional()
-    .meta({
-      doc: '`{ port }`: the embedded worker serves Prometheus `/metrics` on 127.0.0.1:`port`. See [Prometheus metrics](operations.md#prometheus-metrics).',
-    }),
   tracing: tracingConfigSchema.optional().meta({
     doc: '`{ tracerProvider }` or `{ exporter, serviceName? }`: OpenTelemetry spans for this client and its embedded worker. See [Tracing](operations.md#tracing).',
-  }),
-  circuitBreaker: circuitBreakerConfigSchema.optional().meta({
-    doc: '`{ failureThreshold?, resetTimeoutMs?, monitorWindowMs?, failureRateThreshold?, minimumVolume?, halfOpenMaxProbes? }` of the embedded worker.',
-    shownDefault: 'see [Circuit breakers](#circuit-breakers)',
-  }),
-  riskCheck: riskCheckSchema.optional().meta({
-    doc: "`{ assess, onError?, timeoutMs? }`: the embedded worker's fraud/risk check before each payment's first charge. See [Hooks](api.md#hooks).",
   }),
   validate: z
     .custom<(request: CreatePaymentRequest) => ValidationIssue[] | undefined>(
@@ -216,12 +201,47 @@ export const aegisPayConfigSchema = z.strictObject({
     .meta({
       doc: "`{ publish: true, bus? }`: deliver every domain event through the worker's `EventBus`; `bus` is the embedded worker's. See [Events and webhooks](api.md#events-and-webhooks).",
     }),
-});
+};
+
+/** What only the embedded worker of an `AegisPay` reads (a standalone worker: src/config/worker.ts). */
+const embeddedWorkerConfigFields = {
+  routing: routingConfigSchema
+    .extend({ rules: z.array(z.union([declarativeRuleSchema, seedFunctionRuleSchema])).default([]) })
+    .optional()
+    .meta({
+      shownDefault: '`intelligent`, no rules',
+      doc: '`{ strategy?, weights?, rules?, costs?, coldStartVolume? }` of the embedded worker; rules may be declarative or functions. See [Routing](#routing-circuit-breakers-and-failover).',
+    }),
+  metrics: z
+    .strictObject({ port: z.number().int().min(1).max(65_535) })
+    .optional()
+    .meta({
+      doc: '`{ port }`: the embedded worker serves Prometheus `/metrics` on 127.0.0.1:`port`. See [Prometheus metrics](operations.md#prometheus-metrics).',
+    }),
+  circuitBreaker: circuitBreakerConfigSchema.optional().meta({
+    doc: '`{ failureThreshold?, resetTimeoutMs?, monitorWindowMs?, failureRateThreshold?, minimumVolume?, halfOpenMaxProbes? }` of the embedded worker.',
+    shownDefault: 'see [Circuit breakers](#circuit-breakers)',
+  }),
+  riskCheck: riskCheckSchema.optional().meta({
+    doc: "`{ assess, onError?, timeoutMs? }`: the embedded worker's fraud/risk check before each payment's first charge. See [Hooks](api.md#hooks).",
+  }),
+};
+
+/** The client's config: the `AegisPay` constructor's fields without the embedded worker's. */
+export const clientConfigSchema = z.strictObject(clientConfigFields);
+export type ClientConfig = z.input<typeof clientConfigSchema>;
+export type ResolvedClientConfig = z.output<typeof clientConfigSchema>;
+
+/** The embedded worker's own fields, for the docs table. */
+export const embeddedWorkerConfigSchema = z.strictObject(embeddedWorkerConfigFields);
+
+/** The `AegisPay` constructor's config (the deployment guide's names, plus where Temporal is): the client's and the embedded worker's. */
+export const aegisPayConfigSchema = z.strictObject({ ...clientConfigFields, ...embeddedWorkerConfigFields });
 export type AegisPayConfig = z.input<typeof aegisPayConfigSchema>;
 export type ResolvedAegisPayConfig = z.output<typeof aegisPayConfigSchema>;
 
 /** The per-payment workflow settings derived from the config. */
-export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings {
+export function paymentSettings(config: ResolvedClientConfig): PaymentSettings {
   return {
     retry: {
       maximumAttempts: config.retry.maxRetries + 1,
@@ -243,7 +263,7 @@ export function paymentSettings(config: ResolvedAegisPayConfig): PaymentSettings
 }
 
 /** The payment store this config uses, if any: the embedded one by default with an embedded Temporal. */
-export function storeConfigOf(config: ResolvedAegisPayConfig): StoreConfig | undefined {
+export function storeConfigOf(config: ResolvedClientConfig): StoreConfig | undefined {
   if (config.store === false) return undefined;
   if (config.store) return config.store;
   return config.temporal === 'embedded' ? { kind: 'embedded' } : undefined;
