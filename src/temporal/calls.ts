@@ -37,6 +37,35 @@ const TIMER_SLACK_MS = 100;
 
 const NAMESPACE_NOT_FOUND = /^Namespace .* is not found/;
 
+/**
+ * A request that cannot be made because the connection was closed (an SDK retry whose timer fired after
+ * `close()`): it ends at once with CANCELLED, which nothing retries, where gRPC would throw from the timer
+ * and take the application down with it.
+ */
+function closedConnectionCall(reason: string): InterceptingCall {
+  const nothing = () => undefined;
+  const inert: ConstructorParameters<typeof InterceptingCall>[0] = {
+    cancelWithStatus: nothing,
+    getPeer: () => '',
+    start: nothing,
+    sendMessageWithContext: nothing,
+    sendMessage: nothing,
+    startRead: nothing,
+    halfClose: nothing,
+    getAuthContext: () => null,
+  };
+  return new InterceptingCall(inert, {
+    start(_metadata, listener) {
+      const ended = {
+        code: status.CANCELLED,
+        details: `The client is closed: ${reason}`,
+        metadata: new Metadata(),
+      };
+      setImmediate(() => listener.onReceiveStatus(ended));
+    },
+  });
+}
+
 /** Rewrites the status a request ends with; the rest of the call passes through. */
 function mapStatus(next: ReturnType<NextCall>, map: (s: StatusObject) => StatusObject): InterceptingCall {
   return new InterceptingCall(next, {
@@ -115,9 +144,16 @@ export function temporalCallBounds(timeoutMs: number): TemporalCallBounds {
       const details = `Temporal cannot read its persistence (${s.details})`;
       return { ...s, code: status.UNAVAILABLE, details, metadata: new Metadata() };
     });
+  const closedConnection: Interceptor = (options, nextCall) => {
+    try {
+      return new InterceptingCall(nextCall(options));
+    } catch (err) {
+      return closedConnectionCall((err as Error).message);
+    }
+  };
   return {
     // The first is the outermost: each retry is a new attempt with a deadline of its own.
-    interceptors: [retryWithinTimeout, withDeadline, persistenceOutage],
+    interceptors: [retryWithinTimeout, withDeadline, persistenceOutage, closedConnection],
     namespaceConfirmed: () => (namespaceWorks = true),
   };
 }

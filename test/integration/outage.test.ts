@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
+import { status } from '@grpc/grpc-js';
 import { TEMPORAL_LONG_POLL_MS } from '../../src/temporal/calls';
+import { connectClient } from '../../src/temporal/connection';
 import type { CreatePaymentRequest, Payment } from '../../src/domain/types';
 import { freePort, startDevServer, type DevServer } from '../../src/toolchain/dev-server';
 import {
@@ -214,6 +216,27 @@ describe('the client while Temporal does not answer', () => {
       await s.close();
     }
   }, 240_000);
+
+  it('ends a request whose retry was waiting when the client closed with CANCELLED, instead of throwing from the retry timer', async () => {
+    const connection = await connectClient({ address: server.address, namespace: 'default' }, TIMEOUT_MS);
+    await killServer();
+    try {
+      const request = connection.workflowService.getSystemInfo({}).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // The first attempt is refused at once; the retry interceptor waits before the next one.
+      await new Promise((r) => setTimeout(r, 150));
+      await connection.close();
+      // Before, the retry's timer threw "Channel has been shut down" (an uncaught exception, which fails
+      // this test) and the request never settled.
+      const err = (await request) as { code?: number; details?: string };
+      expect(err.code).toBe(status.CANCELLED);
+      expect(err.details).toMatch(/The client is closed: Channel has been shut down/);
+    } finally {
+      await startServer();
+    }
+  }, 60_000);
 
   it('reports "namespace not found" as TEMPORAL_UNAVAILABLE (Temporal cannot read its persistence) once the namespace has worked, and as a configuration error at connect', async () => {
     const namespace = `outage-${randomUUID().slice(0, 8)}`;
