@@ -10,9 +10,8 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client, WithStartWorkflowOperation } from '@temporalio/client';
-import { Worker } from '@temporalio/worker';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
-import { connectClient, connectWorker } from '../src/temporal/connection';
+import { connectClient } from '../src/temporal/connection';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import type { DevServer } from '../src/toolchain/dev-server';
@@ -21,7 +20,15 @@ import { clusterTestServer } from '../test/helpers/cluster';
 import { processStatus } from '../scripts/cluster/cluster';
 import { clusterStateDir, readState } from '../scripts/cluster/state';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { bundleFloorWorkflow, round, type Run, runLoad, type Series, summarize } from './lib';
+import {
+  bundleFloorWorkflow,
+  round,
+  type Run,
+  runLoad,
+  type Series,
+  startFloorWorker,
+  summarize,
+} from './lib';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string' }, concurrency: { type: 'string' }, n: { type: 'string' } },
@@ -37,25 +44,6 @@ interface Variant {
   run(n: number, concurrency: number): Promise<Run>;
 }
 
-async function floorWorker(server: DevServer, taskQueue: string): Promise<() => Promise<void>> {
-  const code = await bundleFloorWorkflow();
-  const connection = await connectWorker(connectionOf(server));
-  const worker = await Worker.create({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-    shutdownGraceTime: '1s',
-  });
-  const running = worker.run();
-  return async () => {
-    worker.shutdown();
-    await running;
-    await connection.close();
-  };
-}
-
 /** The floor and AegisPay (MOCK gateway, no store) on one server, each with a worker of its own. */
 async function variantsOn(
   label: string,
@@ -65,7 +53,8 @@ async function variantsOn(
   const slug = label.replace(/\W+/g, '-');
   const floorQueue = `bench-floor-${slug}-${tag}`;
   const payQueue = `bench-pay-${slug}-${tag}`;
-  closers.push(await floorWorker(server, floorQueue));
+  const floorWorker = await startFloorWorker(server, floorQueue, await bundleFloorWorkflow());
+  closers.push(() => floorWorker.stop());
   const worker = await startTestWorker(server, payQueue, [new MockGateway()]);
   closers.push(() => worker.stop());
   const aegis = testClient(server, payQueue, { store: false });

@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { AegisPay } from '../src/embedded/aegis-pay';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { startDevServer } from '../src/toolchain/dev-server';
-import { historySummary, round } from './lib';
+import { historySummary, payRequest, round } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,21 +43,7 @@ async function main() {
   try {
     for (let i = 0; i < Number(args.calls); i++) {
       const t = performance.now();
-      const payment = await aegis.pay({
-        idempotencyKey: `latency_${process.pid}_${i}`,
-        amount: 12.5,
-        currency: 'USD',
-        customer: { id: 'cust_latency', email: 'latency@example.com' },
-        paymentMethod: {
-          type: 'CARD',
-          details: {
-            cardNumber: '4242424242424242',
-            expiryMonth: '12',
-            expiryYear: String(new Date().getFullYear() + 1),
-            cvv: '123',
-          },
-        },
-      });
+      const payment = await aegis.pay(payRequest(`latency_${process.pid}_${i}`));
       if (payment.state !== 'SUCCESS') throw new Error(`payment ${payment.id} is ${payment.state}`);
       latencies.push(round(performance.now() - t, 1));
     }

@@ -11,10 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadDevServerSettings, startDevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { bundleFloorWorkflow, historySummary, round } from './lib';
+import { bundleFloorWorkflow, historySummary, round, startFloorWorker } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,15 +41,8 @@ async function main() {
   const server = await startDevServer({ port: 0, uiPort: false, dbFile: null, dynamicConfig });
   const taskQueue = `latency-${randomUUID().slice(0, 8)}`;
   const code = await bundleFloorWorkflow();
-  const workerConnection = await NativeConnection.connect({ address: server.address });
   const pollers = args.pollers ? Number(args.pollers) : undefined;
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-    shutdownGraceTime: '1s',
+  const worker = await startFloorWorker(server, taskQueue, code, {
     ...(args['no-sticky'] ? { maxCachedWorkflows: 0 } : {}),
     ...(args['no-eager-activities']
       ? { maxTaskQueueActivitiesPerSecond: undefined, maxConcurrentActivityTaskExecutions: 100 }
@@ -62,7 +54,6 @@ async function main() {
         }
       : {}),
   });
-  const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const options = { localActivity: false, noActivity: args['no-activity'] };
@@ -106,9 +97,7 @@ async function main() {
       );
     }
   } finally {
-    worker.shutdown();
-    await running;
-    await workerConnection.close();
+    await worker.stop();
     await connection.close();
     await server.stop();
   }

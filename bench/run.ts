@@ -16,10 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { MockGateway } from '../src/activities/gateways/mock/adapter';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { AegisPay } from '../src/embedded/aegis-pay';
-import { connectWorker } from '../src/temporal/connection';
 import { preparePayment } from '../src/client/prepare-payment';
 import { paymentWorkflowId } from '../src/domain/ids';
 import {
@@ -31,13 +29,15 @@ import {
 import { validateCreatePaymentRequest } from '../src/domain/validation';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
-import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
+import { loadDevServerSettings, startDevServer } from '../src/toolchain/dev-server';
 import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
-import { createPaymentWorker } from '../src/worker';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
 import {
   bundleFloorWorkflow,
   replayCost,
+  type RunningWorker,
+  startFloorWorker,
+  startMockPaymentWorker,
   historySummary,
   type HistorySummary,
   medianPhases,
@@ -206,49 +206,6 @@ async function interleave(
   return { series, phases: phaseRows };
 }
 
-interface RunningWorker {
-  worker: Worker;
-  stop(): Promise<void>;
-}
-
-function running(worker: Worker, connection: NativeConnection): RunningWorker {
-  const run = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await run;
-      await connection.close();
-    },
-  };
-}
-
-async function startAegisWorker(server: DevServer, taskQueue: string): Promise<RunningWorker> {
-  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
-  const worker = await createPaymentWorker({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    gateways: [new MockGateway()],
-    logger,
-    shutdownGraceTime: '1s',
-  });
-  return running(worker, connection);
-}
-
-async function startFloorWorker(server: DevServer, taskQueue: string, code: string): Promise<RunningWorker> {
-  const connection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-    shutdownGraceTime: '1s',
-  });
-  return running(worker, connection);
-}
-
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Memory of this whole process (client, workers, workflow isolates) after garbage collection, in MB. */
@@ -328,7 +285,7 @@ async function main() {
     };
     const queue = (name: string) => `bench-${name}-${tag}`;
     const workers = [
-      await startAegisWorker(server, queue('aegis')),
+      await startMockPaymentWorker(server, queue('aegis')),
       await startFloorWorker(server, queue('floor'), floorBundle),
       await startFloorWorker(server, queue('floor-big'), bigBundle.code),
     ];
@@ -410,7 +367,7 @@ async function main() {
     const memoryPhases = [
       await openPhase(
         payVariant('AegisPay payments', aegisFor(queue('open'))),
-        () => startAegisWorker(server, queue('open')),
+        () => startMockPaymentWorker(server, queue('open')),
         config.open,
       ),
       await openPhase(

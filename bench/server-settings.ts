@@ -11,10 +11,17 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { loadDevServerSettings, startDevServer, type DevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { bundleFloorWorkflow, processCpuMs, round, type Run, runLoad, summarize } from './lib';
+import {
+  bundleFloorWorkflow,
+  processCpuMs,
+  round,
+  type Run,
+  runLoad,
+  startFloorWorker,
+  summarize,
+} from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,22 +46,11 @@ async function side(name: string, dynamicConfig: Record<string, unknown>, code: 
   const dbFile = args['in-memory'] ? null : join(dir, `${name}.db`);
   const server = await startDevServer({ port: 0, uiPort: false, dbFile, dynamicConfig });
   const taskQueue = `settings-${name}-${randomUUID().slice(0, 8)}`;
-  const workerConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({
-    connection: workerConnection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-    shutdownGraceTime: '1s',
-  });
-  const running = worker.run();
+  const worker = await startFloorWorker(server, taskQueue, code);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const stop = async () => {
-    worker.shutdown();
-    await running;
-    await workerConnection.close();
+    await worker.stop();
     await connection.close();
     await server.stop();
   };

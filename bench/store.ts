@@ -17,22 +17,20 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../src/embedded/aegis-pay';
-import { connectWorker } from '../src/temporal/connection';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { createLogger } from '../src/logging';
 import { openPaymentStore, type PaymentStore, type StoreConfig } from '../src/store';
 import { installTemporalRuntime } from '../src/temporal-runtime';
-import { startDevServer, type DevServer } from '../src/toolchain/dev-server';
-import { createPaymentWorker } from '../src/worker';
+import { startDevServer } from '../src/toolchain/dev-server';
 import { postgresBinariesPresent, startPostgres } from '../test/helpers/postgres';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
 import {
   bundleFloorWorkflow,
   historySummary,
   payRequest,
+  startFloorWorker,
+  startMockPaymentWorker,
   round,
   type Run,
   runLoad,
@@ -367,49 +365,6 @@ async function placement(client: Client, workflowId: string): Promise<Placement>
 // ---------------------------------------------------------------------------------------------------
 // Workers
 
-interface RunningWorker {
-  stop(): Promise<void>;
-}
-
-function running(worker: Worker, connection: NativeConnection): RunningWorker {
-  const run = worker.run();
-  return {
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await run;
-      await connection.close();
-    },
-  };
-}
-
-async function startAegisWorker(server: DevServer, taskQueue: string, store?: PaymentStore) {
-  const connection = await connectWorker({ address: server.address, namespace: server.namespace });
-  const worker = await createPaymentWorker({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    gateways: [new MockGateway()],
-    logger,
-    shutdownGraceTime: '1s',
-    ...(store ? { store } : {}),
-  });
-  return running(worker, connection);
-}
-
-async function startFloorWorker(server: DevServer, taskQueue: string) {
-  const code = await bundleFloorWorkflow();
-  const connection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-    shutdownGraceTime: '1s',
-  });
-  return running(worker, connection);
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Measurement and report
 
@@ -743,10 +698,10 @@ async function main() {
       return aegis;
     };
     const workers = [
-      await startFloorWorker(server, queue('floor')),
-      await startAegisWorker(server, queue('bare')),
-      await startAegisWorker(server, queue('embedded'), embeddedStore),
-      await startAegisWorker(server, queue('postgres'), postgresStore),
+      await startFloorWorker(server, queue('floor'), await bundleFloorWorkflow()),
+      await startMockPaymentWorker(server, queue('bare')),
+      await startMockPaymentWorker(server, queue('embedded'), embeddedStore),
+      await startMockPaymentWorker(server, queue('postgres'), postgresStore),
     ];
     closers.push(() => Promise.all(workers.map((w) => w.stop())));
 

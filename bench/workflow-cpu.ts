@@ -11,13 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import { AegisPay } from '../src/embedded/aegis-pay';
 import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { startDevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
-import { payRequest, quietBundler, replayCost, round, writeResults } from './lib';
+import { payRequest, quietBundler, replayCost, round, startFloorWorker, writeResults } from './lib';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, awaits: { type: 'string', default: '100' } },
@@ -35,15 +35,7 @@ async function main() {
     workflowsPath: require.resolve('./floor-in-aegis-bundle'),
     logger: quietBundler,
   });
-  const workerConnection = await NativeConnection.connect({ address: server.address });
-  const floorWorker = await Worker.create({
-    connection: workerConnection,
-    namespace: server.namespace,
-    taskQueue: `floor-${tag}`,
-    workflowBundle: { code },
-    activities: { noop: async () => undefined },
-  });
-  const floorRunning = floorWorker.run();
+  const floorWorker = await startFloorWorker(server, `floor-${tag}`, code);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const aegis = new AegisPay({
@@ -104,9 +96,7 @@ async function main() {
     await writeResults(markdown);
   } finally {
     await aegis.close();
-    floorWorker.shutdown();
-    await floorRunning;
-    await workerConnection.close();
+    await floorWorker.stop();
     await connection.close();
     await server.stop();
   }
