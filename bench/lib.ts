@@ -4,18 +4,17 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { format, resolveConfig } from 'prettier';
 import { MockGateway } from '../src/activities/gateways/mock/adapter';
 import type { CreatePaymentRequest } from '../src/domain/types';
-import { createLogger } from '../src/logging';
 import { paymentMetricsSinks } from '../src/metrics';
 import type { PaymentStore } from '../src/store';
 import { connectWorker } from '../src/temporal/connection';
 import type { DevServer } from '../src/toolchain/dev-server';
-import { createPaymentWorker } from '../src/worker';
+import { runningWorker, startTestWorker, type RunningWorker } from '../test/helpers';
 import { connectionOf } from '../test/helpers/cluster';
 
 /** One measured run: `n` operations, `concurrency` at a time. */
@@ -381,42 +380,13 @@ export async function bundleFloorWorkflow(): Promise<string> {
   return code;
 }
 
-/** A worker of this process and the connection it owns; `stop` ends both. */
-export interface RunningWorker {
-  worker: Worker;
-  stop(): Promise<void>;
-}
-
-function running(worker: Worker, connection: NativeConnection): RunningWorker {
-  const run = worker.run();
-  return {
-    worker,
-    async stop() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await run;
-      await connection.close();
-    },
-  };
-}
-
 /** An AegisPay worker with the MOCK gateway (zero latency), projecting into `store` when given one. */
-export async function startMockPaymentWorker(
+export function startMockPaymentWorker(
   server: DevServer,
   taskQueue: string,
   store?: PaymentStore,
 ): Promise<RunningWorker> {
-  // The cluster's test server connects with mTLS; a dev server by address.
-  const connection = await connectWorker(connectionOf(server));
-  const worker = await createPaymentWorker({
-    connection,
-    namespace: server.namespace,
-    taskQueue,
-    gateways: [new MockGateway()],
-    logger: createLogger('SILENT'),
-    shutdownGraceTime: '1s',
-    ...(store ? { store } : {}),
-  });
-  return running(worker, connection);
+  return startTestWorker(server, taskQueue, [new MockGateway()], store ? { store } : {});
 }
 
 /** A floor worker running `code` (a bundle with the floor workflow), with any other worker options. */
@@ -436,7 +406,7 @@ export async function startFloorWorker(
     shutdownGraceTime: '1s',
     ...options,
   });
-  return running(worker, connection);
+  return runningWorker(worker, connection);
 }
 
 /**

@@ -31,11 +31,11 @@ import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { loadDevServerSettings, startDevServer } from '../src/toolchain/dev-server';
 import { findProjectRoot, findTemporalCli } from '../src/toolchain/temporal-binaries';
+import type { RunningWorker } from '../test/helpers';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
 import {
   bundleFloorWorkflow,
   replayCost,
-  type RunningWorker,
   startFloorWorker,
   startMockPaymentWorker,
   historySummary,

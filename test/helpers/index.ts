@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Gateway } from '../../src/activities/gateways/gateway';
 import { MockGateway } from '../../src/activities/gateways/mock/adapter';
 import { AegisPay } from '../../src/embedded/aegis-pay';
@@ -89,6 +89,11 @@ export async function startTestWorker(
     ...(options.riskCheck ? { riskCheck: options.riskCheck } : {}),
     ...(options.store ? { store: options.store } : {}),
   });
+  return runningWorker(worker, connection);
+}
+
+/** Runs a worker; `stop` shuts it down (if it still runs) and closes the connection it owns. */
+export function runningWorker(worker: Worker, connection: NativeConnection): RunningWorker {
   const running = worker.run();
   return {
     worker,
