@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { AegisPay } from '../src/embedded/aegis-pay';
 import { paymentWorkflowId } from '../src/domain/ids';
 import { startDevServer } from '../src/toolchain/dev-server';
-import { historySummary, payRequest, round } from './lib';
+import { historySummary, median, payRequest, round } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -47,10 +47,9 @@ async function main() {
       if (payment.state !== 'SUCCESS') throw new Error(`payment ${payment.id} is ${payment.state}`);
       latencies.push(round(performance.now() - t, 1));
     }
-    const late = latencies.slice(15).sort((a, b) => a - b);
     console.log(`options ${JSON.stringify(args)}`);
     console.log(`latencies ms: ${latencies.join(' ')}`);
-    console.log(`median after call 15: ${late[Math.floor(late.length / 2)]} ms`);
+    console.log(`median after call 15: ${median(latencies.slice(15))} ms`);
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     const last = paymentWorkflowId(`latency_${process.pid}_${latencies.length - 2}`);
     const h = await historySummary(client, last);

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { loadDevServerSettings, startDevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type floorWorkflow } from './floor-workflow';
-import { bundleFloorWorkflow, historySummary, round, startFloorWorker } from './lib';
+import { bundleFloorWorkflow, historySummary, median, round, startFloorWorker } from './lib';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,8 +87,7 @@ async function main() {
     }
     console.log(`dynamic config ${JSON.stringify(dynamicConfig)} options ${JSON.stringify(args)}`);
     console.log(`latencies ms: ${latencies.join(' ')}`);
-    const sorted = [...latencies.slice(15)].sort((a, b) => a - b);
-    console.log(`median after call 15: ${sorted[Math.floor(sorted.length / 2)]} ms`);
+    console.log(`median after call 15: ${median(latencies.slice(15))} ms`);
     const picks = args.timeline?.length ? args.timeline.map(Number) : [2, calls - 2];
     for (const i of picks) {
       const h = await historySummary(client, ids[i]!);

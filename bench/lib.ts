@@ -293,17 +293,19 @@ export function phases(events: HistoryEvent[]): Phases {
   };
 }
 
+/** The median of some numbers (the upper one of an even count); undefined for none. */
+export function median(values: number[]): number | undefined {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 /** The median of each phase over several executions. */
 export function medianPhases(all: Phases[]): Phases {
-  const median = (key: keyof Phases) => {
-    const sorted = all.map((p) => p[key]).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
+  const of = (key: keyof Phases) => median(all.map((p) => p[key])) ?? 0;
   return {
-    wftWaitMs: median('wftWaitMs'),
-    wftWorkMs: median('wftWorkMs'),
-    activityMs: median('activityMs'),
-    toUpdateResultMs: median('toUpdateResultMs'),
+    wftWaitMs: of('wftWaitMs'),
+    wftWorkMs: of('wftWorkMs'),
+    activityMs: of('activityMs'),
+    toUpdateResultMs: of('toUpdateResultMs'),
   };
 }
 

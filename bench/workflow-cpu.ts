@@ -17,14 +17,13 @@ import { createLogger } from '../src/logging';
 import { installTemporalRuntime } from '../src/temporal-runtime';
 import { startDevServer } from '../src/toolchain/dev-server';
 import { floorUpdate, type FloorOptions, type floorWorkflow } from './floor-workflow';
-import { payRequest, quietBundler, replayCost, round, startFloorWorker, writeResults } from './lib';
+import { median, payRequest, quietBundler, replayCost, round, startFloorWorker, writeResults } from './lib';
 
 const { values: args } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, awaits: { type: 'string', default: '100' } },
 });
 const rounds = Number(args.rounds);
 const awaits = Number(args.awaits);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main() {
   installTemporalRuntime(createLogger('SILENT'));
@@ -82,9 +81,9 @@ async function main() {
       const runs = measured.get(s.name)!;
       return {
         name: s.name,
-        cpuMs: median(runs.map((r) => r.cpuMsPerWorkflow)),
+        cpuMs: median(runs.map((r) => r.cpuMsPerWorkflow))!,
         byRound: runs.map((r) => r.cpuMsPerWorkflow).join(' / '),
-        promises: median(runs.map((r) => r.promisesPerWorkflow)),
+        promises: median(runs.map((r) => r.promisesPerWorkflow))!,
       };
     });
     const [aegisPay, floor, floorAwaits] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
